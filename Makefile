@@ -1,0 +1,77 @@
+# lunet: Neural Networks from Scratch for Lua 5.4, kernels in C.
+#   make            build lunet/core.so (OpenBLAS through CBLAS)
+#   make BLAS=none  build with the portable C matrix product instead
+#   make test       install missing Debian packages, build, run the spec
+#   make demo       install missing Debian packages, build, run the main job
+#   make deps       install missing Debian packages (apt-get, as root or via sudo)
+
+LUA        ?= lua5.4
+LUA_INC    ?= $(shell pkg-config --cflags lua5.4 2>/dev/null || echo -I/usr/include/lua5.4)
+BLAS       ?= openblas
+BUSTED     ?= $(LUA) /usr/bin/busted
+
+CC         ?= cc
+OPT        ?= -O2
+WARN       = -std=c99 -Wall -Wextra -pedantic -Wmissing-prototypes -Wstrict-prototypes \
+             -Wshadow -Wpointer-arith -Wcast-qual -Wwrite-strings
+CFLAGS_ALL = $(OPT) $(WARN) -fPIC -D_POSIX_C_SOURCE=200809L $(LUA_INC) -I/usr/include/cjson $(CFLAGS)
+LIBS       = -lpng -lz -lcjson -lm
+
+ifeq ($(BLAS),none)
+  BLAS_DEF  =
+  BLAS_LIB  =
+else
+  BLAS_DEF  = -DLUNET_USE_CBLAS
+  BLAS_INC  = $(shell pkg-config --cflags openblas 2>/dev/null || echo -I/usr/include/x86_64-linux-gnu)
+  BLAS_LIB  = $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
+endif
+
+SRC  = $(wildcard src/*.c) $(wildcard src/kernels/*.c)
+OBJ  = $(patsubst src/%.c,build/$(BLAS)/%.o,$(SRC))
+HDR  = src/lunet.h src/kernels/kernels.h $(wildcard src/kernels/*.h)
+SO   = lunet/core.so
+
+DEB_PKGS = lua5.4 liblua5.4-dev libpng-dev zlib1g-dev lua-busted libopenblas-dev libcjson-dev \
+           pkg-config dataset-fashion-mnist
+
+.PHONY: all test demo deps clean spec examples check-blas
+
+all: $(SO)
+
+# the .so is rebuilt when the BLAS choice changes (build/<blas>/ stamp)
+$(SO): $(OBJ) build/$(BLAS)/.stamp
+	@mkdir -p lunet
+	$(CC) -shared -o $@ $(OBJ) $(BLAS_LIB) $(LIBS) $(LDFLAGS)
+
+build/$(BLAS)/.stamp:
+	@mkdir -p $(dir $@)
+	@rm -f build/*/.stamp; touch $@
+
+build/$(BLAS)/%.o: src/%.c $(HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(BLAS_DEF) $(BLAS_INC) -DLUNET_CFLAGS='"$(OPT) BLAS=$(BLAS)"' -c -o $@ $<
+
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+# run the spec against the build in this tree
+spec: $(SO)
+	$(BUSTED)
+
+test: deps
+	$(MAKE) all
+	$(BUSTED)
+
+demo: deps
+	$(MAKE) all
+	$(LUA) examples/spiral.lua
+
+clean:
+	rm -rf build lunet

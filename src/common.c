@@ -1,0 +1,160 @@
+/* common.c: errors, option tables, class registration, the generator. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include "lunet.h"
+
+void ln_error(lua_State *L, const char *fmt, ...) {
+  char buf[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  luaL_where(L, 1);
+  lua_pushstring(L, buf);
+  lua_concat(L, 2);
+  lua_error(L);
+  for (;;) {} /* not reached */
+}
+
+const char *ln_typename(lua_State *L, int idx) {
+  if (luaL_getmetafield(L, idx, "__name") == LUA_TSTRING) {
+    const char *s = lua_tostring(L, -1);
+    lua_pop(L, 1); /* the metatable still holds the string */
+    return s;
+  }
+  return luaL_typename(L, idx);
+}
+
+int ln_isclass(lua_State *L, int idx, const char *name) {
+  int r = 0;
+  if (lua_type(L, idx) == LUA_TUSERDATA && lua_getmetatable(L, idx)) {
+    luaL_getmetatable(L, name);
+    r = lua_rawequal(L, -1, -2);
+    lua_pop(L, 2);
+  }
+  return r;
+}
+
+/* ------------------------------------------------------------ options */
+
+void ln_checkoptions(lua_State *L, int idx, const char *who, const char *const allowed[]) {
+  if (lua_isnoneornil(L, idx)) return;
+  if (!lua_istable(L, idx))
+    ln_error(L, "%s: options must be a table, got %s", who, luaL_typename(L, idx));
+  idx = lua_absindex(L, idx);
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    int i, ok = 0;
+    lua_pop(L, 1);
+    if (lua_type(L, -1) == LUA_TSTRING) {
+      const char *k = lua_tostring(L, -1);
+      for (i = 0; allowed[i]; i++)
+        if (strcmp(allowed[i], k) == 0) { ok = 1; break; }
+      if (!ok) {
+        char list[512] = "";
+        for (i = 0; allowed[i]; i++) {
+          if (i) strncat(list, ", ", sizeof list - strlen(list) - 1);
+          strncat(list, allowed[i], sizeof list - strlen(list) - 1);
+        }
+        ln_error(L, "%s: unknown option '%s' (expected one of: %s)", who, k, list);
+      }
+    } else {
+      ln_error(L, "%s: option keys must be strings, got %s", who, luaL_typename(L, -1));
+    }
+  }
+}
+
+static int getopt(lua_State *L, int idx, const char *key) {
+  if (lua_isnoneornil(L, idx)) return 0;
+  if (lua_getfield(L, idx, key) == LUA_TNIL) { lua_pop(L, 1); return 0; }
+  return 1;
+}
+
+lua_Number ln_optnumber(lua_State *L, int idx, const char *key, lua_Number def, const char *who) {
+  lua_Number v;
+  if (!getopt(L, idx, key)) return def;
+  if (!lua_isnumber(L, -1))
+    ln_error(L, "%s: option '%s' must be a number, got %s", who, key, luaL_typename(L, -1));
+  v = lua_tonumber(L, -1);
+  lua_pop(L, 1);
+  if (v != v) ln_error(L, "%s: option '%s' is NaN", who, key);
+  return v;
+}
+
+lua_Integer ln_optinteger(lua_State *L, int idx, const char *key, lua_Integer def, const char *who) {
+  lua_Integer v;
+  int isnum;
+  if (!getopt(L, idx, key)) return def;
+  v = lua_tointegerx(L, -1, &isnum);
+  if (!isnum)
+    ln_error(L, "%s: option '%s' must be an integer, got %s", who, key,
+             lua_type(L, -1) == LUA_TNUMBER ? "a non-integer number" : luaL_typename(L, -1));
+  lua_pop(L, 1);
+  return v;
+}
+
+int ln_optboolean(lua_State *L, int idx, const char *key, int def, const char *who) {
+  int v;
+  if (!getopt(L, idx, key)) return def;
+  if (!lua_isboolean(L, -1))
+    ln_error(L, "%s: option '%s' must be a boolean, got %s", who, key, luaL_typename(L, -1));
+  v = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  return v;
+}
+
+/* ------------------------------------------------------------ classes */
+
+/* __index: methods table (upvalue 1), then the class's field getter (upvalue 2) */
+static int class_index(lua_State *L) {
+  lua_pushvalue(L, 2);
+  if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL) return 1;
+  lua_pop(L, 1);
+  if (!lua_isnil(L, lua_upvalueindex(2))) {
+    lua_CFunction f = lua_tocfunction(L, lua_upvalueindex(2));
+    return f(L);
+  }
+  return 0;
+}
+
+void ln_newclass(lua_State *L, const char *name, const luaL_Reg *methods,
+                 const luaL_Reg *metamethods, lua_CFunction getfield) {
+  luaL_newmetatable(L, name);                  /* mt */
+  if (metamethods) luaL_setfuncs(L, metamethods, 0);
+  lua_newtable(L);                             /* mt, methods */
+  if (methods) luaL_setfuncs(L, methods, 0);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, -3, "__methods");            /* mt.__methods = methods (Lua helpers add to it) */
+  if (getfield) lua_pushcfunction(L, getfield); else lua_pushnil(L);
+  lua_pushcclosure(L, class_index, 2);         /* mt, __index */
+  lua_setfield(L, -2, "__index");
+}
+
+/* -------------------------------------------------------------- rng */
+
+#define RNG_KEY "lunet.rng"
+
+ln_Rng *ln_getrng(lua_State *L) {
+  ln_Rng *r;
+  lua_getfield(L, LUA_REGISTRYINDEX, RNG_KEY);
+  r = (ln_Rng *)lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  if (r == NULL) ln_error(L, "lunet: generator missing (module not opened?)");
+  return r;
+}
+
+/* lunet.seed(n): reseed the generator of this Lua state */
+static int l_seed(lua_State *L) {
+  lua_Integer n = luaL_checkinteger(L, 1);
+  ln_rng_seed(ln_getrng(L), (uint64_t)n);
+  return 0;
+}
+
+void ln_open_rng(lua_State *L) {
+  ln_Rng *r = (ln_Rng *)lua_newuserdatauv(L, sizeof *r, 0);
+  ln_rng_seed(r, 0); /* like nnfs.init(): deterministic until seeded */
+  lua_setfield(L, LUA_REGISTRYINDEX, RNG_KEY);
+  lua_pushcfunction(L, l_seed);
+  lua_setfield(L, -2, "seed");
+}

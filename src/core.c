@@ -1,0 +1,52 @@
+/* core.c: luaopen_lunet_core, the C module's one entry point. */
+#include "lunet.h"
+
+/* lunet.config(): how this build was made */
+static int l_config(lua_State *L) {
+  lua_createtable(L, 0, 4);
+  lua_pushstring(L, ln_gemm_backend());
+  lua_setfield(L, -2, "blas");
+  lua_pushinteger(L, ln_gemm_threads());
+  lua_setfield(L, -2, "threads");
+  lua_pushstring(L, LUNET_VERSION);
+  lua_setfield(L, -2, "version");
+#ifdef LUNET_CFLAGS
+  lua_pushstring(L, LUNET_CFLAGS);
+#else
+  lua_pushstring(L, "unknown");
+#endif
+  lua_setfield(L, -2, "cflags");
+  return 1;
+}
+
+/* lunet.set_threads(n): threads for the matrix products (OpenBLAS) */
+static int l_set_threads(lua_State *L) {
+  lua_Integer n = luaL_checkinteger(L, 1);
+  if (n < 1 || n > 1024) ln_error(L, "lunet.set_threads: argument 1 must be in 1..1024, got %lld", (long long)n);
+  ln_gemm_set_threads((int)n);
+  return 0;
+}
+
+int luaopen_lunet_core(lua_State *L);
+
+int luaopen_lunet_core(lua_State *L) {
+  luaL_checkversion(L);
+  lua_newtable(L);
+  ln_open_rng(L);
+  ln_open_tensor(L);
+  ln_open_layers(L);
+  ln_open_activations(L);
+  ln_open_losses(L);
+  ln_open_accuracy(L);
+  ln_open_optimizers(L);
+  ln_open_model(L);
+  ln_open_data(L);
+  ln_open_safetensors(L);
+  lua_pushcfunction(L, l_config);
+  lua_setfield(L, -2, "config");
+  lua_pushcfunction(L, l_set_threads);
+  lua_setfield(L, -2, "set_threads");
+  lua_pushstring(L, LUNET_VERSION);
+  lua_setfield(L, -2, "version");
+  return 1;
+}

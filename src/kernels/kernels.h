@@ -1,0 +1,81 @@
+/*
+** kernels.h: lunet's numeric kernels in plain C99 over float arrays.
+** Nothing here includes lua.h, prints, exits or raises: every function is a
+** pure computation on caller-owned memory, so it can be unit-tested from C,
+** fuzzed, or replaced by another backend.  Matrices are row-major.
+*/
+#ifndef LUNET_KERNELS_H
+#define LUNET_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---------------------------------------------------------------- rng */
+
+/* xoshiro256** (Blackman & Vigna 2018), seeded through splitmix64.
+** Gaussians by the Box-Muller transform (both values used, the second kept
+** in `spare`).  Same seed, same numbers on every machine. */
+typedef struct ln_Rng {
+  uint64_t s[4];
+  double spare;
+  int has_spare;
+} ln_Rng;
+
+void ln_rng_seed(ln_Rng *r, uint64_t seed);
+uint64_t ln_rng_next(ln_Rng *r);
+/* uniform double in [0, 1) with 53 random bits */
+double ln_rng_uniform(ln_Rng *r);
+/* standard normal N(0, 1) */
+double ln_rng_normal(ln_Rng *r);
+/* uniform integer in [0, n), unbiased (rejection); n > 0 */
+uint64_t ln_rng_below(ln_Rng *r, uint64_t n);
+/* Fisher-Yates permutation of 0..n-1 into perm */
+void ln_rng_permutation(ln_Rng *r, size_t n, size_t *perm);
+
+/* --------------------------------------------------------------- gemm */
+
+/* C = alpha * op(A) op(B) + beta * C, row-major; op(X) = X or X^T.
+** op(A) is M x K, op(B) is K x N, C is M x N; lda/ldb/ldc are row strides.
+** Uses CBLAS when built with LUNET_USE_CBLAS, else a blocked C fallback. */
+void ln_gemm(int transA, int transB, size_t M, size_t N, size_t K,
+             float alpha, const float *A, size_t lda,
+             const float *B, size_t ldb,
+             float beta, float *C, size_t ldc);
+/* the portable fallback, always compiled (tested against CBLAS) */
+void ln_gemm_ref(int transA, int transB, size_t M, size_t N, size_t K,
+                 float alpha, const float *A, size_t lda,
+                 const float *B, size_t ldb,
+                 float beta, float *C, size_t ldc);
+/* name of the GEMM backend, e.g. "OpenBLAS" or "portable C" */
+const char *ln_gemm_backend(void);
+/* threads used by the backend (1 for the fallback) */
+int ln_gemm_threads(void);
+void ln_gemm_set_threads(int n);
+
+/* --------------------------------------------------- element-wise ops */
+
+typedef enum { LN_ADD, LN_SUB, LN_MUL, LN_DIV } ln_BinOp;
+
+/* out[i] = a[i] op b[i] */
+void ln_binop(ln_BinOp op, size_t n, const float *a, const float *b, float *out);
+/* out[i] = a[i] op s  (or s op a[i] when scalar_left) */
+void ln_binop_scalar(ln_BinOp op, size_t n, const float *a, float s,
+                     int scalar_left, float *out);
+/* out[r][c] = a[r][c] op row[c] for rows x cols */
+void ln_binop_row(ln_BinOp op, size_t rows, size_t cols, const float *a,
+                  const float *row, float *out);
+
+typedef enum { LN_NEG, LN_EXP, LN_LOG, LN_ABS, LN_SQRT } ln_UnOp;
+void ln_unop(ln_UnOp op, size_t n, const float *a, float *out);
+void ln_clamp(size_t n, const float *a, float lo, float hi, float *out);
+
+/* reductions in double precision */
+double ln_sum(size_t n, const float *a);
+/* population standard deviation (divides by n, as NumPy's default) */
+double ln_std(size_t n, const float *a);
+float ln_min(size_t n, const float *a);
+float ln_max(size_t n, const float *a);
+/* index (0-based) of the first maximum of each row */
+void ln_argmax_rows(size_t rows, size_t cols, const float *a, size_t *out);
+
+#endif

@@ -1,0 +1,229 @@
+/*
+** lunet.h: names shared by lunet's Lua bindings (src/ files).
+** The kernels (src/kernels/) never include this file.
+**
+** Conventions every binding follows
+** - Objects are full userdata with their own metatable, named "lunet.<Class>".
+** - Tensors an object owns (outputs, gradients, parameters, buffers) are kept
+**   in the object's user values (lua_newuserdatauv), so the GC keeps them alive
+**   exactly as long as the object; the C struct never owns malloc'd memory.
+** - Buffers are resized in place (ln_buffer) and reused between calls with the
+**   same shape: a training step allocates nothing once the first batch ran.
+** - Errors go through ln_error (printf formats, %zu included), prefixed by a
+**   `who` string naming the function: "Dense:forward: inputs are 5x3, ...".
+*/
+#ifndef LUNET_H
+#define LUNET_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "lua.h"
+#include "lauxlib.h"
+#include "kernels/kernels.h"
+
+#define LUNET_VERSION "0.1.0"
+
+#if defined(__GNUC__)
+#define LN_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#define LN_NORETURN __attribute__((noreturn))
+#else
+#define LN_PRINTF(a, b)
+#define LN_NORETURN
+#endif
+
+/* ============================================================ tensors */
+
+#define LN_MAXDIM 4
+#define LN_TENSOR "lunet.Tensor"
+#define LN_SHAPELEN 96 /* room for "AxBxCxD" of 4 twenty-digit sizes */
+
+/* A float32 row-major contiguous tensor.  Its bytes live in a storage
+** userdata (the tensor's user value 1) shared with views, so a view keeps
+** its parent's memory alive and the GC knows the real size. */
+typedef struct ln_Tensor {
+  float *data;
+  size_t numel;
+  size_t cap;             /* floats usable from data to the storage's end */
+  int ndim;
+  size_t dims[LN_MAXDIM];
+} ln_Tensor;
+
+ln_Tensor *ln_totensor(lua_State *L, int idx);   /* NULL if not a tensor */
+ln_Tensor *ln_checktensor(lua_State *L, int idx); /* raises otherwise */
+/* push a new zero-filled tensor */
+ln_Tensor *ln_newtensor(lua_State *L, int ndim, const size_t *dims);
+/* push a new tensor whose contents are left undefined (caller fills all) */
+ln_Tensor *ln_newtensor_uninit(lua_State *L, int ndim, const size_t *dims);
+ln_Tensor *ln_newmatrix(lua_State *L, size_t rows, size_t cols);
+ln_Tensor *ln_newvector(lua_State *L, size_t n);
+/* reshape the tensor at idx in place to dims, reusing its storage when it
+** is big enough; contents are undefined afterwards */
+ln_Tensor *ln_resize(lua_State *L, int idx, int ndim, const size_t *dims);
+/* "3x4" into buf (LN_SHAPELEN bytes); returns buf */
+const char *ln_shapestr(const ln_Tensor *t, char *buf);
+/* columns of a 2-D view: numel / dims[0] (1 for a 1-D tensor) */
+size_t ln_cols(const ln_Tensor *t);
+int ln_sameshape(const ln_Tensor *a, const ln_Tensor *b);
+
+/* Object-owned tensors, kept in user value `uv` of the object at `obj`. */
+/* the tensor in uv, or NULL when unset (pushes nothing) */
+ln_Tensor *ln_getuv(lua_State *L, int obj, int uv);
+/* the tensor in uv resized to dims, created when unset (pushes nothing) */
+ln_Tensor *ln_buffer(lua_State *L, int obj, int uv, int ndim, const size_t *dims);
+ln_Tensor *ln_buffer2(lua_State *L, int obj, int uv, size_t rows, size_t cols);
+ln_Tensor *ln_buffer_like(lua_State *L, int obj, int uv, const ln_Tensor *like);
+/* pops the value on top into user value uv of obj */
+void ln_setuv(lua_State *L, int obj, int uv);
+
+/* ============================================================= common */
+
+/* luaL_error with full printf formats; position info like luaL_error */
+LN_NORETURN void ln_error(lua_State *L, const char *fmt, ...) LN_PRINTF(2, 3);
+/* the interpreter's generator (registry), for randn, dropout, shuffles */
+ln_Rng *ln_getrng(lua_State *L);
+
+/* Options tables ("options come in one trailing table").  idx may be
+** absent/nil.  ln_checkoptions raises on unknown keys (typos) and non-table
+** values; allowed is NULL-terminated. */
+void ln_checkoptions(lua_State *L, int idx, const char *who, const char *const allowed[]);
+lua_Number ln_optnumber(lua_State *L, int idx, const char *key, lua_Number def, const char *who);
+lua_Integer ln_optinteger(lua_State *L, int idx, const char *key, lua_Integer def, const char *who);
+int ln_optboolean(lua_State *L, int idx, const char *key, int def, const char *who);
+
+/* Register a class: metatable `name` with __index looking in `methods`
+** first, then calling `getfield(L)` (self at 1, key at 2, returns 1 value)
+** when non-NULL; metamethods are set on the metatable.  Leaves the
+** metatable on the stack. */
+void ln_newclass(lua_State *L, const char *name, const luaL_Reg *methods,
+                 const luaL_Reg *metamethods, lua_CFunction getfield);
+/* true when the value at idx is userdata with metatable `name` */
+int ln_isclass(lua_State *L, int idx, const char *name);
+/* short type name for messages: "nil", "number", "lunet.Dense", ... */
+const char *ln_typename(lua_State *L, int idx);
+
+/* ===================================================== layer protocol */
+
+/* User values of layers and activations. */
+enum {
+  LN_UV_OUTPUT = 1, LN_UV_DINPUTS, LN_UV_INPUTS, LN_UV_WEIGHTS, LN_UV_BIASES,
+  LN_UV_DWEIGHTS, LN_UV_DBIASES, LN_UV_EXTRA, LN_LAYER_NUV = LN_UV_EXTRA
+};
+
+typedef struct ln_Layer ln_Layer;
+
+typedef struct ln_LayerClass {
+  const char *name;     /* "Dense", "ReLU", ...; metatable "lunet.<name>" */
+  int trainable;        /* has weights/biases (LN_UV_WEIGHTS...) */
+  /* Forward pass of the layer at stack index self on the tensor at stack
+  ** index in_idx; keeps inputs (LN_UV_INPUTS) when backward needs them and
+  ** returns the output (LN_UV_OUTPUT).  Raises prefixed by who. */
+  ln_Tensor *(*forward)(lua_State *L, int self, int in_idx, int training, const char *who);
+  /* Backward pass from dvalues (stack index dv_idx); returns dinputs. */
+  ln_Tensor *(*backward)(lua_State *L, int self, int dv_idx, const char *who);
+  /* "Dense(784 -> 128)" */
+  void (*describe)(const ln_Layer *l, char *buf, size_t n);
+  /* activations: write predictions of outputs into dst; dst is 1-D with
+  ** one value per row when pred_argmax (labels 1..K), else outputs' shape */
+  void (*predictions)(const ln_Layer *l, const ln_Tensor *outputs, ln_Tensor *dst);
+  int pred_argmax;
+} ln_LayerClass;
+
+struct ln_Layer {
+  const ln_LayerClass *cls;
+};
+
+typedef struct ln_Dense {
+  ln_Layer base;
+  size_t n_inputs, n_neurons;
+  double weight_regularizer_l1, weight_regularizer_l2;
+  double bias_regularizer_l1, bias_regularizer_l2;
+} ln_Dense;
+
+typedef struct ln_Dropout {
+  ln_Layer base;
+  double rate;          /* fraction dropped */
+} ln_Dropout;
+
+/* NULL when the value at idx is not a layer or activation */
+ln_Layer *ln_tolayer(lua_State *L, int idx);
+ln_Layer *ln_checklayer(lua_State *L, int idx, const char *who);
+/* Lua-facing registration of a layer class (metatable flagged as layer) */
+void ln_newlayerclass(lua_State *L, const ln_LayerClass *cls, const luaL_Reg *methods);
+
+/* ====================================================== loss protocol */
+
+typedef struct ln_Loss ln_Loss;
+
+typedef struct ln_LossClass {
+  const char *name;     /* "CategoricalCrossentropy", ... */
+  /* per-sample losses of pred vs y into out (pred rows values) */
+  void (*forward)(lua_State *L, const ln_Tensor *pred, const ln_Tensor *y, float *out, const char *who);
+  /* gradient of the mean loss w.r.t. dvalues, into dinputs (dvalues' shape) */
+  void (*backward)(lua_State *L, const ln_Tensor *dvalues, const ln_Tensor *y, ln_Tensor *dinputs, const char *who);
+} ln_LossClass;
+
+struct ln_Loss {
+  const ln_LossClass *cls;
+  double accumulated_sum, accumulated_count;
+};
+
+/* Loss userdata: user value 1 = per-sample losses, 2 = dinputs. */
+ln_Loss *ln_toloss(lua_State *L, int idx); /* NULL if not a loss */
+/* mean data loss of pred (idx) against y (idx); adds to the accumulated sums */
+double ln_loss_calculate(lua_State *L, int loss, int pred, int y, const char *who);
+/* gradient of the loss; returns the loss's dinputs buffer */
+ln_Tensor *ln_loss_backward(lua_State *L, int loss, int dvalues, int y, const char *who);
+/* the book's regularization_loss(layer): 0 for layers without weights */
+double ln_regularization_loss(lua_State *L, int layer);
+/* SoftmaxCategoricalCrossentropy backward; returns its dinputs buffer */
+ln_Tensor *ln_softmax_cce_backward(lua_State *L, int obj, int dvalues, int y, const char *who);
+/* push a new SoftmaxCategoricalCrossentropy object */
+void ln_new_softmax_cce(lua_State *L);
+
+/* =================================================== accuracy protocol */
+
+typedef struct ln_Accuracy {
+  int regression;       /* 0 categorical, 1 regression */
+  int binary;           /* categorical with binary = true */
+  double precision;     /* regression: std(y) / 250 */
+  int initialized;
+  double accumulated_sum, accumulated_count;
+} ln_Accuracy;
+
+ln_Accuracy *ln_toaccuracy(lua_State *L, int idx); /* NULL otherwise */
+void ln_accuracy_init(lua_State *L, int acc, int y, int reinit);
+/* mean accuracy of predictions vs y; adds to the accumulated sums */
+double ln_accuracy_calculate(lua_State *L, int acc, int predictions, int y, const char *who);
+
+/* ================================================== optimizer protocol */
+
+typedef enum { LN_SGD, LN_ADAGRAD, LN_RMSPROP, LN_ADAM } ln_OptKind;
+
+typedef struct ln_Optimizer {
+  ln_OptKind kind;
+  double learning_rate, current_learning_rate, decay;
+  double epsilon, momentum, rho, beta_1, beta_2;
+  lua_Integer iterations;
+} ln_Optimizer;
+
+/* Optimizer user value 1 = table (weak keys): layer -> state table
+** { weight_momentums=, weight_cache=, bias_momentums=, bias_cache= }. */
+ln_Optimizer *ln_tooptimizer(lua_State *L, int idx); /* NULL otherwise */
+void ln_optimizer_pre(ln_Optimizer *o);
+void ln_optimizer_update(lua_State *L, int opt, int layer, const char *who);
+void ln_optimizer_post(ln_Optimizer *o);
+
+/* ========================================================== modules */
+
+void ln_open_tensor(lua_State *L);      /* tensor.c */
+void ln_open_rng(lua_State *L);         /* rng.c */
+void ln_open_layers(lua_State *L);      /* layers.c: Dense, Dropout, Input */
+void ln_open_activations(lua_State *L); /* activations.c */
+void ln_open_losses(lua_State *L);      /* losses.c */
+void ln_open_accuracy(lua_State *L);    /* accuracy.c */
+void ln_open_optimizers(lua_State *L);  /* optimizers.c */
+void ln_open_model(lua_State *L);       /* model.c */
+void ln_open_data(lua_State *L);        /* data.c: IDX, PNG, images */
+void ln_open_safetensors(lua_State *L); /* safetensors.c */
+
+#endif

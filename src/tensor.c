@@ -1,0 +1,909 @@
+/*
+** tensor.c: lunet.Tensor, a float32 row-major contiguous array of 1 to 4
+** dimensions.  The bytes live in a separate "storage" userdata (user value 1
+** of the tensor), so views share it and keep it alive, and the Lua GC counts
+** every byte (big temporaries are collected promptly).
+*/
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include "lunet.h"
+
+#define ALIGN 64
+#define MAXNUMEL (((size_t)1) << 40) /* 4 TiB of floats: beyond any machine */
+
+/* ============================================================ storage */
+
+/* push a storage userdata holding n floats; returns the aligned data */
+static float *newstorage(lua_State *L, size_t n) {
+  char *p = (char *)lua_newuserdatauv(L, n * sizeof(float) + ALIGN, 0);
+  uintptr_t a = ((uintptr_t)p + ALIGN - 1) & ~(uintptr_t)(ALIGN - 1);
+  return (float *)a;
+}
+
+/* numel of dims, raising on sizes < 1 or overflow */
+static size_t checkednumel(lua_State *L, int ndim, const size_t *dims, const char *who) {
+  size_t n = 1;
+  int i;
+  if (ndim < 1 || ndim > LN_MAXDIM)
+    ln_error(L, "%s: tensors have 1 to %d dimensions, got %d", who, LN_MAXDIM, ndim);
+  for (i = 0; i < ndim; i++) {
+    if (dims[i] < 1) ln_error(L, "%s: size %d must be positive", who, i + 1);
+    if (dims[i] > MAXNUMEL / n)
+      ln_error(L, "%s: tensor too large (more than 2^40 elements)", who);
+    n *= dims[i];
+  }
+  return n;
+}
+
+static ln_Tensor *pushtensor(lua_State *L, int ndim, const size_t *dims, int zero) {
+  size_t n = checkednumel(L, ndim, dims, "lunet.tensor");
+  ln_Tensor *t = (ln_Tensor *)lua_newuserdatauv(L, sizeof *t, 1);
+  int i;
+  t->data = NULL; t->numel = 0; t->cap = 0; t->ndim = 1; t->dims[0] = 0;
+  luaL_setmetatable(L, LN_TENSOR);
+  t->data = newstorage(L, n);        /* t, storage */
+  if (zero) memset(t->data, 0, n * sizeof(float));
+  lua_setiuservalue(L, -2, 1);       /* t */
+  t->numel = t->cap = n;
+  t->ndim = ndim;
+  for (i = 0; i < ndim; i++) t->dims[i] = dims[i];
+  for (; i < LN_MAXDIM; i++) t->dims[i] = 1;
+  return t;
+}
+
+ln_Tensor *ln_newtensor(lua_State *L, int ndim, const size_t *dims) {
+  return pushtensor(L, ndim, dims, 1);
+}
+
+ln_Tensor *ln_newtensor_uninit(lua_State *L, int ndim, const size_t *dims) {
+  return pushtensor(L, ndim, dims, 0);
+}
+
+ln_Tensor *ln_newmatrix(lua_State *L, size_t rows, size_t cols) {
+  size_t d[2];
+  d[0] = rows; d[1] = cols;
+  return pushtensor(L, 2, d, 1);
+}
+
+ln_Tensor *ln_newvector(lua_State *L, size_t n) {
+  return pushtensor(L, 1, &n, 1);
+}
+
+/* a new tensor header over the storage of the tensor at idx (a view) */
+static ln_Tensor *pushview(lua_State *L, int idx, float *data, size_t cap, int ndim, const size_t *dims) {
+  ln_Tensor *t;
+  int i;
+  idx = lua_absindex(L, idx);
+  t = (ln_Tensor *)lua_newuserdatauv(L, sizeof *t, 1);
+  t->data = data; t->cap = cap; t->ndim = ndim; t->numel = 1;
+  for (i = 0; i < LN_MAXDIM; i++) {
+    t->dims[i] = i < ndim ? dims[i] : 1;
+    if (i < ndim) t->numel *= dims[i];
+  }
+  luaL_setmetatable(L, LN_TENSOR);
+  lua_getiuservalue(L, idx, 1);
+  lua_setiuservalue(L, -2, 1);
+  return t;
+}
+
+ln_Tensor *ln_resize(lua_State *L, int idx, int ndim, const size_t *dims) {
+  ln_Tensor *t = ln_checktensor(L, idx);
+  size_t n = checkednumel(L, ndim, dims, "lunet: resize");
+  int i;
+  idx = lua_absindex(L, idx);
+  if (n > t->cap) {
+    float *d = newstorage(L, n);
+    lua_setiuservalue(L, idx, 1);
+    t->data = d;
+    t->cap = n;
+  }
+  t->numel = n;
+  t->ndim = ndim;
+  for (i = 0; i < LN_MAXDIM; i++) t->dims[i] = i < ndim ? dims[i] : 1;
+  return t;
+}
+
+/* ============================================================ helpers */
+
+ln_Tensor *ln_totensor(lua_State *L, int idx) {
+  return (ln_Tensor *)luaL_testudata(L, idx, LN_TENSOR);
+}
+
+ln_Tensor *ln_checktensor(lua_State *L, int idx) {
+  ln_Tensor *t = ln_totensor(L, idx);
+  if (t == NULL) {
+    const char *msg = lua_pushfstring(L, "lunet.Tensor expected, got %s", ln_typename(L, idx));
+    luaL_argerror(L, idx, msg);
+  }
+  return t;
+}
+
+const char *ln_shapestr(const ln_Tensor *t, char *buf) {
+  int i;
+  size_t off = 0;
+  buf[0] = '\0';
+  for (i = 0; i < t->ndim; i++)
+    off += (size_t)snprintf(buf + off, LN_SHAPELEN - off, i ? "x%zu" : "%zu", t->dims[i]);
+  return buf;
+}
+
+size_t ln_cols(const ln_Tensor *t) { return t->numel / t->dims[0]; }
+
+int ln_sameshape(const ln_Tensor *a, const ln_Tensor *b) {
+  int i;
+  if (a->ndim != b->ndim) return 0;
+  for (i = 0; i < a->ndim; i++) if (a->dims[i] != b->dims[i]) return 0;
+  return 1;
+}
+
+ln_Tensor *ln_getuv(lua_State *L, int obj, int uv) {
+  ln_Tensor *t;
+  lua_getiuservalue(L, obj, uv);
+  t = ln_totensor(L, -1);
+  lua_pop(L, 1);
+  return t;
+}
+
+void ln_setuv(lua_State *L, int obj, int uv) {
+  obj = lua_absindex(L, obj);
+  lua_setiuservalue(L, obj, uv);
+}
+
+ln_Tensor *ln_buffer(lua_State *L, int obj, int uv, int ndim, const size_t *dims) {
+  ln_Tensor *t;
+  obj = lua_absindex(L, obj);
+  lua_getiuservalue(L, obj, uv);
+  if (ln_totensor(L, -1) == NULL) {
+    lua_pop(L, 1);
+    t = ln_newtensor_uninit(L, ndim, dims);
+    lua_setiuservalue(L, obj, uv);
+    return t;
+  }
+  t = ln_resize(L, -1, ndim, dims);
+  lua_pop(L, 1);
+  return t;
+}
+
+ln_Tensor *ln_buffer2(lua_State *L, int obj, int uv, size_t rows, size_t cols) {
+  size_t d[2];
+  d[0] = rows; d[1] = cols;
+  return ln_buffer(L, obj, uv, 2, d);
+}
+
+ln_Tensor *ln_buffer_like(lua_State *L, int obj, int uv, const ln_Tensor *like) {
+  size_t d[LN_MAXDIM];
+  memcpy(d, like->dims, sizeof d);
+  return ln_buffer(L, obj, uv, like->ndim, d);
+}
+
+/* read sizes given as arguments first..top, or as one table, into dims */
+static int checksizes(lua_State *L, int first, size_t *dims, const char *who) {
+  int i, n;
+  if (lua_istable(L, first)) {
+    n = (int)lua_rawlen(L, first);
+    if (n < 1 || n > LN_MAXDIM) ln_error(L, "%s: expected 1 to %d sizes, got %d", who, LN_MAXDIM, n);
+    for (i = 0; i < n; i++) {
+      lua_Integer v;
+      int isnum;
+      lua_rawgeti(L, first, i + 1);
+      v = lua_tointegerx(L, -1, &isnum);
+      lua_pop(L, 1);
+      if (!isnum || v < 1) ln_error(L, "%s: size %d must be a positive integer", who, i + 1);
+      dims[i] = (size_t)v;
+    }
+    return n;
+  }
+  n = lua_gettop(L) - first + 1;
+  if (n < 1 || n > LN_MAXDIM) ln_error(L, "%s: expected 1 to %d sizes, got %d", who, LN_MAXDIM, n < 0 ? 0 : n);
+  for (i = 0; i < n; i++) {
+    int isnum;
+    lua_Integer v = lua_tointegerx(L, first + i, &isnum);
+    if (!isnum) ln_error(L, "%s: size %d must be an integer, got %s", who, i + 1, luaL_typename(L, first + i));
+    if (v < 1) ln_error(L, "%s: size %d must be positive, got %lld", who, i + 1, (long long)v);
+    if ((unsigned long long)v > MAXNUMEL) ln_error(L, "%s: size %d is too large (%lld)", who, i + 1, (long long)v);
+    dims[i] = (size_t)v;
+  }
+  return n;
+}
+
+/* ======================================================= constructors */
+
+/* walk a nested table to find its shape */
+static int tableshape(lua_State *L, int idx, size_t *dims, const char *who) {
+  int nd = 0;
+  lua_pushvalue(L, idx);
+  while (lua_istable(L, -1)) {
+    size_t n = lua_rawlen(L, -1);
+    if (nd == LN_MAXDIM) ln_error(L, "%s: more than %d levels of nesting", who, LN_MAXDIM);
+    if (n == 0) ln_error(L, "%s: empty table at level %d", who, nd + 1);
+    dims[nd++] = n;
+    lua_rawgeti(L, -1, 1);
+    lua_remove(L, -2);
+  }
+  lua_pop(L, 1);
+  return nd;
+}
+
+/* copy a nested table into data, checking it is rectangular */
+static size_t fillfromtable(lua_State *L, int idx, int level, int ndim, const size_t *dims,
+                            float *data, size_t pos, const char *who) {
+  size_t i, n = lua_rawlen(L, idx);
+  if (!lua_istable(L, idx) || n != dims[level])
+    ln_error(L, "%s: ragged table: level %d has %zu elements where %zu were expected", who,
+             level + 1, lua_istable(L, idx) ? n : 0, dims[level]);
+  for (i = 1; i <= n; i++) {
+    lua_rawgeti(L, idx, (lua_Integer)i);
+    if (level + 1 < ndim) {
+      pos = fillfromtable(L, lua_gettop(L), level + 1, ndim, dims, data, pos, who);
+    } else {
+      int isnum;
+      lua_Number v = lua_tonumberx(L, -1, &isnum);
+      if (!isnum) ln_error(L, "%s: element %zu at level %d is %s, not a number", who, i, level + 1, luaL_typename(L, -1));
+      data[pos++] = (float)v;
+    }
+    lua_pop(L, 1);
+  }
+  return pos;
+}
+
+/* lunet.tensor(t): a tensor from nested tables (or a copy of a tensor) */
+static int l_tensor(lua_State *L) {
+  size_t dims[LN_MAXDIM];
+  int nd;
+  ln_Tensor *t, *src = ln_totensor(L, 1);
+  if (src) {
+    t = ln_newtensor_uninit(L, src->ndim, src->dims);
+    memcpy(t->data, src->data, src->numel * sizeof(float));
+    return 1;
+  }
+  if (lua_type(L, 1) == LUA_TNUMBER) {
+    t = ln_newtensor_uninit(L, 1, (dims[0] = 1, dims));
+    t->data[0] = (float)lua_tonumber(L, 1);
+    return 1;
+  }
+  if (!lua_istable(L, 1))
+    ln_error(L, "lunet.tensor: argument 1 must be a table of numbers (or a tensor), got %s", ln_typename(L, 1));
+  nd = tableshape(L, 1, dims, "lunet.tensor");
+  t = ln_newtensor_uninit(L, nd, dims);
+  fillfromtable(L, 1, 0, nd, dims, t->data, 0, "lunet.tensor");
+  return 1;
+}
+
+static int filled(lua_State *L, int first, float v, const char *who) {
+  size_t dims[LN_MAXDIM], i;
+  int nd = checksizes(L, first, dims, who);
+  ln_Tensor *t = ln_newtensor_uninit(L, nd, dims);
+  for (i = 0; i < t->numel; i++) t->data[i] = v;
+  return 1;
+}
+
+static int l_zeros(lua_State *L) { return filled(L, 1, 0.0f, "lunet.zeros"); }
+static int l_ones(lua_State *L) { return filled(L, 1, 1.0f, "lunet.ones"); }
+static int l_full(lua_State *L) {
+  int isnum;
+  lua_Number v = lua_tonumberx(L, 1, &isnum);
+  if (!isnum) ln_error(L, "lunet.full: argument 1 (value) must be a number, got %s", luaL_typename(L, 1));
+  return filled(L, 2, (float)v, "lunet.full");
+}
+
+static int l_randn(lua_State *L) {
+  size_t dims[LN_MAXDIM], i;
+  int nd = checksizes(L, 1, dims, "lunet.randn");
+  ln_Rng *r = ln_getrng(L);
+  ln_Tensor *t = ln_newtensor_uninit(L, nd, dims);
+  for (i = 0; i < t->numel; i++) t->data[i] = (float)ln_rng_normal(r);
+  return 1;
+}
+
+static int l_rand(lua_State *L) {
+  size_t dims[LN_MAXDIM], i;
+  int nd = checksizes(L, 1, dims, "lunet.rand");
+  ln_Rng *r = ln_getrng(L);
+  ln_Tensor *t = ln_newtensor_uninit(L, nd, dims);
+  for (i = 0; i < t->numel; i++) {
+    float v = (float)ln_rng_uniform(r);
+    t->data[i] = v < 1.0f ? v : 0x1.fffffep-1f; /* rounding must not reach 1 */
+  }
+  return 1;
+}
+
+/* lunet.is_tensor(v) */
+static int l_is_tensor(lua_State *L) {
+  lua_pushboolean(L, ln_totensor(L, 1) != NULL);
+  return 1;
+}
+
+/* ======================================================= basic methods */
+
+static int m_shape(lua_State *L) {
+  ln_Tensor *t = ln_checktensor(L, 1);
+  int i;
+  for (i = 0; i < t->ndim; i++) lua_pushinteger(L, (lua_Integer)t->dims[i]);
+  return t->ndim;
+}
+
+static int m_size(lua_State *L) {
+  ln_Tensor *t = ln_checktensor(L, 1);
+  lua_Integer d;
+  if (lua_isnoneornil(L, 2)) return m_shape(L);
+  d = luaL_checkinteger(L, 2);
+  if (d < 1 || d > t->ndim)
+    ln_error(L, "Tensor:size: dimension %lld out of range for a %d-D tensor", (long long)d, t->ndim);
+  lua_pushinteger(L, (lua_Integer)t->dims[d - 1]);
+  return 1;
+}
+
+static int m_dim(lua_State *L) {
+  lua_pushinteger(L, ln_checktensor(L, 1)->ndim);
+  return 1;
+}
+
+static int m_numel(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)ln_checktensor(L, 1)->numel);
+  return 1;
+}
+
+static int m_len(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)ln_checktensor(L, 1)->dims[0]);
+  return 1;
+}
+
+/* offset of the element at indices in args first.., checked */
+static size_t checkoffset(lua_State *L, ln_Tensor *t, int first, int n, const char *who) {
+  char sb[LN_SHAPELEN];
+  size_t off = 0;
+  int i;
+  if (n != t->ndim)
+    ln_error(L, "%s: %d indices given for a %d-D tensor of shape %s", who, n, t->ndim, ln_shapestr(t, sb));
+  for (i = 0; i < n; i++) {
+    int isnum;
+    lua_Integer v = lua_tointegerx(L, first + i, &isnum);
+    if (!isnum) ln_error(L, "%s: index %d must be an integer, got %s", who, i + 1, luaL_typename(L, first + i));
+    if (v < 1 || (size_t)v > t->dims[i])
+      ln_error(L, "%s: index %d is %lld, out of range 1..%zu (shape %s)", who, i + 1, (long long)v,
+               t->dims[i], ln_shapestr(t, sb));
+    off = off * t->dims[i] + (size_t)(v - 1);
+  }
+  return off;
+}
+
+static int m_get(lua_State *L) {
+  ln_Tensor *t = ln_checktensor(L, 1);
+  size_t off = checkoffset(L, t, 2, lua_gettop(L) - 1, "Tensor:get");
+  lua_pushnumber(L, (lua_Number)t->data[off]);
+  return 1;
+}
+
+static int m_set(lua_State *L) {
+  ln_Tensor *t = ln_checktensor(L, 1);
+  int top = lua_gettop(L), isnum;
+  lua_Number v = lua_tonumberx(L, top, &isnum);
+  size_t off;
+  if (top < 3 || !isnum)
+    ln_error(L, "Tensor:set: expected indices then a number value, got %s last", luaL_typename(L, top));
+  off = checkoffset(L, t, 2, top - 2, "Tensor:set");
+  t->data[off] = (float)v;
+  return 0;
+}
+
+static void totable(lua_State *L, const ln_Tensor *t, int level, size_t *pos) {
+  size_t i, n = t->dims[level];
+  lua_createtable(L, (int)n, 0);
+  for (i = 1; i <= n; i++) {
+    if (level + 1 < t->ndim) totable(L, t, level + 1, pos);
+    else lua_pushnumber(L, (lua_Number)t->data[(*pos)++]);
+    lua_rawseti(L, -2, (lua_Integer)i);
+  }
+}
+
+static int m_totable(lua_State *L) {
+  ln_Tensor *t = ln_checktensor(L, 1);
+  size_t pos = 0;
+  luaL_checkstack(L, t->ndim + 4, "Tensor:totable");
+  totable(L, t, 0, &pos);
+  return 1;
+}
+
+static int m_clone(lua_State *L) {
+  ln_Tensor *t = ln_checktensor(L, 1);
+  ln_Tensor *c = ln_newtensor_uninit(L, t->ndim, t->dims);
+  memcpy(c->data, t->data, t->numel * sizeof(float));
+  return 1;
+}
+
+/* t:reshape(...): a view with new sizes (one may be -1) sharing the data */
+static int m_reshape(lua_State *L) {
+  ln_Tensor *t = ln_checktensor(L, 1);
+  size_t dims[LN_MAXDIM], known = 1;
+  int n, i, infer = -1;
+  char sb[LN_SHAPELEN];
+  if (lua_istable(L, 2)) {
+    n = (int)lua_rawlen(L, 2);
+    lua_settop(L, 2);
+    for (i = 1; i <= n && i <= LN_MAXDIM; i++) lua_rawgeti(L, 2, i);
+    lua_remove(L, 2);
+  }
+  n = lua_gettop(L) - 1;
+  if (n < 1 || n > LN_MAXDIM) ln_error(L, "Tensor:reshape: expected 1 to %d sizes, got %d", LN_MAXDIM, n);
+  for (i = 0; i < n; i++) {
+    int isnum;
+    lua_Integer v = lua_tointegerx(L, i + 2, &isnum);
+    if (!isnum) ln_error(L, "Tensor:reshape: size %d must be an integer, got %s", i + 1, luaL_typename(L, i + 2));
+    if (v == -1 && infer < 0) { infer = i; dims[i] = 1; continue; }
+    if (v < 1 || (unsigned long long)v > MAXNUMEL)
+      ln_error(L, "Tensor:reshape: size %d must be positive (or one -1), got %lld", i + 1, (long long)v);
+    dims[i] = (size_t)v;
+    known *= dims[i];
+    if (known > MAXNUMEL) ln_error(L, "Tensor:reshape: sizes too large");
+  }
+  if (infer >= 0) {
+    if (t->numel % known)
+      ln_error(L, "Tensor:reshape: cannot infer size %d: %zu elements (shape %s) not divisible by %zu",
+               infer + 1, t->numel, ln_shapestr(t, sb), known);
+    dims[infer] = t->numel / known;
+    known = t->numel;
+  }
+  if (known != t->numel)
+    ln_error(L, "Tensor:reshape: %zu elements do not fit shape %s (got %zu elements)", t->numel,
+             ln_shapestr(t, sb), known);
+  pushview(L, 1, t->data, t->cap, n, dims);
+  return 1;
+}
+
+/* the sub-tensor at position i (1-based) along dimension 1, as a view */
+static ln_Tensor *pushsub(lua_State *L, int idx, ln_Tensor *t, size_t first, size_t count, int keepdim) {
+  size_t dims[LN_MAXDIM], stride = ln_cols(t);
+  int nd = t->ndim, i;
+  float *d = t->data + (first - 1) * stride;
+  if (keepdim) {
+    memcpy(dims, t->dims, sizeof dims);
+    dims[0] = count;
+  } else {
+    for (i = 1; i < nd; i++) dims[i - 1] = t->dims[i];
+    nd--;
+  }
+  return pushview(L, idx, d, t->cap - (size_t)(d - t->data), nd, dims);
+}
+
+/* t:rows(first, last): view of rows first..last (last defaults to #t) */
+static int m_rows(lua_State *L) {
+  ln_Tensor *t = ln_checktensor(L, 1);
+  lua_Integer first = luaL_checkinteger(L, 2);
+  lua_Integer last = luaL_optinteger(L, 3, (lua_Integer)t->dims[0]);
+  char sb[LN_SHAPELEN];
+  if (first < 1 || last < first || (size_t)last > t->dims[0])
+    ln_error(L, "Tensor:rows: range %lld..%lld is out of 1..%zu (shape %s)", (long long)first,
+             (long long)last, t->dims[0], ln_shapestr(t, sb));
+  pushsub(L, 1, t, (size_t)first, (size_t)(last - first + 1), 1);
+  return 1;
+}
+
+/* t:index(idx): rows gathered by a table or tensor of 1-based row numbers */
+static int m_index(lua_State *L) {
+  ln_Tensor *t = ln_checktensor(L, 1), *it = ln_totensor(L, 2), *out;
+  size_t n, i, dims[LN_MAXDIM], stride = ln_cols(t);
+  char sb[LN_SHAPELEN];
+  if (it) n = it->numel;
+  else if (lua_istable(L, 2)) n = lua_rawlen(L, 2);
+  else return ln_error(L, "Tensor:index: argument 1 must be a table or tensor of row numbers, got %s",
+                       ln_typename(L, 2)), 0;
+  if (n == 0) ln_error(L, "Tensor:index: no row numbers given");
+  memcpy(dims, t->dims, sizeof dims);
+  dims[0] = n;
+  out = ln_newtensor_uninit(L, t->ndim, dims);
+  for (i = 0; i < n; i++) {
+    double v;
+    if (it) v = it->data[i];
+    else {
+      int isnum;
+      lua_rawgeti(L, 2, (lua_Integer)(i + 1));
+      v = lua_tonumberx(L, -1, &isnum);
+      lua_pop(L, 1);
+      if (!isnum) ln_error(L, "Tensor:index: entry %zu is not a number", i + 1);
+    }
+    if (!(v >= 1 && v <= (double)t->dims[0]) || v != floor(v))
+      ln_error(L, "Tensor:index: entry %zu is %g, not a row number in 1..%zu (shape %s)", i + 1, v,
+               t->dims[0], ln_shapestr(t, sb));
+    memcpy(out->data + i * stride, t->data + ((size_t)v - 1) * stride, stride * sizeof(float));
+  }
+  return 1;
+}
+
+/* t:t(): transpose of a 2-D tensor (a copy) */
+static int m_transpose(lua_State *L) {
+  ln_Tensor *t = ln_checktensor(L, 1), *o;
+  size_t r, c, R, C;
+  char sb[LN_SHAPELEN];
+  if (t->ndim != 2) ln_error(L, "Tensor:t: expected a 2-D tensor, got shape %s", ln_shapestr(t, sb));
+  R = t->dims[0]; C = t->dims[1];
+  o = ln_newmatrix(L, C, R);
+  for (r = 0; r < R; r++)
+    for (c = 0; c < C; c++) o->data[c * R + r] = t->data[r * C + c];
+  return 1;
+}
+
+/* lunet.dot(a, b) / a:dot(b): matrix product of 2-D tensors */
+static int l_dot(lua_State *L) {
+  ln_Tensor *a = ln_checktensor(L, 1), *b = ln_checktensor(L, 2), *c;
+  char sa[LN_SHAPELEN], sb[LN_SHAPELEN];
+  if (a->ndim != 2 || b->ndim != 2 || a->dims[1] != b->dims[0])
+    ln_error(L, "lunet.dot: shapes %s and %s do not multiply (need AxK and KxB)", ln_shapestr(a, sa),
+             ln_shapestr(b, sb));
+  c = ln_newmatrix(L, a->dims[0], b->dims[1]);
+  ln_gemm(0, 0, a->dims[0], b->dims[1], a->dims[1], 1.0f, a->data, a->dims[1], b->data, b->dims[1],
+          0.0f, c->data, c->dims[1]);
+  return 1;
+}
+
+/* ========================================================= arithmetic */
+
+static const char *const opnames[] = {"+", "-", "*", "/"};
+
+/* out = a op b with a, b tensors (same shape, or a 1 x n row / n vector
+** broadcast over the rows of the other); out may alias a (in place) */
+static void tensorop(lua_State *L, ln_BinOp op, const ln_Tensor *a, const ln_Tensor *b, ln_Tensor *out,
+                     int rowleft, const char *who) {
+  size_t r, rows, cols;
+  if (rowleft) { /* a is the row, b the matrix */
+    rows = b->dims[0]; cols = ln_cols(b);
+    for (r = 0; r < rows; r++) ln_binop(op, cols, a->data, b->data + r * cols, out->data + r * cols);
+    return;
+  }
+  (void)L; (void)who;
+  if (a->numel == b->numel) ln_binop(op, a->numel, a->data, b->data, out->data);
+  else {
+    rows = a->dims[0]; cols = ln_cols(a);
+    ln_binop_row(op, rows, cols, a->data, b->data, out->data);
+  }
+}
+
+/* is b a row that broadcasts over the rows of a? */
+static int isrowof(const ln_Tensor *b, const ln_Tensor *a) {
+  if (a->ndim != 2) return 0;
+  if (b->ndim == 2 && b->dims[0] == 1 && b->dims[1] == a->dims[1]) return 1;
+  if (b->ndim == 1 && b->dims[0] == a->dims[1]) return 1;
+  return 0;
+}
+
+static int arith(lua_State *L, ln_BinOp op) {
+  ln_Tensor *a = ln_totensor(L, 1), *b = ln_totensor(L, 2), *o;
+  char sa[LN_SHAPELEN], sb[LN_SHAPELEN];
+  if (a && b) {
+    if (ln_sameshape(a, b) || isrowof(b, a)) {
+      o = ln_newtensor_uninit(L, a->ndim, a->dims);
+      tensorop(L, op, a, b, o, 0, NULL);
+    } else if (isrowof(a, b)) {
+      o = ln_newtensor_uninit(L, b->ndim, b->dims);
+      tensorop(L, op, a, b, o, 1, NULL);
+    } else {
+      return ln_error(L, "Tensor %s: shapes %s and %s do not match (same shape, or a 1xN row with an MxN matrix)",
+                      opnames[op], ln_shapestr(a, sa), ln_shapestr(b, sb)), 0;
+    }
+    return 1;
+  }
+  if (a && lua_type(L, 2) == LUA_TNUMBER) {
+    o = ln_newtensor_uninit(L, a->ndim, a->dims);
+    ln_binop_scalar(op, a->numel, a->data, (float)lua_tonumber(L, 2), 0, o->data);
+    return 1;
+  }
+  if (b && lua_type(L, 1) == LUA_TNUMBER) {
+    o = ln_newtensor_uninit(L, b->ndim, b->dims);
+    ln_binop_scalar(op, b->numel, b->data, (float)lua_tonumber(L, 1), 1, o->data);
+    return 1;
+  }
+  return ln_error(L, "Tensor %s: cannot combine %s with %s", opnames[op], ln_typename(L, 1), ln_typename(L, 2)), 0;
+}
+
+static int mm_add(lua_State *L) { return arith(L, LN_ADD); }
+static int mm_sub(lua_State *L) { return arith(L, LN_SUB); }
+static int mm_mul(lua_State *L) { return arith(L, LN_MUL); }
+static int mm_div(lua_State *L) { return arith(L, LN_DIV); }
+
+static int mm_unm(lua_State *L) {
+  ln_Tensor *a = ln_checktensor(L, 1);
+  ln_Tensor *o = ln_newtensor_uninit(L, a->ndim, a->dims);
+  ln_unop(LN_NEG, a->numel, a->data, o->data);
+  return 1;
+}
+
+/* in place: t:add_(x) etc.; x a number, a same-shape tensor or a row */
+static int inplace(lua_State *L, ln_BinOp op, const char *who) {
+  ln_Tensor *a = ln_checktensor(L, 1), *b = ln_totensor(L, 2);
+  char sa[LN_SHAPELEN], sb[LN_SHAPELEN];
+  if (b) {
+    if (!(ln_sameshape(a, b) || isrowof(b, a)))
+      ln_error(L, "%s: shapes %s and %s do not match (same shape, or a 1xN row)", who, ln_shapestr(a, sa),
+               ln_shapestr(b, sb));
+    tensorop(L, op, a, b, a, 0, who);
+  } else if (lua_type(L, 2) == LUA_TNUMBER) {
+    ln_binop_scalar(op, a->numel, a->data, (float)lua_tonumber(L, 2), 0, a->data);
+  } else {
+    ln_error(L, "%s: argument 1 must be a number or tensor, got %s", who, ln_typename(L, 2));
+  }
+  lua_settop(L, 1);
+  return 1;
+}
+
+static int m_add_(lua_State *L) { return inplace(L, LN_ADD, "Tensor:add_"); }
+static int m_sub_(lua_State *L) { return inplace(L, LN_SUB, "Tensor:sub_"); }
+static int m_mul_(lua_State *L) { return inplace(L, LN_MUL, "Tensor:mul_"); }
+static int m_div_(lua_State *L) { return inplace(L, LN_DIV, "Tensor:div_"); }
+
+static int m_fill_(lua_State *L) {
+  ln_Tensor *a = ln_checktensor(L, 1);
+  float v = (float)luaL_checknumber(L, 2);
+  size_t i;
+  for (i = 0; i < a->numel; i++) a->data[i] = v;
+  lua_settop(L, 1);
+  return 1;
+}
+
+/* t:copy_(src): copy values of a tensor with the same number of elements */
+static int m_copy_(lua_State *L) {
+  ln_Tensor *a = ln_checktensor(L, 1), *b = ln_checktensor(L, 2);
+  char sa[LN_SHAPELEN], sb[LN_SHAPELEN];
+  if (a->numel != b->numel)
+    ln_error(L, "Tensor:copy_: shapes %s and %s hold different numbers of elements", ln_shapestr(a, sa),
+             ln_shapestr(b, sb));
+  memmove(a->data, b->data, a->numel * sizeof(float));
+  lua_settop(L, 1);
+  return 1;
+}
+
+static int unary(lua_State *L, ln_UnOp op) {
+  ln_Tensor *a = ln_checktensor(L, 1);
+  ln_Tensor *o = ln_newtensor_uninit(L, a->ndim, a->dims);
+  ln_unop(op, a->numel, a->data, o->data);
+  return 1;
+}
+
+static int m_exp(lua_State *L) { return unary(L, LN_EXP); }
+static int m_log(lua_State *L) { return unary(L, LN_LOG); }
+static int m_abs(lua_State *L) { return unary(L, LN_ABS); }
+static int m_sqrt(lua_State *L) { return unary(L, LN_SQRT); }
+
+static int m_clamp(lua_State *L) {
+  ln_Tensor *a = ln_checktensor(L, 1), *o;
+  float lo = (float)luaL_optnumber(L, 2, -HUGE_VAL), hi = (float)luaL_optnumber(L, 3, HUGE_VAL);
+  if (lo > hi) ln_error(L, "Tensor:clamp: lower bound %g is above upper bound %g", (double)lo, (double)hi);
+  o = ln_newtensor_uninit(L, a->ndim, a->dims);
+  ln_clamp(a->numel, a->data, lo, hi, o->data);
+  return 1;
+}
+
+/* t:eq(x): 1 where equal to x (number or same-shape tensor), else 0 */
+static int m_eq(lua_State *L) {
+  ln_Tensor *a = ln_checktensor(L, 1), *b = ln_totensor(L, 2), *o;
+  char sa[LN_SHAPELEN], sb[LN_SHAPELEN];
+  size_t i;
+  if (b && a->numel != b->numel)
+    ln_error(L, "Tensor:eq: shapes %s and %s differ", ln_shapestr(a, sa), ln_shapestr(b, sb));
+  if (!b && lua_type(L, 2) != LUA_TNUMBER)
+    ln_error(L, "Tensor:eq: argument 1 must be a number or tensor, got %s", ln_typename(L, 2));
+  o = ln_newtensor_uninit(L, a->ndim, a->dims);
+  if (b) for (i = 0; i < a->numel; i++) o->data[i] = a->data[i] == b->data[i] ? 1.0f : 0.0f;
+  else {
+    float v = (float)lua_tonumber(L, 2);
+    for (i = 0; i < a->numel; i++) o->data[i] = a->data[i] == v ? 1.0f : 0.0f;
+  }
+  return 1;
+}
+
+/* ========================================================= reductions */
+
+static int m_sum(lua_State *L) {
+  ln_Tensor *a = ln_checktensor(L, 1);
+  lua_pushnumber(L, ln_sum(a->numel, a->data));
+  return 1;
+}
+
+static int m_mean(lua_State *L) {
+  ln_Tensor *a = ln_checktensor(L, 1);
+  lua_pushnumber(L, ln_sum(a->numel, a->data) / (double)a->numel);
+  return 1;
+}
+
+static int m_std(lua_State *L) {
+  ln_Tensor *a = ln_checktensor(L, 1);
+  lua_pushnumber(L, ln_std(a->numel, a->data));
+  return 1;
+}
+
+static int m_min(lua_State *L) {
+  ln_Tensor *a = ln_checktensor(L, 1);
+  lua_pushnumber(L, ln_min(a->numel, a->data));
+  return 1;
+}
+
+static int m_max(lua_State *L) {
+  ln_Tensor *a = ln_checktensor(L, 1);
+  lua_pushnumber(L, ln_max(a->numel, a->data));
+  return 1;
+}
+
+/* t:argmax(): per row of a 2-D tensor, 1-based columns (1-D tensor);
+** for a 1-D tensor, the 1-based position of its maximum */
+static int m_argmax(lua_State *L) {
+  ln_Tensor *a = ln_checktensor(L, 1), *o;
+  char sa[LN_SHAPELEN];
+  size_t i, rows, cols, best;
+  if (a->ndim == 1) {
+    ln_argmax_rows(1, a->numel, a->data, &best);
+    lua_pushinteger(L, (lua_Integer)best + 1);
+    return 1;
+  }
+  if (a->ndim != 2) ln_error(L, "Tensor:argmax: expected a 1-D or 2-D tensor, got shape %s", ln_shapestr(a, sa));
+  rows = a->dims[0]; cols = a->dims[1];
+  o = ln_newvector(L, rows);
+  for (i = 0; i < rows; i++) {
+    ln_argmax_rows(1, cols, a->data + i * cols, &best);
+    o->data[i] = (float)(best + 1);
+  }
+  return 1;
+}
+
+/* ========================================================== printing */
+
+typedef struct Fmt { const char *f; int width; double scale; } Fmt;
+
+/* choose one format for all shown values, as Torch7 does */
+static Fmt choosefmt(const ln_Tensor *t) {
+  Fmt f;
+  size_t i;
+  int allint = 1, finite = 1;
+  double maxabs = 0.0, minabs = HUGE_VAL;
+  char buf[64];
+  for (i = 0; i < t->numel; i++) {
+    double v = t->data[i], a = fabs(v);
+    if (!isfinite(v)) { finite = 0; continue; }
+    if (v != floor(v)) allint = 0;
+    if (a > maxabs) maxabs = a;
+    if (a != 0 && a < minabs) minabs = a;
+  }
+  (void)finite;
+  f.scale = 1.0;
+  if (allint && maxabs < 1e9) f.f = "%.0f";
+  else if (maxabs < 1e5 && (minabs >= 1e-4 || minabs == HUGE_VAL)) f.f = "%.4f";
+  else f.f = "%.4e";
+  f.width = 1;
+  for (i = 0; i < t->numel; i++) {
+    int w = snprintf(buf, sizeof buf, f.f, (double)t->data[i]);
+    if (w > f.width) f.width = w;
+  }
+  return f;
+}
+
+#define EDGE 3
+#define SUMMARIZE_AT 1000
+
+static void addval(luaL_Buffer *b, const Fmt *f, float v) {
+  char buf[80];
+  char num[64];
+  snprintf(num, sizeof num, f->f, (double)v);
+  snprintf(buf, sizeof buf, " %*s", f->width, num);
+  luaL_addstring(b, buf);
+}
+
+/* print a matrix (rows x cols) at data, abbreviated when summarize */
+static void addmatrix(luaL_Buffer *b, const Fmt *f, const float *data, size_t rows, size_t cols, int summarize) {
+  size_t r, c;
+  for (r = 0; r < rows; r++) {
+    if (summarize && rows > 2 * EDGE && r == EDGE) {
+      luaL_addstring(b, " ...\n");
+      r = rows - EDGE;
+    }
+    for (c = 0; c < cols; c++) {
+      if (summarize && cols > 2 * EDGE && c == EDGE) {
+        luaL_addstring(b, " ...");
+        c = cols - EDGE;
+      }
+      addval(b, f, data[r * cols + c]);
+    }
+    luaL_addchar(b, '\n');
+  }
+}
+
+static int mm_tostring(lua_State *L) {
+  ln_Tensor *t = ln_checktensor(L, 1);
+  luaL_Buffer b;
+  Fmt f = choosefmt(t);
+  int summarize = t->numel > SUMMARIZE_AT;
+  char sb[LN_SHAPELEN];
+  luaL_buffinit(L, &b);
+  if (t->ndim == 1) addmatrix(&b, &f, t->data, t->dims[0], 1, summarize);
+  else if (t->ndim == 2) addmatrix(&b, &f, t->data, t->dims[0], t->dims[1], summarize);
+  else {
+    size_t rows = t->dims[t->ndim - 2], cols = t->dims[t->ndim - 1], slice = rows * cols;
+    size_t nslices = t->numel / slice, s;
+    for (s = 0; s < nslices; s++) {
+      char hdr[128];
+      if (summarize && nslices > 2 * EDGE && s == EDGE) {
+        luaL_addstring(&b, "...\n\n");
+        s = nslices - EDGE;
+      }
+      if (t->ndim == 3) snprintf(hdr, sizeof hdr, "(%zu,.,.) = \n", s + 1);
+      else snprintf(hdr, sizeof hdr, "(%zu,%zu,.,.) = \n", s / t->dims[1] + 1, s % t->dims[1] + 1);
+      luaL_addstring(&b, hdr);
+      addmatrix(&b, &f, t->data + s * slice, rows, cols, summarize);
+      luaL_addchar(&b, '\n');
+    }
+  }
+  luaL_addstring(&b, "[lunet.Tensor of size ");
+  luaL_addstring(&b, ln_shapestr(t, sb));
+  luaL_addstring(&b, "]");
+  luaL_pushresult(&b);
+  return 1;
+}
+
+/* t[i]: a number for 1-D tensors, else a view of the i-th sub-tensor */
+static int getfield(lua_State *L) {
+  ln_Tensor *t = ln_checktensor(L, 1);
+  int isnum;
+  lua_Integer i = lua_tointegerx(L, 2, &isnum);
+  char sb[LN_SHAPELEN];
+  if (!isnum) return 0;
+  if (i < 1 || (size_t)i > t->dims[0])
+    ln_error(L, "Tensor: index %lld out of range 1..%zu (shape %s)", (long long)i, t->dims[0], ln_shapestr(t, sb));
+  if (t->ndim == 1) lua_pushnumber(L, t->data[i - 1]);
+  else pushsub(L, 1, t, (size_t)i, 1, 0);
+  return 1;
+}
+
+/* t[i] = v for 1-D tensors; t[i] = x fills/copies sub-tensor i otherwise */
+static int mm_newindex(lua_State *L) {
+  ln_Tensor *t = ln_checktensor(L, 1), *src;
+  int isnum;
+  lua_Integer i = lua_tointegerx(L, 2, &isnum);
+  size_t stride, k;
+  char sb[LN_SHAPELEN], sc[LN_SHAPELEN];
+  if (!isnum) ln_error(L, "Tensor: cannot set field '%s'", lua_tostring(L, 2) ? lua_tostring(L, 2) : "?");
+  if (i < 1 || (size_t)i > t->dims[0])
+    ln_error(L, "Tensor: index %lld out of range 1..%zu (shape %s)", (long long)i, t->dims[0], ln_shapestr(t, sb));
+  stride = ln_cols(t);
+  if (lua_type(L, 3) == LUA_TNUMBER) {
+    float v = (float)lua_tonumber(L, 3);
+    for (k = 0; k < stride; k++) t->data[(size_t)(i - 1) * stride + k] = v;
+    return 0;
+  }
+  src = ln_totensor(L, 3);
+  if (!src || src->numel != stride)
+    ln_error(L, "Tensor: assigning %s to a slice of %zu elements of a tensor of shape %s",
+             src ? ln_shapestr(src, sc) : luaL_typename(L, 3), stride, ln_shapestr(t, sb));
+  memmove(t->data + (size_t)(i - 1) * stride, src->data, stride * sizeof(float));
+  return 0;
+}
+
+static const luaL_Reg methods[] = {
+  {"shape", m_shape}, {"size", m_size}, {"dim", m_dim}, {"numel", m_numel},
+  {"get", m_get}, {"set", m_set}, {"totable", m_totable}, {"clone", m_clone},
+  {"reshape", m_reshape}, {"view", m_reshape}, {"rows", m_rows}, {"index", m_index},
+  {"t", m_transpose}, {"dot", l_dot},
+  {"add_", m_add_}, {"sub_", m_sub_}, {"mul_", m_mul_}, {"div_", m_div_},
+  {"fill_", m_fill_}, {"copy_", m_copy_},
+  {"exp", m_exp}, {"log", m_log}, {"abs", m_abs}, {"sqrt", m_sqrt}, {"clamp", m_clamp},
+  {"eq", m_eq},
+  {"sum", m_sum}, {"mean", m_mean}, {"std", m_std}, {"min", m_min}, {"max", m_max},
+  {"argmax", m_argmax},
+  {NULL, NULL}
+};
+
+static const luaL_Reg metamethods[] = {
+  {"__add", mm_add}, {"__sub", mm_sub}, {"__mul", mm_mul}, {"__div", mm_div},
+  {"__unm", mm_unm}, {"__len", m_len}, {"__tostring", mm_tostring},
+  {"__newindex", mm_newindex},
+  {NULL, NULL}
+};
+
+static const luaL_Reg functions[] = {
+  {"tensor", l_tensor}, {"zeros", l_zeros}, {"ones", l_ones}, {"full", l_full},
+  {"randn", l_randn}, {"rand", l_rand}, {"is_tensor", l_is_tensor}, {"dot", l_dot},
+  {NULL, NULL}
+};
+
+void ln_open_tensor(lua_State *L) {
+  ln_newclass(L, LN_TENSOR, methods, metamethods, getfield);
+  lua_pop(L, 1);
+  luaL_setfuncs(L, functions, 0);
+}
