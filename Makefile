@@ -26,10 +26,12 @@ else
   BLAS_LIB  = $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
 endif
 
+# BUILD and SO may be moved (e.g. make BUILD=/tmp/b SO=/tmp/b/lunet/core.so)
+BUILD ?= build
+SO    ?= lunet/core.so
 SRC  = $(wildcard src/*.c) $(wildcard src/kernels/*.c)
-OBJ  = $(patsubst src/%.c,build/$(BLAS)/%.o,$(SRC))
+OBJ  = $(patsubst src/%.c,$(BUILD)/$(BLAS)/%.o,$(SRC))
 HDR  = src/lunet.h src/kernels/kernels.h $(wildcard src/kernels/*.h)
-SO   = lunet/core.so
 
 DEB_PKGS = lua5.4 liblua5.4-dev libpng-dev zlib1g-dev lua-busted libopenblas-dev libcjson-dev \
            pkg-config dataset-fashion-mnist
@@ -39,15 +41,15 @@ DEB_PKGS = lua5.4 liblua5.4-dev libpng-dev zlib1g-dev lua-busted libopenblas-dev
 all: $(SO)
 
 # the .so is rebuilt when the BLAS choice changes (build/<blas>/ stamp)
-$(SO): $(OBJ) build/$(BLAS)/.stamp
-	@mkdir -p lunet
+$(SO): $(OBJ) $(BUILD)/$(BLAS)/.stamp
+	@mkdir -p $(dir $(SO))
 	$(CC) -shared -o $@ $(OBJ) $(BLAS_LIB) $(LIBS) $(LDFLAGS)
 
-build/$(BLAS)/.stamp:
+$(BUILD)/$(BLAS)/.stamp:
 	@mkdir -p $(dir $@)
-	@rm -f build/*/.stamp; touch $@
+	@rm -f $(BUILD)/*/.stamp; touch $@
 
-build/$(BLAS)/%.o: src/%.c $(HDR)
+$(BUILD)/$(BLAS)/%.o: src/%.c $(HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(BLAS_DEF) $(BLAS_INC) -DLUNET_CFLAGS='"$(OPT) BLAS=$(BLAS)"' -c -o $@ $<
 
@@ -63,7 +65,7 @@ deps:
 
 # run the spec against the build in this tree
 spec: $(SO)
-	$(BUSTED)
+	$(BUSTED) --cpath="$(dir $(SO))../?.so"
 
 test: deps
 	$(MAKE) all
