@@ -78,4 +78,7 @@ float ln_max(size_t n, const float *a);
 /* index (0-based) of the first maximum of each row */
 void ln_argmax_rows(size_t rows, size_t cols, const float *a, size_t *out);
 
+/* row-wise softmax with the row maximum subtracted first (out may alias in) */
+void ln_softmax_rows(size_t rows, size_t cols, const float *in, float *out);
+
 #endif

@@ -97,3 +97,15 @@ void ln_argmax_rows(size_t rows, size_t cols, const float *a, size_t *out) {
     out[r] = best;
   }
 }
+
+void ln_softmax_rows(size_t rows, size_t cols, const float *in, float *out) {
+  size_t r, c;
+  for (r = 0; r < rows; r++) {
+    const float *x = in + r * cols;
+    float *y = out + r * cols;
+    float m = x[0], s = 0.0f;
+    for (c = 1; c < cols; c++) if (x[c] > m) m = x[c];
+    for (c = 0; c < cols; c++) { y[c] = expf(x[c] - m); s += y[c]; }
+    for (c = 0; c < cols; c++) y[c] /= s;
+  }
+}

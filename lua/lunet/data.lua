@@ -1,0 +1,4 @@
+--- lunet.data: data sets and loaders (placeholder until the data part lands).
+local core = require "lunet.core"
+local data = core.data or {}
+return data
