@@ -421,8 +421,9 @@ static int m_reshape(lua_State *L) {
   char sb[LN_SHAPELEN];
   if (lua_istable(L, 2)) {
     n = (int)lua_rawlen(L, 2);
+    if (n > LN_MAXDIM) ln_error(L, "Tensor:reshape: expected 1 to %d sizes, got %d", LN_MAXDIM, n);
     lua_settop(L, 2);
-    for (i = 1; i <= n && i <= LN_MAXDIM; i++) lua_rawgeti(L, 2, i);
+    for (i = 1; i <= n; i++) lua_rawgeti(L, 2, i);
     lua_remove(L, 2);
   }
   n = lua_gettop(L) - 1;
@@ -435,8 +436,9 @@ static int m_reshape(lua_State *L) {
     if (v < 1 || (unsigned long long)v > MAXNUMEL)
       ln_error(L, "Tensor:reshape: size %d must be positive (or one -1), got %lld", i + 1, (long long)v);
     dims[i] = (size_t)v;
+    if (dims[i] > MAXNUMEL / known) /* checked before multiplying: no wrap-around to 0 */
+      ln_error(L, "Tensor:reshape: sizes too large (more than 2^40 elements)");
     known *= dims[i];
-    if (known > MAXNUMEL) ln_error(L, "Tensor:reshape: sizes too large");
   }
   if (infer >= 0) {
     if (t->numel % known)
