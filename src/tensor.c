@@ -193,6 +193,7 @@ static int checksizes(lua_State *L, int first, size_t *dims, const char *who) {
       if (!isnum || v < 1) ln_error(L, "%s: size %d must be a positive integer", who, i + 1);
       dims[i] = (size_t)v;
     }
+    checkednumel(L, n, dims, who);
     return n;
   }
   n = lua_gettop(L) - first + 1;
@@ -200,11 +201,16 @@ static int checksizes(lua_State *L, int first, size_t *dims, const char *who) {
   for (i = 0; i < n; i++) {
     int isnum;
     lua_Integer v = lua_tointegerx(L, first + i, &isnum);
-    if (!isnum) ln_error(L, "%s: size %d must be an integer, got %s", who, i + 1, luaL_typename(L, first + i));
+    if (!isnum) {
+      if (lua_type(L, first + i) == LUA_TNUMBER)
+        ln_error(L, "%s: size %d must be an integer, got %g", who, i + 1, (double)lua_tonumber(L, first + i));
+      ln_error(L, "%s: size %d must be an integer, got %s", who, i + 1, luaL_typename(L, first + i));
+    }
     if (v < 1) ln_error(L, "%s: size %d must be positive, got %lld", who, i + 1, (long long)v);
     if ((unsigned long long)v > MAXNUMEL) ln_error(L, "%s: size %d is too large (%lld)", who, i + 1, (long long)v);
     dims[i] = (size_t)v;
   }
+  checkednumel(L, n, dims, who);
   return n;
 }
 
@@ -447,9 +453,14 @@ static int m_reshape(lua_State *L) {
     dims[infer] = t->numel / known;
     known = t->numel;
   }
-  if (known != t->numel)
-    ln_error(L, "Tensor:reshape: %zu elements do not fit shape %s (got %zu elements)", t->numel,
-             ln_shapestr(t, sb), known);
+  if (known != t->numel) {
+    ln_Tensor want; /* only for printing the requested shape */
+    char sw[LN_SHAPELEN];
+    want.ndim = n;
+    memcpy(want.dims, dims, sizeof dims);
+    ln_error(L, "Tensor:reshape: cannot reshape %s (%zu elements) to %s (%zu elements)", ln_shapestr(t, sb),
+             t->numel, ln_shapestr(&want, sw), known);
+  }
   pushview(L, 1, t->data, t->cap, n, dims);
   return 1;
 }
