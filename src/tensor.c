@@ -761,6 +761,12 @@ static int m_argmax(lua_State *L) {
 
 typedef struct Fmt { const char *f; int width; double scale; } Fmt;
 
+/* one value with format f into buf; NaN prints as "nan" (glibc may say "-nan") */
+static int fmtnum(char *buf, size_t n, const char *f, double v) {
+  if (v != v) return snprintf(buf, n, "nan");
+  return snprintf(buf, n, f, v);
+}
+
 /* choose one format for all shown values, as Torch7 does */
 static Fmt choosefmt(const ln_Tensor *t) {
   Fmt f;
@@ -782,7 +788,7 @@ static Fmt choosefmt(const ln_Tensor *t) {
   else f.f = "%.4e";
   f.width = 1;
   for (i = 0; i < t->numel; i++) {
-    int w = snprintf(buf, sizeof buf, f.f, (double)t->data[i]);
+    int w = fmtnum(buf, sizeof buf, f.f, (double)t->data[i]);
     if (w > f.width) f.width = w;
   }
   return f;
@@ -794,7 +800,7 @@ static Fmt choosefmt(const ln_Tensor *t) {
 static void addval(luaL_Buffer *b, const Fmt *f, float v) {
   char buf[80];
   char num[64];
-  snprintf(num, sizeof num, f->f, (double)v);
+  fmtnum(num, sizeof num, f->f, (double)v);
   snprintf(buf, sizeof buf, " %*s", f->width, num);
   luaL_addstring(b, buf);
 }
