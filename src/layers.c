@@ -1,4 +1,525 @@
-/* layers.c: placeholder until this part lands. */
+/*
+** layers.c: the layer protocol (ln_newlayerclass, ln_tolayer,
+** ln_checklayer) shared by every layer and activation, and the layers
+** lunet.Dense, lunet.Dropout and lunet.Input (the book's chapters 3, 14-15,
+** 19).  Numbers are computed by the kernels in src/kernels/nn.c.
+**
+** A layer is a full userdata (an ln_Layer-headed struct) with LN_LAYER_NUV
+** user values holding its tensors (LN_UV_OUTPUT, LN_UV_DINPUTS, ...).  Its
+** metatable "lunet.<Name>" carries the field __lunet_layer (a light userdata
+** of its ln_LayerClass), which is how ln_tolayer recognises it.
+*/
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
 #include "lunet.h"
+#include "kernels/nn.h"
 
-void ln_open_layers(lua_State *L) { (void)L; }
+#define LAYER_FLAG "__lunet_layer"
+#define MAXPARAMS (((size_t)1) << 40) /* the tensors' own element limit */
+
+/* ============================================================ protocol */
+
+ln_Layer *ln_tolayer(lua_State *L, int idx) {
+  ln_Layer *l = NULL;
+  if (lua_type(L, idx) == LUA_TUSERDATA && lua_getmetatable(L, idx)) { /* mt */
+    if (lua_getfield(L, -1, LAYER_FLAG) == LUA_TLIGHTUSERDATA) {     /* mt, cls */
+      l = (ln_Layer *)lua_touserdata(L, idx);
+      if (l->cls != (const ln_LayerClass *)lua_touserdata(L, -1)) l = NULL;
+    }
+    lua_pop(L, 2);
+  }
+  return l;
+}
+
+ln_Layer *ln_checklayer(lua_State *L, int idx, const char *who) {
+  ln_Layer *l = ln_tolayer(L, idx);
+  if (l == NULL)
+    ln_error(L, "%s: expected a layer or activation, got %s", who, ln_typename(L, idx));
+  return l;
+}
+
+/* "<Name>:<method>" into buf */
+static const char *methodname(const ln_Layer *l, const char *method, char *buf, size_t n) {
+  snprintf(buf, n, "%s:%s", l->cls->name, method);
+  return buf;
+}
+
+/* layer:forward(inputs, training): training nil means true */
+static int m_forward(lua_State *L) {
+  char who[64];
+  ln_Layer *l = ln_checklayer(L, 1, "forward");
+  int training = 1;
+  methodname(l, "forward", who, sizeof who);
+  if (!lua_isnoneornil(L, 3)) {
+    if (!lua_isboolean(L, 3))
+      ln_error(L, "%s: argument 2 (training) must be a boolean or nil, got %s", who, ln_typename(L, 3));
+    training = lua_toboolean(L, 3);
+  }
+  if (ln_totensor(L, 2) == NULL)
+    ln_error(L, "%s: argument 1 (inputs) must be a lunet.Tensor, got %s", who, ln_typename(L, 2));
+  lua_settop(L, 2);
+  l->cls->forward(L, 1, 2, training, who);
+  lua_getiuservalue(L, 1, LN_UV_OUTPUT);
+  return 1;
+}
+
+/* layer:backward(dvalues) */
+static int m_backward(lua_State *L) {
+  char who[64];
+  ln_Layer *l = ln_checklayer(L, 1, "backward");
+  methodname(l, "backward", who, sizeof who);
+  if (ln_totensor(L, 2) == NULL)
+    ln_error(L, "%s: argument 1 (dvalues) must be a lunet.Tensor, got %s", who, ln_typename(L, 2));
+  lua_settop(L, 2);
+  l->cls->backward(L, 1, 2, who);
+  lua_getiuservalue(L, 1, LN_UV_DINPUTS);
+  return 1;
+}
+
+/* tostring(layer): the class's description */
+static int mm_tostring(lua_State *L) {
+  char buf[128];
+  ln_Layer *l = ln_checklayer(L, 1, "tostring");
+  l->cls->describe(l, buf, sizeof buf);
+  lua_pushstring(L, buf);
+  return 1;
+}
+
+/* a Dense layer's parameter tensor `uv` (weights or biases) is set from the
+** tensor at src (values copied, shape checked) */
+static void setparam(lua_State *L, int self, int uv, int src, const char *what, const char *who) {
+  ln_Layer *l = ln_tolayer(L, self);
+  ln_Tensor *dst = ln_getuv(L, self, uv), *t = ln_totensor(L, src);
+  char desc[128], sa[LN_SHAPELEN], sb[LN_SHAPELEN];
+  l->cls->describe(l, desc, sizeof desc);
+  if (t == NULL)
+    ln_error(L, "%s: %s must be a lunet.Tensor, got %s", who, what, ln_typename(L, src));
+  /* biases may also be given as a 1-D tensor of n_neurons values */
+  if (!ln_sameshape(t, dst) &&
+      !(uv == LN_UV_BIASES && t->ndim == 1 && t->numel == dst->numel))
+    ln_error(L, "%s: %s are %s, expected %s (%s)", who, what, ln_shapestr(t, sa),
+             ln_shapestr(dst, sb), desc);
+  if (t->data != dst->data) memmove(dst->data, t->data, dst->numel * sizeof(float));
+}
+
+/* layer.x = v: a trainable layer's weights and biases (copied in, shape
+** checked); every other assignment raises */
+static int mm_newindex(lua_State *L) {
+  char who[64];
+  ln_Layer *l = ln_checklayer(L, 1, "__newindex");
+  const char *k = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : NULL;
+  snprintf(who, sizeof who, "%s", l->cls->name);
+  if (l->cls->trainable && k && strcmp(k, "weights") == 0)
+    setparam(L, 1, LN_UV_WEIGHTS, 3, "weights", who);
+  else if (l->cls->trainable && k && strcmp(k, "biases") == 0)
+    setparam(L, 1, LN_UV_BIASES, 3, "biases", who);
+  else if (k)
+    ln_error(L, "%s: cannot assign field '%s'%s", who, k,
+             l->cls->trainable ? " (only weights and biases can be set)" : "");
+  else
+    ln_error(L, "%s: cannot assign a %s key", who, luaL_typename(L, 2));
+  return 0;
+}
+
+static const ln_LayerClass dropout_class; /* for the `rate` field */
+
+/* push a number field; returns 1 */
+static int pushnum(lua_State *L, double v) {
+  lua_pushnumber(L, (lua_Number)v);
+  return 1;
+}
+
+/* fields of every layer (self at 1, key at 2): output, dinputs, inputs;
+** Dense adds its parameters, gradients, sizes and regularizers; Dropout
+** its rate.  Unknown keys give nil. */
+static int getfield(lua_State *L) {
+  static const char *const uvnames[] = {
+    "output", "dinputs", "inputs", "weights", "biases", "dweights", "dbiases", NULL
+  };
+  ln_Layer *l = ln_tolayer(L, 1);
+  const char *k;
+  int i;
+  if (l == NULL || lua_type(L, 2) != LUA_TSTRING) return 0;
+  k = lua_tostring(L, 2);
+  for (i = 0; uvnames[i]; i++) {
+    if (strcmp(k, uvnames[i]) == 0) {
+      if (i + 1 >= LN_UV_WEIGHTS && !l->cls->trainable) return 0;
+      lua_getiuservalue(L, 1, i + 1);
+      return 1;
+    }
+  }
+  if (l->cls->trainable) {
+    const ln_Dense *d = (const ln_Dense *)l;
+    if (strcmp(k, "n_inputs") == 0) { lua_pushinteger(L, (lua_Integer)d->n_inputs); return 1; }
+    if (strcmp(k, "n_neurons") == 0) { lua_pushinteger(L, (lua_Integer)d->n_neurons); return 1; }
+    if (strcmp(k, "weight_regularizer_l1") == 0) return pushnum(L, d->weight_regularizer_l1);
+    if (strcmp(k, "weight_regularizer_l2") == 0) return pushnum(L, d->weight_regularizer_l2);
+    if (strcmp(k, "bias_regularizer_l1") == 0) return pushnum(L, d->bias_regularizer_l1);
+    if (strcmp(k, "bias_regularizer_l2") == 0) return pushnum(L, d->bias_regularizer_l2);
+  }
+  if (l->cls == &dropout_class && strcmp(k, "rate") == 0)
+    return pushnum(L, ((const ln_Dropout *)l)->rate);
+  return 0;
+}
+
+/* Register cls: metatable "lunet.<name>" flagged as a layer, with the
+** methods forward, backward and those given (may be NULL), __tostring and
+** __newindex.  Leaves the stack as it found it. */
+void ln_newlayerclass(lua_State *L, const ln_LayerClass *cls, const luaL_Reg *methods) {
+  static const luaL_Reg common[] = {
+    {"forward", m_forward}, {"backward", m_backward}, {NULL, NULL}
+  };
+  static const luaL_Reg meta[] = {
+    {"__tostring", mm_tostring}, {"__newindex", mm_newindex}, {NULL, NULL}
+  };
+  char name[64];
+  snprintf(name, sizeof name, "lunet.%s", cls->name);
+  ln_newclass(L, name, common, meta, getfield);  /* mt */
+  if (methods) {
+    lua_getfield(L, -1, "__methods");            /* mt, methods */
+    luaL_setfuncs(L, methods, 0);
+    lua_pop(L, 1);                               /* mt */
+  }
+  lua_pushlightuserdata(L, (void *)(uintptr_t)cls);
+  lua_setfield(L, -2, LAYER_FLAG);               /* mt.__lunet_layer = cls */
+  lua_pop(L, 1);
+}
+
+/* push a new layer userdata of size sz for cls (header set, user values
+** empty); the caller fills the rest of the struct */
+static ln_Layer *newlayer(lua_State *L, const ln_LayerClass *cls, size_t sz) {
+  char name[64];
+  ln_Layer *l = (ln_Layer *)lua_newuserdatauv(L, sz, LN_LAYER_NUV);
+  memset(l, 0, sz);
+  l->cls = cls;
+  snprintf(name, sizeof name, "lunet.%s", cls->name);
+  luaL_setmetatable(L, name);
+  return l;
+}
+
+/* the tensor at idx, or an error naming what it should be */
+static ln_Tensor *argtensor(lua_State *L, int idx, const char *what, const char *who) {
+  ln_Tensor *t = ln_totensor(L, idx);
+  if (t == NULL) ln_error(L, "%s: %s must be a lunet.Tensor, got %s", who, what, ln_typename(L, idx));
+  return t;
+}
+
+/* true when the storage ranges of a and b overlap */
+static int overlaps(const ln_Tensor *a, const ln_Tensor *b) {
+  uintptr_t a0 = (uintptr_t)a->data, a1 = a0 + a->cap * sizeof(float);
+  uintptr_t b0 = (uintptr_t)b->data, b1 = b0 + b->cap * sizeof(float);
+  return a0 < b1 && b0 < a1;
+}
+
+/* buffer uv of obj resized to rows x cols, never sharing memory with
+** a or b (may be NULL): a fresh tensor replaces it if it would, since gemm
+** needs distinct arrays (e.g. for dense:forward(dense.output)) */
+static ln_Tensor *freshbuffer(lua_State *L, int obj, int uv, size_t rows, size_t cols,
+                              const ln_Tensor *a, const ln_Tensor *b) {
+  ln_Tensor *t = ln_getuv(L, obj, uv);
+  if (t && ((a && overlaps(t, a)) || (b && overlaps(t, b)))) {
+    lua_pushnil(L);
+    ln_setuv(L, obj, uv);
+  }
+  return ln_buffer2(L, obj, uv, rows, cols);
+}
+
+/* the inputs kept by forward, or an error when there was no forward */
+static ln_Tensor *keptinputs(lua_State *L, int self, const char *who) {
+  ln_Tensor *in = ln_getuv(L, self, LN_UV_INPUTS);
+  if (in == NULL) ln_error(L, "%s: no forward pass yet (call forward before backward)", who);
+  return in;
+}
+
+/* =============================================================== Dense */
+
+/* "Dense(784 -> 128)" */
+static void dense_describe(const ln_Layer *l, char *buf, size_t n) {
+  const ln_Dense *d = (const ln_Dense *)l;
+  snprintf(buf, n, "Dense(%zu -> %zu)", d->n_inputs, d->n_neurons);
+}
+
+/* output = inputs @ weights + biases; keeps inputs */
+static ln_Tensor *dense_forward(lua_State *L, int self, int in_idx, int training, const char *who) {
+  ln_Dense *d;
+  ln_Tensor *in, *out, *w, *b;
+  char desc[64], sb[LN_SHAPELEN];
+  (void)training;
+  self = lua_absindex(L, self);
+  in_idx = lua_absindex(L, in_idx);
+  d = (ln_Dense *)ln_checklayer(L, self, who);
+  in = argtensor(L, in_idx, "inputs", who);
+  if (in->ndim != 2 || in->dims[1] != d->n_inputs) {
+    dense_describe(&d->base, desc, sizeof desc);
+    if (in->ndim != 2)
+      ln_error(L, "%s: inputs are %s, expected a 2-D tensor with %zu columns (%s)", who,
+               ln_shapestr(in, sb), d->n_inputs, desc);
+    ln_error(L, "%s: inputs are %s, expected %zu columns (%s)", who, ln_shapestr(in, sb),
+             d->n_inputs, desc);
+  }
+  w = ln_getuv(L, self, LN_UV_WEIGHTS);
+  b = ln_getuv(L, self, LN_UV_BIASES);
+  out = freshbuffer(L, self, LN_UV_OUTPUT, in->dims[0], d->n_neurons, in, NULL);
+  ln_nn_dense_forward(in->dims[0], d->n_inputs, d->n_neurons, in->data, w->data, b->data, out->data);
+  lua_pushvalue(L, in_idx);
+  ln_setuv(L, self, LN_UV_INPUTS);
+  return out;
+}
+
+/* dweights, dbiases (with the regularizers' gradients) and dinputs */
+static ln_Tensor *dense_backward(lua_State *L, int self, int dv_idx, const char *who) {
+  ln_Dense *d;
+  ln_Tensor *in, *dv, *w, *b, *dw, *db, *din;
+  char sa[LN_SHAPELEN];
+  size_t rows;
+  self = lua_absindex(L, self);
+  dv_idx = lua_absindex(L, dv_idx);
+  d = (ln_Dense *)ln_checklayer(L, self, who);
+  dv = argtensor(L, dv_idx, "dvalues", who);
+  in = keptinputs(L, self, who);
+  if (in->ndim != 2 || in->dims[1] != d->n_inputs)
+    ln_error(L, "%s: the inputs kept by forward have changed shape (now %s); call forward again",
+             who, ln_shapestr(in, sa));
+  rows = in->dims[0];
+  if (dv->ndim != 2 || dv->dims[0] != rows || dv->dims[1] != d->n_neurons)
+    ln_error(L, "%s: dvalues are %s, expected %zux%zu (the last forward's output shape)", who,
+             ln_shapestr(dv, sa), rows, d->n_neurons);
+  w = ln_getuv(L, self, LN_UV_WEIGHTS);
+  b = ln_getuv(L, self, LN_UV_BIASES);
+  dw = freshbuffer(L, self, LN_UV_DWEIGHTS, d->n_inputs, d->n_neurons, dv, in);
+  db = freshbuffer(L, self, LN_UV_DBIASES, 1, d->n_neurons, dv, NULL);
+  din = freshbuffer(L, self, LN_UV_DINPUTS, rows, d->n_inputs, dv, w);
+  ln_nn_dense_backward(rows, d->n_inputs, d->n_neurons, in->data, w->data, dv->data,
+                       dw->data, db->data, din->data);
+  ln_nn_reg_grad(w->numel, w->data, (float)d->weight_regularizer_l1,
+                 (float)d->weight_regularizer_l2, dw->data);
+  ln_nn_reg_grad(b->numel, b->data, (float)d->bias_regularizer_l1,
+                 (float)d->bias_regularizer_l2, db->data);
+  return din;
+}
+
+/* layer:get_parameters() -> weights, biases (the layer's own tensors) */
+static int dense_get_parameters(lua_State *L) {
+  ln_Layer *l = ln_checklayer(L, 1, "Dense:get_parameters");
+  if (!l->cls->trainable) ln_error(L, "Dense:get_parameters: expected a Dense layer, got %s", ln_typename(L, 1));
+  lua_getiuservalue(L, 1, LN_UV_WEIGHTS);
+  lua_getiuservalue(L, 1, LN_UV_BIASES);
+  return 2;
+}
+
+/* layer:set_parameters(weights, biases): values copied in, shapes checked */
+static int dense_set_parameters(lua_State *L) {
+  const char *who = "Dense:set_parameters";
+  ln_Layer *l = ln_checklayer(L, 1, who);
+  ln_Tensor *w, *b;
+  char desc[64], sa[LN_SHAPELEN], sb[LN_SHAPELEN];
+  if (!l->cls->trainable) ln_error(L, "%s: expected a Dense layer, got %s", who, ln_typename(L, 1));
+  /* check both before copying either, so an error leaves the layer as it was */
+  w = argtensor(L, 2, "argument 1 (weights)", who);
+  b = argtensor(L, 3, "argument 2 (biases)", who);
+  l->cls->describe(l, desc, sizeof desc);
+  if (!ln_sameshape(w, ln_getuv(L, 1, LN_UV_WEIGHTS)))
+    ln_error(L, "%s: weights are %s, expected %s (%s)", who, ln_shapestr(w, sa),
+             ln_shapestr(ln_getuv(L, 1, LN_UV_WEIGHTS), sb), desc);
+  (void)b;
+  setparam(L, 1, LN_UV_BIASES, 3, "biases", who);
+  setparam(L, 1, LN_UV_WEIGHTS, 2, "weights", who);
+  return 0;
+}
+
+static const ln_LayerClass dense_class = {
+  "Dense", 1, dense_forward, dense_backward, dense_describe, NULL, 0
+};
+
+/* a size argument: a positive integer */
+static size_t checksize(lua_State *L, int idx, const char *what, const char *who) {
+  int isnum;
+  lua_Integer v = lua_tointegerx(L, idx, &isnum);
+  if (!isnum) {
+    if (lua_type(L, idx) == LUA_TNUMBER)
+      ln_error(L, "%s: %s must be a positive integer, got %g", who, what, (double)lua_tonumber(L, idx));
+    ln_error(L, "%s: %s must be a positive integer, got %s", who, what, ln_typename(L, idx));
+  }
+  if (v < 1) ln_error(L, "%s: %s must be a positive integer, got %lld", who, what, (long long)v);
+  if ((unsigned long long)v > MAXPARAMS)
+    ln_error(L, "%s: %s is too large (%lld)", who, what, (long long)v);
+  return (size_t)v;
+}
+
+/* a regularizer option: finite and >= 0 */
+static double checkreg(lua_State *L, int idx, const char *key, const char *who) {
+  double v = ln_optnumber(L, idx, key, 0.0, who);
+  if (!(v >= 0.0) || !isfinite(v))
+    ln_error(L, "%s: option '%s' must be a finite number >= 0, got %g", who, key, v);
+  return v;
+}
+
+/* lunet.Dense(n_inputs, n_neurons, { weight_regularizer_l1 = 0, ... }) */
+static int l_dense(lua_State *L) {
+  static const char *const opts[] = {
+    "weight_regularizer_l1", "weight_regularizer_l2", "bias_regularizer_l1",
+    "bias_regularizer_l2", NULL
+  };
+  const char *who = "lunet.Dense";
+  size_t nin = checksize(L, 1, "argument 1 (n_inputs)", who);
+  size_t nout = checksize(L, 2, "argument 2 (n_neurons)", who);
+  double wl1, wl2, bl1, bl2;
+  ln_Dense *d;
+  ln_Tensor *w;
+  ln_Rng *r;
+  size_t i;
+  if (nin > MAXPARAMS / nout)
+    ln_error(L, "%s: %zu x %zu weights are too many", who, nin, nout);
+  ln_checkoptions(L, 3, who, opts);
+  wl1 = checkreg(L, 3, "weight_regularizer_l1", who);
+  wl2 = checkreg(L, 3, "weight_regularizer_l2", who);
+  bl1 = checkreg(L, 3, "bias_regularizer_l1", who);
+  bl2 = checkreg(L, 3, "bias_regularizer_l2", who);
+  r = ln_getrng(L);
+  lua_settop(L, 0);
+  d = (ln_Dense *)newlayer(L, &dense_class, sizeof *d);        /* d */
+  d->n_inputs = nin;
+  d->n_neurons = nout;
+  d->weight_regularizer_l1 = wl1;
+  d->weight_regularizer_l2 = wl2;
+  d->bias_regularizer_l1 = bl1;
+  d->bias_regularizer_l2 = bl2;
+  w = ln_newmatrix(L, nin, nout);                               /* d, w */
+  for (i = 0; i < w->numel; i++) w->data[i] = 0.01f * (float)ln_rng_normal(r);
+  ln_setuv(L, 1, LN_UV_WEIGHTS);                                /* d */
+  ln_newmatrix(L, 1, nout);                                     /* d, b */
+  ln_setuv(L, 1, LN_UV_BIASES);                                 /* d */
+  return 1;
+}
+
+/* ============================================================= Dropout */
+
+/* "Dropout(0.1)" */
+static void dropout_describe(const ln_Layer *l, char *buf, size_t n) {
+  snprintf(buf, n, "Dropout(%.15g)", ((const ln_Dropout *)l)->rate);
+}
+
+/* training: output = inputs * mask with a new mask; else a copy of inputs
+** (and a mask of ones, so backward passes dvalues through) */
+static ln_Tensor *dropout_forward(lua_State *L, int self, int in_idx, int training, const char *who) {
+  ln_Dropout *d;
+  ln_Tensor *in, *mask, *out;
+  self = lua_absindex(L, self);
+  in_idx = lua_absindex(L, in_idx);
+  d = (ln_Dropout *)ln_checklayer(L, self, who);
+  in = argtensor(L, in_idx, "inputs", who);
+  mask = ln_buffer_like(L, self, LN_UV_EXTRA, in);
+  out = ln_buffer_like(L, self, LN_UV_OUTPUT, in);
+  if (training) {
+    ln_nn_dropout_mask(ln_getrng(L), mask->numel, d->rate, mask->data);
+    ln_nn_dropout_apply(in->numel, in->data, mask->data, out->data);
+  } else {
+    size_t i;
+    for (i = 0; i < mask->numel; i++) mask->data[i] = 1.0f;
+    if (out->data != in->data) memmove(out->data, in->data, in->numel * sizeof(float));
+  }
+  lua_pushvalue(L, in_idx);
+  ln_setuv(L, self, LN_UV_INPUTS);
+  return out;
+}
+
+/* dinputs = dvalues * mask */
+static ln_Tensor *dropout_backward(lua_State *L, int self, int dv_idx, const char *who) {
+  ln_Tensor *dv, *mask, *din;
+  char sa[LN_SHAPELEN], sb[LN_SHAPELEN];
+  self = lua_absindex(L, self);
+  ln_checklayer(L, self, who);
+  dv = argtensor(L, dv_idx, "dvalues", who);
+  mask = ln_getuv(L, self, LN_UV_EXTRA);
+  if (mask == NULL) ln_error(L, "%s: no forward pass yet (call forward before backward)", who);
+  if (!ln_sameshape(dv, mask))
+    ln_error(L, "%s: dvalues are %s, expected %s (the last forward's output shape)", who,
+             ln_shapestr(dv, sa), ln_shapestr(mask, sb));
+  din = ln_buffer_like(L, self, LN_UV_DINPUTS, dv);
+  ln_nn_dropout_apply(dv->numel, dv->data, mask->data, din->data);
+  return din;
+}
+
+static const ln_LayerClass dropout_class = {
+  "Dropout", 0, dropout_forward, dropout_backward, dropout_describe, NULL, 0
+};
+
+/* lunet.Dropout(rate): rate = fraction dropped, in [0, 1) */
+static int l_dropout(lua_State *L) {
+  int isnum;
+  lua_Number rate = lua_tonumberx(L, 1, &isnum);
+  ln_Dropout *d;
+  if (!isnum)
+    ln_error(L, "lunet.Dropout: argument 1 (rate) must be a number, got %s", ln_typename(L, 1));
+  if (!(rate >= 0.0 && rate < 1.0))
+    ln_error(L, "lunet.Dropout: argument 1 (rate) must be in [0, 1), got %g", (double)rate);
+  d = (ln_Dropout *)newlayer(L, &dropout_class, sizeof *d);
+  d->rate = (double)rate;
+  return 1;
+}
+
+/* =============================================================== Input */
+
+/* "Input" */
+static void input_describe(const ln_Layer *l, char *buf, size_t n) {
+  (void)l;
+  snprintf(buf, n, "Input");
+}
+
+/* output = inputs (the same tensor, not a copy) */
+static ln_Tensor *input_forward(lua_State *L, int self, int in_idx, int training, const char *who) {
+  ln_Tensor *in;
+  (void)training;
+  self = lua_absindex(L, self);
+  ln_checklayer(L, self, who);
+  in = argtensor(L, in_idx, "inputs", who);
+  lua_pushvalue(L, in_idx);
+  ln_setuv(L, self, LN_UV_OUTPUT);
+  return in;
+}
+
+/* dinputs = dvalues (passed through) */
+static ln_Tensor *input_backward(lua_State *L, int self, int dv_idx, const char *who) {
+  ln_Tensor *dv, *out;
+  char sa[LN_SHAPELEN], sb[LN_SHAPELEN];
+  self = lua_absindex(L, self);
+  ln_checklayer(L, self, who);
+  dv = argtensor(L, dv_idx, "dvalues", who);
+  out = ln_getuv(L, self, LN_UV_OUTPUT);
+  if (out == NULL) ln_error(L, "%s: no forward pass yet (call forward before backward)", who);
+  if (!ln_sameshape(dv, out))
+    ln_error(L, "%s: dvalues are %s, expected %s (the last forward's output shape)", who,
+             ln_shapestr(dv, sa), ln_shapestr(out, sb));
+  lua_pushvalue(L, dv_idx);
+  ln_setuv(L, self, LN_UV_DINPUTS);
+  return dv;
+}
+
+static const ln_LayerClass input_class = {
+  "Input", 0, input_forward, input_backward, input_describe, NULL, 0
+};
+
+/* lunet.Input() */
+static int l_input(lua_State *L) {
+  newlayer(L, &input_class, sizeof(ln_Layer));
+  return 1;
+}
+
+/* ================================================================ open */
+
+void ln_open_layers(lua_State *L) {
+  static const luaL_Reg dense_methods[] = {
+    {"get_parameters", dense_get_parameters}, {"set_parameters", dense_set_parameters},
+    {NULL, NULL}
+  };
+  ln_newlayerclass(L, &dense_class, dense_methods);
+  ln_newlayerclass(L, &dropout_class, NULL);
+  ln_newlayerclass(L, &input_class, NULL);
+  lua_pushcfunction(L, l_dense);
+  lua_setfield(L, -2, "Dense");
+  lua_pushcfunction(L, l_dropout);
+  lua_setfield(L, -2, "Dropout");
+  lua_pushcfunction(L, l_input);
+  lua_setfield(L, -2, "Input");
+}

@@ -1,0 +1,133 @@
+/*
+** nn.c: kernels of the dense layer, the activations and dropout
+** (declared and documented in nn.h).  Plain C99; the bindings in
+** src/layers.c and src/activations.c check shapes before calling these.
+*/
+#include <math.h>
+#include <string.h>
+#include "nn.h"
+
+/* columns per block of the double accumulators in ln_nn_colsum */
+#define COLBLOCK 256
+
+/* ============================================================= dense */
+
+/* out = in @ w + b: rows of out start as b, then gemm adds the product */
+void ln_nn_dense_forward(size_t rows, size_t n_in, size_t n_out,
+                         const float *in, const float *w, const float *b,
+                         float *out) {
+  size_t i;
+  for (i = 0; i < rows; i++) memcpy(out + i * n_out, b, n_out * sizeof(float));
+  ln_gemm(0, 0, rows, n_out, n_in, 1.0f, in, n_in, w, n_out, 1.0f, out, n_out);
+}
+
+/* dw = in^T dv, db = colsum(dv), din = dv w^T */
+void ln_nn_dense_backward(size_t rows, size_t n_in, size_t n_out,
+                          const float *in, const float *w, const float *dv,
+                          float *dw, float *db, float *din) {
+  ln_gemm(1, 0, n_in, n_out, rows, 1.0f, in, n_in, dv, n_out, 0.0f, dw, n_out);
+  ln_nn_colsum(rows, n_out, dv, db);
+  ln_gemm(0, 1, rows, n_in, n_out, 1.0f, dv, n_out, w, n_out, 0.0f, din, n_in);
+}
+
+/* column sums, a block of columns at a time with double accumulators */
+void ln_nn_colsum(size_t rows, size_t cols, const float *a, float *out) {
+  double acc[COLBLOCK];
+  size_t j0, i, j;
+  for (j0 = 0; j0 < cols; j0 += COLBLOCK) {
+    size_t nb = cols - j0 < COLBLOCK ? cols - j0 : COLBLOCK;
+    for (j = 0; j < nb; j++) acc[j] = 0.0;
+    for (i = 0; i < rows; i++) {
+      const float *r = a + i * cols + j0;
+      for (j = 0; j < nb; j++) acc[j] += r[j];
+    }
+    for (j = 0; j < nb; j++) out[j0 + j] = (float)acc[j];
+  }
+}
+
+/* dw += l1 * sign(w) (with sign(0) = 1, as the book) + 2 * l2 * w */
+void ln_nn_reg_grad(size_t n, const float *w, float l1, float l2, float *dw) {
+  size_t i;
+  if (l1 > 0.0f)
+    for (i = 0; i < n; i++) dw[i] += w[i] < 0.0f ? -l1 : l1;
+  if (l2 > 0.0f) {
+    float k = 2.0f * l2;
+    for (i = 0; i < n; i++) dw[i] += k * w[i];
+  }
+}
+
+/* ======================================================= activations */
+
+/* ReLU forward */
+void ln_nn_relu_forward(size_t n, const float *in, float *out) {
+  size_t i;
+  for (i = 0; i < n; i++) out[i] = in[i] < 0.0f ? 0.0f : in[i];
+}
+
+/* ReLU backward: zero where the input was <= 0 */
+void ln_nn_relu_backward(size_t n, const float *in, const float *dv, float *din) {
+  size_t i;
+  for (i = 0; i < n; i++) din[i] = in[i] <= 0.0f ? 0.0f : dv[i];
+}
+
+/* logistic sigmoid forward */
+void ln_nn_sigmoid_forward(size_t n, const float *in, float *out) {
+  size_t i;
+  for (i = 0; i < n; i++) out[i] = 1.0f / (1.0f + expf(-in[i]));
+}
+
+/* sigmoid backward from its output */
+void ln_nn_sigmoid_backward(size_t n, const float *out, const float *dv, float *din) {
+  size_t i;
+  for (i = 0; i < n; i++) din[i] = dv[i] * (1.0f - out[i]) * out[i];
+}
+
+/* softmax backward: the Jacobian-vector product of each row */
+void ln_nn_softmax_backward(size_t rows, size_t cols, const float *out,
+                            const float *dv, float *din) {
+  size_t i, j;
+  for (i = 0; i < rows; i++) {
+    const float *o = out + i * cols, *d = dv + i * cols;
+    float *g = din + i * cols;
+    double dot = 0.0;
+    float fdot;
+    for (j = 0; j < cols; j++) dot += (double)o[j] * d[j];
+    fdot = (float)dot;
+    for (j = 0; j < cols; j++) g[j] = o[j] * (d[j] - fdot);
+  }
+}
+
+/* ======================================================= predictions */
+
+/* argmax of each row as a 1-based label */
+void ln_nn_argmax_labels(size_t rows, size_t cols, const float *a, float *out) {
+  size_t i, j;
+  for (i = 0; i < rows; i++) {
+    const float *r = a + i * cols;
+    size_t best = 0;
+    for (j = 1; j < cols; j++) if (r[j] > r[best]) best = j;
+    out[i] = (float)(best + 1);
+  }
+}
+
+/* 1 where a > 0.5 else 0 (the book's (outputs > 0.5) * 1) */
+void ln_nn_threshold(size_t n, const float *a, float *out) {
+  size_t i;
+  for (i = 0; i < n; i++) out[i] = a[i] > 0.5f ? 1.0f : 0.0f;
+}
+
+/* =========================================================== dropout */
+
+/* the book's np.random.binomial(1, 1 - rate, n) / (1 - rate) */
+void ln_nn_dropout_mask(ln_Rng *r, size_t n, double rate, float *mask) {
+  double keep = 1.0 - rate;
+  float scale = (float)(1.0 / keep);
+  size_t i;
+  for (i = 0; i < n; i++) mask[i] = ln_rng_uniform(r) < keep ? scale : 0.0f;
+}
+
+/* element-wise product with the mask */
+void ln_nn_dropout_apply(size_t n, const float *in, const float *mask, float *out) {
+  size_t i;
+  for (i = 0; i < n; i++) out[i] = in[i] * mask[i];
+}
