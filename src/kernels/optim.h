@@ -1,0 +1,40 @@
+/*
+** optim.h: parameter-update kernels of lunet's optimizers (the book's SGD,
+** Adagrad, RMSprop and Adam), in the style of KANN's kann_RMSprop: one flat
+** loop over n floats, gradients const, state and weights updated in place.
+** Per-step scalars (decayed learning rate, bias corrections) are computed by
+** the caller in double and passed in as floats.  Plain C99: no lua.h, no
+** printing, no errors.  Arrays must not overlap.
+**
+** Common parameters
+**   n    number of elements of g, the state arrays and w
+**   lr   the current learning rate (after decay)
+**   eps  epsilon added to the root of the cache
+**   g    gradients (dweights or dbiases)
+**   w    parameters, updated in place
+*/
+#ifndef LUNET_OPTIM_H
+#define LUNET_OPTIM_H
+
+#include <stddef.h>
+
+/* plain SGD: w += -lr * g */
+void ln_sgd(size_t n, float lr, const float *g, float *w);
+
+/* SGD with momentum mu: u = mu * m - lr * g; m = u; w += u */
+void ln_sgd_momentum(size_t n, float lr, float mu, const float *g, float *m, float *w);
+
+/* Adagrad: c += g^2; w += -lr * g / (sqrt(c) + eps) */
+void ln_adagrad(size_t n, float lr, float eps, const float *g, float *c, float *w);
+
+/* RMSprop: c = rho * c + (1 - rho) * g^2; w += -lr * g / (sqrt(c) + eps) */
+void ln_rmsprop(size_t n, float lr, float rho, float eps, const float *g, float *c, float *w);
+
+/* Adam: m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
+** w += -lr * (m / c1) / (sqrt(v / c2) + eps)
+** where c1 = 1 - b1^t and c2 = 1 - b2^t (t = step number from 1) are the
+** bias corrections, divided by as in the book (not multiplied by inverses). */
+void ln_adam(size_t n, float lr, float b1, float b2, float c1, float c2, float eps,
+             const float *g, float *m, float *v, float *w);
+
+#endif
