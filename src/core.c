@@ -1,4 +1,7 @@
 /* core.c: luaopen_lunet_core, the C module's one entry point. */
+#include <time.h>
+#include <unistd.h>
+#include <stdio.h>
 #include "lunet.h"
 
 /* lunet.config(): how this build was made */
@@ -27,6 +30,20 @@ static int l_set_threads(lua_State *L) {
   return 0;
 }
 
+/* lunet._now(): monotonic wall-clock seconds, for progress and benchmarks */
+static int l_now(lua_State *L) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  lua_pushnumber(L, (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec * 1e-9);
+  return 1;
+}
+
+/* lunet._isatty(): is standard output a terminal? (progress bars) */
+static int l_isatty(lua_State *L) {
+  lua_pushboolean(L, isatty(fileno(stdout)));
+  return 1;
+}
+
 int luaopen_lunet_core(lua_State *L);
 
 int luaopen_lunet_core(lua_State *L) {
@@ -46,6 +63,10 @@ int luaopen_lunet_core(lua_State *L) {
   lua_setfield(L, -2, "config");
   lua_pushcfunction(L, l_set_threads);
   lua_setfield(L, -2, "set_threads");
+  lua_pushcfunction(L, l_now);
+  lua_setfield(L, -2, "_now");
+  lua_pushcfunction(L, l_isatty);
+  lua_setfield(L, -2, "_isatty");
   lua_pushstring(L, LUNET_VERSION);
   lua_setfield(L, -2, "version");
   return 1;

@@ -1,4 +1,575 @@
-/* model.c: placeholder until this part lands. */
+/*
+** model.c: lunet.Model, the book's Model class.  The object, its checks and
+** every step (forward, loss, accuracy, backward, optimizer) are C; the epoch
+** loop, printing, history and callbacks are Lua (lua/lunet/model.lua), which
+** calls one C function per step, so a step allocates nothing.
+*/
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
 #include "lunet.h"
 
-void ln_open_model(lua_State *L) { (void)L; }
+#define LN_MODEL "lunet.Model"
+
+/* user values of a Model */
+enum {
+  UV_LAYERS = 1,  /* list of layers, in order */
+  UV_LOSS,        /* loss object */
+  UV_OPT,         /* optimizer */
+  UV_ACC,         /* accuracy */
+  UV_COMBINED,    /* SoftmaxCategoricalCrossentropy when it applies */
+  UV_TRAINABLE,   /* list of trainable layers (after finalize) */
+  UV_BX,          /* batch inputs buffer */
+  UV_BY,          /* batch targets buffer */
+  UV_PRED,        /* predictions buffer */
+  UV_PERM,        /* permutation buffer (userdata of size_t) */
+  UV_OUT,         /* predict() result while it is being filled */
+  MODEL_NUV = UV_OUT
+};
+
+typedef struct Model {
+  int finalized;
+  size_t perm_n;  /* entries in the UV_PERM buffer */
+} Model;
+
+static Model *checkmodel(lua_State *L, int idx) {
+  return (Model *)luaL_checkudata(L, idx, LN_MODEL);
+}
+
+static int nlayers(lua_State *L, int model) {
+  int n;
+  lua_getiuservalue(L, model, UV_LAYERS);
+  n = (int)lua_rawlen(L, -1);
+  lua_pop(L, 1);
+  return n;
+}
+
+/* push layer i (1-based) of the model */
+static ln_Layer *pushlayer(lua_State *L, int model, int i) {
+  ln_Layer *l;
+  lua_getiuservalue(L, model, UV_LAYERS);
+  lua_rawgeti(L, -1, i);
+  lua_remove(L, -2);
+  l = (ln_Layer *)lua_touserdata(L, -1);
+  return l;
+}
+
+/* "Model:train: layer 3 (Dense(128 -> 10))" */
+static const char *layerwho(char *buf, size_t n, const char *fn, int i, const ln_Layer *l) {
+  char d[128];
+  l->cls->describe(l, d, sizeof d);
+  snprintf(buf, n, "%s: layer %d (%s)", fn, i, d);
+  return buf;
+}
+
+/* lunet.Model() */
+static int l_model(lua_State *L) {
+  Model *m = (Model *)lua_newuserdatauv(L, sizeof *m, MODEL_NUV);
+  m->finalized = 0;
+  m->perm_n = 0;
+  luaL_setmetatable(L, LN_MODEL);
+  lua_newtable(L);
+  lua_setiuservalue(L, -2, UV_LAYERS);
+  return 1;
+}
+
+/* model:add(layer) */
+static int m_add(lua_State *L) {
+  Model *m = checkmodel(L, 1);
+  int n;
+  if (ln_tolayer(L, 2) == NULL)
+    ln_error(L, "Model:add: argument 1 must be a layer or activation (lunet.Dense, lunet.ReLU, ...), got %s",
+             ln_typename(L, 2));
+  n = nlayers(L, 1);
+  lua_getiuservalue(L, 1, UV_LAYERS);
+  lua_pushvalue(L, 2);
+  lua_rawseti(L, -2, n + 1);
+  m->finalized = 0;
+  lua_settop(L, 1);
+  return 1;
+}
+
+/* model:set{ loss = ..., optimizer = ..., accuracy = ... } */
+static int m_set(lua_State *L) {
+  static const char *const keys[] = {"loss", "optimizer", "accuracy", NULL};
+  Model *m = checkmodel(L, 1);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  ln_checkoptions(L, 2, "Model:set", keys);
+  if (lua_getfield(L, 2, "loss") != LUA_TNIL) {
+    ln_Loss *loss = ln_toloss(L, -1);
+    if (loss == NULL || strcmp(loss->cls->name, "SoftmaxCategoricalCrossentropy") == 0)
+      ln_error(L, "Model:set: loss must be a loss object (lunet.CategoricalCrossentropy, ...), got %s",
+               ln_typename(L, -1));
+    lua_setiuservalue(L, 1, UV_LOSS);
+  } else lua_pop(L, 1);
+  if (lua_getfield(L, 2, "optimizer") != LUA_TNIL) {
+    if (ln_tooptimizer(L, -1) == NULL)
+      ln_error(L, "Model:set: optimizer must be an optimizer (lunet.Adam, lunet.SGD, ...), got %s",
+               ln_typename(L, -1));
+    lua_setiuservalue(L, 1, UV_OPT);
+  } else lua_pop(L, 1);
+  if (lua_getfield(L, 2, "accuracy") != LUA_TNIL) {
+    if (ln_toaccuracy(L, -1) == NULL)
+      ln_error(L, "Model:set: accuracy must be an accuracy object (lunet.CategoricalAccuracy, ...), got %s",
+               ln_typename(L, -1));
+    lua_setiuservalue(L, 1, UV_ACC);
+  } else lua_pop(L, 1);
+  m->finalized = 0;
+  lua_settop(L, 1);
+  return 1;
+}
+
+/* model:finalize(): check the chain of sizes, find trainable layers, pick
+** the combined softmax/cross-entropy path when the last layer is Softmax
+** and the loss is categorical cross-entropy */
+static int m_finalize(lua_State *L) {
+  Model *m = checkmodel(L, 1);
+  int n = nlayers(L, 1), i, ntrain = 0, prev_i = 0;
+  size_t prev_out = 0;
+  ln_Loss *loss;
+  ln_Layer *last;
+  char d1[128], d2[128];
+  if (n == 0) ln_error(L, "Model:finalize: the model has no layers (use model:add)");
+  lua_getiuservalue(L, 1, UV_LOSS);
+  loss = ln_toloss(L, -1);
+  lua_pop(L, 1);
+  lua_newtable(L); /* trainable */
+  for (i = 1; i <= n; i++) {
+    ln_Layer *l = pushlayer(L, 1, i);
+    if (strcmp(l->cls->name, "Dense") == 0) {
+      ln_Dense *dn = (ln_Dense *)l;
+      if (prev_i && dn->n_inputs != prev_out) {
+        ln_Layer *p;
+        l->cls->describe(l, d1, sizeof d1);
+        p = pushlayer(L, 1, prev_i);
+        p->cls->describe(p, d2, sizeof d2);
+        ln_error(L, "Model:finalize: layer %d (%s) expects %zu inputs but layer %d (%s) gives %zu", i, d1,
+                 dn->n_inputs, prev_i, d2, prev_out);
+      }
+      prev_i = i;
+      prev_out = dn->n_neurons;
+    }
+    if (l->cls->trainable) lua_rawseti(L, -2, ++ntrain);
+    else lua_pop(L, 1);
+  }
+  lua_setiuservalue(L, 1, UV_TRAINABLE);
+  if (loss) { /* the loss remembers the trainable layers (user value 3), as in the book */
+    lua_getiuservalue(L, 1, UV_LOSS);
+    lua_getiuservalue(L, 1, UV_TRAINABLE);
+    lua_setiuservalue(L, -2, 3);
+    lua_pop(L, 1);
+  }
+  last = pushlayer(L, 1, n);
+  lua_pop(L, 1);
+  if (loss && strcmp(last->cls->name, "Softmax") == 0 && strcmp(loss->cls->name, "CategoricalCrossentropy") == 0)
+    ln_new_softmax_cce(L);
+  else
+    lua_pushnil(L);
+  lua_setiuservalue(L, 1, UV_COMBINED);
+  m->finalized = 1;
+  lua_settop(L, 1);
+  return 1;
+}
+
+/* raise unless the model is ready for `what` (train needs all three) */
+static void checkready(lua_State *L, Model *m, const char *who, int needtrain) {
+  if (!m->finalized) ln_error(L, "%s: call model:finalize() first (after add and set)", who);
+  if (lua_getiuservalue(L, 1, UV_LOSS) == LUA_TNIL && needtrain)
+    ln_error(L, "%s: no loss set (model:set{ loss = ... })", who);
+  lua_pop(L, 1);
+  if (needtrain > 1 && lua_getiuservalue(L, 1, UV_OPT) == LUA_TNIL)
+    ln_error(L, "%s: no optimizer set (model:set{ optimizer = ... })", who);
+  if (needtrain > 1) lua_pop(L, 1);
+  if (needtrain && lua_getiuservalue(L, 1, UV_ACC) == LUA_TNIL)
+    ln_error(L, "%s: no accuracy set (model:set{ accuracy = ... })", who);
+  if (needtrain) lua_pop(L, 1);
+}
+
+/* forward through all layers from the tensor at in_idx; leaves the output
+** on the stack top */
+static void forward_all(lua_State *L, int in_idx, int training, const char *fn) {
+  int n = nlayers(L, 1), i;
+  char who[256];
+  lua_pushvalue(L, in_idx);
+  for (i = 1; i <= n; i++) {
+    int top = lua_gettop(L);
+    ln_Layer *l = pushlayer(L, 1, i);
+    l->cls->forward(L, top + 1, top, training, layerwho(who, sizeof who, fn, i, l));
+    lua_settop(L, top + 1);
+    lua_getiuservalue(L, top + 1, LN_UV_OUTPUT); /* in, layer, out */
+    lua_replace(L, top);
+    lua_settop(L, top);
+  }
+}
+
+/* backward from the tensor on the stack top through layers n..1 */
+static void backward_from(lua_State *L, int n, const char *fn) {
+  int i;
+  char who[256];
+  for (i = n; i >= 1; i--) {
+    int top = lua_gettop(L);
+    ln_Layer *l = pushlayer(L, 1, i);
+    l->cls->backward(L, top + 1, top, layerwho(who, sizeof who, fn, i, l));
+    lua_getiuservalue(L, top + 1, LN_UV_DINPUTS);
+    lua_replace(L, top);
+    lua_settop(L, top);
+  }
+}
+
+/* model:forward(X, training): the book's Model.forward; returns the output */
+static int m_forward(lua_State *L) {
+  Model *m = checkmodel(L, 1);
+  ln_checktensor(L, 2);
+  if (!m->finalized) ln_error(L, "Model:forward: call model:finalize() first");
+  lua_settop(L, 3);
+  forward_all(L, 2, lua_toboolean(L, 3), "Model:forward");
+  return 1;
+}
+
+/* model:backward(output, y): the book's Model.backward */
+static int m_backward(lua_State *L) {
+  Model *m = checkmodel(L, 1);
+  int n = nlayers(L, 1);
+  ln_checktensor(L, 2);
+  ln_checktensor(L, 3);
+  checkready(L, m, "Model:backward", 1);
+  lua_settop(L, 3);
+  if (lua_getiuservalue(L, 1, UV_COMBINED) != LUA_TNIL) {
+    ln_softmax_cce_backward(L, 4, 2, 3, "Model:backward: softmax/cross-entropy");
+    lua_getiuservalue(L, 4, LN_UV_DINPUTS);
+    backward_from(L, n - 1, "Model:backward");
+  } else {
+    lua_pop(L, 1);
+    lua_getiuservalue(L, 1, UV_LOSS);
+    ln_loss_backward(L, 4, 2, 3, "Model:backward: loss");
+    lua_getiuservalue(L, 4, 2);
+    backward_from(L, n, "Model:backward");
+  }
+  return 0;
+}
+
+/* copy `count` rows of src starting at row first (0-based), or the rows
+** perm[first..] when perm is given, into the buffer uv of the model */
+static int gather(lua_State *L, int uv, const ln_Tensor *src, size_t first, size_t count, const size_t *perm) {
+  size_t dims[LN_MAXDIM], stride = ln_cols(src), i;
+  ln_Tensor *b;
+  memcpy(dims, src->dims, sizeof dims);
+  dims[0] = count;
+  b = ln_buffer(L, 1, uv, src->ndim, dims);
+  if (perm)
+    for (i = 0; i < count; i++)
+      memcpy(b->data + i * stride, src->data + perm[first + i] * stride, stride * sizeof(float));
+  else
+    memcpy(b->data, src->data + first * stride, count * stride * sizeof(float));
+  lua_getiuservalue(L, 1, uv);
+  return lua_gettop(L);
+}
+
+/* check X and y agree and the range is inside them */
+static void checkxy(lua_State *L, const ln_Tensor *X, const ln_Tensor *Y, const char *who) {
+  char sx[LN_SHAPELEN], sy[LN_SHAPELEN];
+  if (X->dims[0] != Y->dims[0])
+    ln_error(L, "%s: X has %zu samples (shape %s) but y has %zu (shape %s)", who, X->dims[0], ln_shapestr(X, sx),
+             Y->dims[0], ln_shapestr(Y, sy));
+}
+
+/* predictions of the output at out_idx into the model's buffer; pushes it */
+static int predictions(lua_State *L, int out_idx) {
+  int n = nlayers(L, 1);
+  ln_Layer *last = pushlayer(L, 1, n);
+  ln_Tensor *out = ln_totensor(L, out_idx), *dst;
+  lua_pop(L, 1);
+  if (last->cls->predictions == NULL) { /* not an activation: identity */
+    dst = ln_buffer_like(L, 1, UV_PRED, out);
+    memcpy(dst->data, out->data, out->numel * sizeof(float));
+  } else {
+    if (last->cls->pred_argmax) { size_t r = out->dims[0]; dst = ln_buffer(L, 1, UV_PRED, 1, &r); }
+    else dst = ln_buffer_like(L, 1, UV_PRED, out);
+    last->cls->predictions(last, out, dst);
+  }
+  lua_getiuservalue(L, 1, UV_PRED);
+  return lua_gettop(L);
+}
+
+/* sum of the book's regularization losses of the trainable layers */
+static double regloss(lua_State *L) {
+  double r = 0.0;
+  int i, n;
+  lua_getiuservalue(L, 1, UV_TRAINABLE);
+  n = (int)lua_rawlen(L, -1);
+  for (i = 1; i <= n; i++) {
+    lua_rawgeti(L, -1, i);
+    r += ln_regularization_loss(L, lua_gettop(L));
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  return r;
+}
+
+/* model:_shuffle(n): draw a new permutation of n rows for the next epoch */
+static int m_shuffle(lua_State *L) {
+  Model *m = checkmodel(L, 1);
+  lua_Integer n = luaL_checkinteger(L, 2);
+  size_t *p;
+  if (n < 1) ln_error(L, "Model:train: no samples to shuffle");
+  if (lua_getiuservalue(L, 1, UV_PERM) != LUA_TUSERDATA || m->perm_n != (size_t)n) {
+    lua_pop(L, 1);
+    lua_newuserdatauv(L, (size_t)n * sizeof(size_t), 0);
+    lua_pushvalue(L, -1);
+    lua_setiuservalue(L, 1, UV_PERM);
+    m->perm_n = (size_t)n;
+  }
+  p = (size_t *)lua_touserdata(L, -1);
+  ln_rng_permutation(ln_getrng(L), (size_t)n, p);
+  return 0;
+}
+
+/* model:_step(X, y, first, count, shuffled) -> data_loss, reg_loss, acc:
+** one training step on rows first..first+count-1 (1-based) of X and y, or
+** those positions of the epoch's permutation when shuffled */
+static int m_step(lua_State *L) {
+  Model *m = checkmodel(L, 1);
+  ln_Tensor *X = ln_checktensor(L, 2), *Y = ln_checktensor(L, 3);
+  lua_Integer first = luaL_checkinteger(L, 4), count = luaL_checkinteger(L, 5);
+  int shuffled = lua_toboolean(L, 6), n, bx, by, out, i, ntrain;
+  const size_t *perm = NULL;
+  double data_loss, reg, acc;
+  ln_Optimizer *opt;
+  char who[256];
+  checkready(L, m, "Model:train", 2);
+  checkxy(L, X, Y, "Model:train");
+  if (first < 1 || count < 1 || (size_t)(first - 1 + count) > X->dims[0])
+    ln_error(L, "Model:train: batch rows %lld..%lld outside 1..%zu", (long long)first,
+             (long long)(first + count - 1), X->dims[0]);
+  if (shuffled) {
+    lua_getiuservalue(L, 1, UV_PERM);
+    perm = (const size_t *)lua_touserdata(L, -1);
+    lua_pop(L, 1); /* still referenced by the model */
+    if (perm == NULL || m->perm_n != X->dims[0]) ln_error(L, "Model:train: no permutation for %zu rows", X->dims[0]);
+  }
+  lua_settop(L, 3);
+  bx = gather(L, UV_BX, X, (size_t)first - 1, (size_t)count, perm);
+  by = gather(L, UV_BY, Y, (size_t)first - 1, (size_t)count, perm);
+  forward_all(L, bx, 1, "Model:train");
+  out = lua_gettop(L);
+  lua_getiuservalue(L, 1, UV_LOSS);
+  data_loss = ln_loss_calculate(L, lua_gettop(L), out, by, "Model:train: loss");
+  lua_pop(L, 1);
+  reg = regloss(L);
+  predictions(L, out);
+  lua_getiuservalue(L, 1, UV_ACC);
+  acc = ln_accuracy_calculate(L, lua_gettop(L), lua_gettop(L) - 1, by, "Model:train: accuracy");
+  lua_settop(L, out);
+  /* backward */
+  n = nlayers(L, 1);
+  if (lua_getiuservalue(L, 1, UV_COMBINED) != LUA_TNIL) {
+    ln_softmax_cce_backward(L, out + 1, out, by, "Model:train: softmax/cross-entropy");
+    lua_getiuservalue(L, out + 1, LN_UV_DINPUTS);
+    backward_from(L, n - 1, "Model:train");
+  } else {
+    lua_pop(L, 1);
+    lua_getiuservalue(L, 1, UV_LOSS);
+    ln_loss_backward(L, out + 1, out, by, "Model:train: loss");
+    lua_getiuservalue(L, out + 1, 2);
+    backward_from(L, n, "Model:train");
+  }
+  lua_settop(L, out);
+  /* optimizer */
+  lua_getiuservalue(L, 1, UV_OPT);
+  opt = ln_tooptimizer(L, -1);
+  ln_optimizer_pre(opt);
+  lua_getiuservalue(L, 1, UV_TRAINABLE);
+  ntrain = (int)lua_rawlen(L, -1);
+  for (i = 1; i <= ntrain; i++) {
+    ln_Layer *l;
+    lua_rawgeti(L, -1, i);
+    l = (ln_Layer *)lua_touserdata(L, -1);
+    ln_optimizer_update(L, out + 1, lua_gettop(L), layerwho(who, sizeof who, "Model:train: optimizer", i, l));
+    lua_pop(L, 1);
+  }
+  ln_optimizer_post(opt);
+  lua_pushnumber(L, data_loss);
+  lua_pushnumber(L, reg);
+  lua_pushnumber(L, acc);
+  return 3;
+}
+
+/* model:_eval_step(X, y, first, count) -> data_loss, acc (inference mode) */
+static int m_eval_step(lua_State *L) {
+  Model *m = checkmodel(L, 1);
+  ln_Tensor *X = ln_checktensor(L, 2), *Y = ln_checktensor(L, 3);
+  lua_Integer first = luaL_checkinteger(L, 4), count = luaL_checkinteger(L, 5);
+  int bx, by, out;
+  double data_loss, acc;
+  checkready(L, m, "Model:evaluate", 1);
+  checkxy(L, X, Y, "Model:evaluate");
+  if (first < 1 || count < 1 || (size_t)(first - 1 + count) > X->dims[0])
+    ln_error(L, "Model:evaluate: rows %lld..%lld outside 1..%zu", (long long)first,
+             (long long)(first + count - 1), X->dims[0]);
+  lua_settop(L, 3);
+  bx = gather(L, UV_BX, X, (size_t)first - 1, (size_t)count, NULL);
+  by = gather(L, UV_BY, Y, (size_t)first - 1, (size_t)count, NULL);
+  forward_all(L, bx, 0, "Model:evaluate");
+  out = lua_gettop(L);
+  lua_getiuservalue(L, 1, UV_LOSS);
+  data_loss = ln_loss_calculate(L, lua_gettop(L), out, by, "Model:evaluate: loss");
+  lua_pop(L, 1);
+  predictions(L, out);
+  lua_getiuservalue(L, 1, UV_ACC);
+  acc = ln_accuracy_calculate(L, lua_gettop(L), lua_gettop(L) - 1, by, "Model:evaluate: accuracy");
+  lua_pushnumber(L, data_loss);
+  lua_pushnumber(L, acc);
+  return 2;
+}
+
+/* model:predict(X, { batch_size = nil }) -> output tensor, in batches */
+static int m_predict(lua_State *L) {
+  static const char *const keys[] = {"batch_size", NULL};
+  Model *m = checkmodel(L, 1);
+  ln_Tensor *X = ln_checktensor(L, 2), *res = NULL;
+  lua_Integer bs;
+  size_t N = X->dims[0], first, cols = 0;
+  ln_checkoptions(L, 3, "Model:predict", keys);
+  bs = ln_optinteger(L, 3, "batch_size", (lua_Integer)N, "Model:predict");
+  if (bs < 1) ln_error(L, "Model:predict: batch_size must be positive, got %lld", (long long)bs);
+  if (!m->finalized) ln_error(L, "Model:predict: call model:finalize() first");
+  lua_settop(L, 2);
+  lua_pushnil(L);
+  lua_setiuservalue(L, 1, UV_OUT);
+  for (first = 0; first < N; first += (size_t)bs) {
+    size_t count = N - first < (size_t)bs ? N - first : (size_t)bs;
+    int bx = gather(L, UV_BX, X, first, count, NULL);
+    ln_Tensor *out;
+    forward_all(L, bx, 0, "Model:predict");
+    out = ln_totensor(L, -1);
+    if (res == NULL) {
+      size_t dims[LN_MAXDIM];
+      memcpy(dims, out->dims, sizeof dims);
+      dims[0] = N;
+      cols = ln_cols(out);
+      res = ln_newtensor_uninit(L, out->ndim, dims);
+      lua_setiuservalue(L, 1, UV_OUT);
+    }
+    memcpy(res->data + first * cols, out->data, count * cols * sizeof(float));
+    lua_settop(L, 2);
+  }
+  lua_getiuservalue(L, 1, UV_OUT);
+  lua_pushnil(L);
+  lua_setiuservalue(L, 1, UV_OUT);
+  return 1;
+}
+
+/* model:get_parameters(): list of { weights, biases } per trainable layer */
+static int m_get_parameters(lua_State *L) {
+  Model *m = checkmodel(L, 1);
+  int i, n;
+  if (!m->finalized) ln_error(L, "Model:get_parameters: call model:finalize() first");
+  lua_getiuservalue(L, 1, UV_TRAINABLE);
+  n = (int)lua_rawlen(L, -1);
+  lua_createtable(L, n, 0);
+  for (i = 1; i <= n; i++) {
+    lua_rawgeti(L, -2, i);
+    lua_createtable(L, 2, 0);
+    lua_getiuservalue(L, -2, LN_UV_WEIGHTS);
+    lua_rawseti(L, -2, 1);
+    lua_getiuservalue(L, -2, LN_UV_BIASES);
+    lua_rawseti(L, -2, 2);
+    lua_rawseti(L, -3, i);
+    lua_pop(L, 1);
+  }
+  return 1;
+}
+
+/* model:set_parameters(p): p as get_parameters returns; values copied in */
+static int m_set_parameters(lua_State *L) {
+  Model *m = checkmodel(L, 1);
+  int i, n, np;
+  char sa[LN_SHAPELEN], sb[LN_SHAPELEN];
+  if (!m->finalized) ln_error(L, "Model:set_parameters: call model:finalize() first");
+  luaL_checktype(L, 2, LUA_TTABLE);
+  lua_getiuservalue(L, 1, UV_TRAINABLE);
+  n = (int)lua_rawlen(L, -1);
+  np = (int)lua_rawlen(L, 2);
+  if (np != n) ln_error(L, "Model:set_parameters: got %d parameter sets for %d trainable layers", np, n);
+  /* check everything first so a bad table changes nothing */
+  for (i = 1; i <= n; i++) {
+    int k;
+    lua_rawgeti(L, 3, i);
+    if (lua_rawgeti(L, 2, i) != LUA_TTABLE)
+      ln_error(L, "Model:set_parameters: entry %d must be a table { weights, biases }", i);
+    for (k = 1; k <= 2; k++) {
+      ln_Tensor *src, *dst;
+      lua_rawgeti(L, -1, k);
+      src = ln_totensor(L, -1);
+      dst = ln_getuv(L, -3, k == 1 ? LN_UV_WEIGHTS : LN_UV_BIASES);
+      if (src == NULL)
+        ln_error(L, "Model:set_parameters: entry %d: %s must be a tensor, got %s", i, k == 1 ? "weights" : "biases",
+                 ln_typename(L, -1));
+      if (!ln_sameshape(src, dst))
+        ln_error(L, "Model:set_parameters: entry %d: %s are %s, the layer has %s", i, k == 1 ? "weights" : "biases",
+                 ln_shapestr(src, sa), ln_shapestr(dst, sb));
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 2);
+  }
+  for (i = 1; i <= n; i++) {
+    int k;
+    lua_rawgeti(L, 3, i);
+    lua_rawgeti(L, 2, i);
+    for (k = 1; k <= 2; k++) {
+      ln_Tensor *src, *dst;
+      lua_rawgeti(L, -1, k);
+      src = ln_totensor(L, -1);
+      dst = ln_getuv(L, -3, k == 1 ? LN_UV_WEIGHTS : LN_UV_BIASES);
+      memmove(dst->data, src->data, dst->numel * sizeof(float));
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 2);
+  }
+  return 0;
+}
+
+/* model.layers, .loss, .optimizer, .accuracy, .trainable_layers,
+** .output_layer_activation, .finalized */
+static int getfield(lua_State *L) {
+  Model *m = checkmodel(L, 1);
+  const char *k = lua_tostring(L, 2);
+  int uv = 0;
+  if (k == NULL) return 0;
+  if (strcmp(k, "layers") == 0) uv = UV_LAYERS;
+  else if (strcmp(k, "loss") == 0) uv = UV_LOSS;
+  else if (strcmp(k, "optimizer") == 0) uv = UV_OPT;
+  else if (strcmp(k, "accuracy") == 0) uv = UV_ACC;
+  else if (strcmp(k, "trainable_layers") == 0) uv = UV_TRAINABLE;
+  else if (strcmp(k, "finalized") == 0) { lua_pushboolean(L, m->finalized); return 1; }
+  else if (strcmp(k, "output_layer_activation") == 0) {
+    int n = nlayers(L, 1);
+    if (n == 0) return 0;
+    pushlayer(L, 1, n);
+    return 1;
+  }
+  if (uv == 0) return 0;
+  if (uv == UV_LAYERS) { /* a copy: the model's own list is not edited from outside */
+    int i, n = nlayers(L, 1);
+    lua_createtable(L, n, 0);
+    for (i = 1; i <= n; i++) { pushlayer(L, 1, i); lua_rawseti(L, -2, i); }
+    return 1;
+  }
+  lua_getiuservalue(L, 1, uv);
+  return 1;
+}
+
+static const luaL_Reg methods[] = {
+  {"add", m_add}, {"set", m_set}, {"finalize", m_finalize},
+  {"forward", m_forward}, {"backward", m_backward}, {"predict", m_predict},
+  {"get_parameters", m_get_parameters}, {"set_parameters", m_set_parameters},
+  {"_step", m_step}, {"_eval_step", m_eval_step}, {"_shuffle", m_shuffle},
+  {NULL, NULL}
+};
+
+void ln_open_model(lua_State *L) {
+  ln_newclass(L, LN_MODEL, methods, NULL, getfield);
+  lua_pop(L, 1);
+  lua_pushcfunction(L, l_model);
+  lua_setfield(L, -2, "Model");
+}

@@ -11,4 +11,24 @@ for k, v in pairs(core) do lunet[k] = v end
 lunet.data = require "lunet.data"
 lunet.image = core.image or {}
 
+-- lunet.callbacks and lunet.plot load on first use
+local lazy = { callbacks = "lunet.callbacks", plot = "lunet.plot" }
+setmetatable(lunet, {
+  __index = function(t, k)
+    local name = lazy[k]
+    if name then
+      local m = require(name)
+      rawset(t, k, m)
+      return m
+    end
+  end,
+})
+
+-- lunet.Model() builds a model; lunet.Model.load(path) reads a saved one
+local model = require "lunet.model"
+lunet.Model = setmetatable({ load = model.load }, {
+  __call = function(_, ...) return core.Model(...) end,
+  __tostring = function() return "lunet.Model" end,
+})
+
 return lunet

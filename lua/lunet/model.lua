@@ -1,0 +1,467 @@
+--- lunet.model: the Lua half of lunet.Model.
+-- The Model object and every training step are C (src/model.c); this file
+-- adds the epoch loop with the book's printing, validation, history and
+-- callbacks, evaluation in batches, the summary, and saving and loading
+-- through safetensors files.
+local core = require "lunet.core"
+local json = require "lunet.json"
+
+local M = {}
+
+local model_mt = getmetatable(core.Model())
+local methods = model_mt.__methods
+
+-- class name of a lunet object: "Dense" for a lunet.Dense
+local function kind(obj)
+  local mt = getmetatable(obj)
+  local name = type(mt) == "table" and mt.__name
+  return type(name) == "string" and name:match("^lunet%.(.+)$") or nil
+end
+M.kind = kind
+
+--- Python's repr of a float: the shortest of %.15g/%.16g/%.17g that reads
+-- back equal, with ".0" added to integral values (as the book prints lr).
+local function pyfloat(x)
+  if x ~= x then return "nan" end
+  if x == math.huge then return "inf" end
+  if x == -math.huge then return "-inf" end
+  local s
+  for _, p in ipairs { 15, 16, 17 } do
+    s = string.format("%." .. p .. "g", x)
+    if tonumber(s) == x then break end
+  end
+  if not s:find("[.en]") then s = s .. ".0" end
+  return s
+end
+M.pyfloat = pyfloat
+
+local function isfinite(x) return x == x and x ~= math.huge and x ~= -math.huge end
+
+local function checkint(v, name, who, min)
+  if math.type(v) ~= "integer" then
+    error(string.format("%s: option '%s' must be an integer, got %s", who, name,
+      type(v) == "number" and tostring(v) or type(v)), 3)
+  end
+  if v < min then
+    error(string.format("%s: option '%s' must be >= %d, got %d", who, name, min, v), 3)
+  end
+end
+
+local train_options = { epochs = true, batch_size = true, print_every = true, validation_data = true,
+  shuffle = true, verbose = true, callbacks = true, check_finite = true }
+
+local function checkoptions(opts, allowed, who)
+  if opts == nil then return {} end
+  if type(opts) ~= "table" then error(who .. ": options must be a table, got " .. type(opts), 3) end
+  for k in pairs(opts) do
+    if not allowed[k] then
+      local names = {}
+      for n in pairs(allowed) do names[#names + 1] = n end
+      table.sort(names)
+      error(string.format("%s: unknown option '%s' (expected one of: %s)", who, tostring(k),
+        table.concat(names, ", ")), 3)
+    end
+  end
+  return opts
+end
+
+local function checkdata(X, y, who, what)
+  if not core.is_tensor(X) then error(string.format("%s: %s must be a tensor, got %s", who, what[1], type(X)), 3) end
+  if not core.is_tensor(y) then error(string.format("%s: %s must be a tensor, got %s", who, what[2], type(y)), 3) end
+  if #X ~= #y then
+    error(string.format("%s: %s has %d samples but %s has %d", who, what[1], #X, what[2], #y), 3)
+  end
+end
+
+local function steps_for(n, batch_size)
+  if not batch_size then return 1, n end
+  local steps = n // batch_size
+  if steps * batch_size < n then steps = steps + 1 end
+  return steps, batch_size
+end
+
+-- progress line for verbose = 1 on a terminal
+local function progress(step, steps, t0, loss, acc)
+  local width = 30
+  local done = math.floor(width * step / steps)
+  local elapsed = core._now() - t0
+  local eta = step > 0 and elapsed / step * (steps - step) or 0
+  local bar = string.rep("=", math.max(done - 1, 0)) .. (done > 0 and (step < steps and ">" or "=") or "")
+  io.write(string.format("\r%d/%d [%-" .. width .. "s] %ds %s - loss: %.4f - acc: %.4f ",
+    step, steps, bar, math.floor(elapsed + 0.5),
+    step < steps and string.format("ETA %ds", math.floor(eta + 0.5)) or "", loss, acc))
+  io.flush()
+end
+
+--- model:train(X, y, { epochs = 1, batch_size = nil, print_every = 1,
+-- validation_data = { Xv, yv }, shuffle = false, verbose = nil, callbacks = {},
+-- check_finite = true }) -> history
+function methods.train(self, X, y, opts)
+  local who = "Model:train"
+  opts = checkoptions(opts, train_options, who)
+  checkdata(X, y, who, { "X", "y" })
+  local epochs = opts.epochs or 1
+  checkint(epochs, "epochs", who, 0)
+  local batch_size = opts.batch_size
+  if batch_size ~= nil then checkint(batch_size, "batch_size", who, 1) end
+  local print_every = opts.print_every or 1
+  checkint(print_every, "print_every", who, 1)
+  local verbose = opts.verbose
+  if verbose ~= nil and verbose ~= 0 and verbose ~= 1 and verbose ~= 2 then
+    error(who .. ": option 'verbose' must be 0, 1 or 2 (or nil for the book's output), got " .. tostring(verbose), 2)
+  end
+  local shuffle = opts.shuffle
+  if shuffle ~= nil and type(shuffle) ~= "boolean" then error(who .. ": option 'shuffle' must be a boolean", 2) end
+  local check_finite = opts.check_finite ~= false
+  local vd = opts.validation_data
+  if vd ~= nil then
+    if type(vd) ~= "table" then error(who .. ": validation_data must be a table { X_val, y_val }", 2) end
+    checkdata(vd[1], vd[2], who, { "validation_data[1]", "validation_data[2]" })
+  end
+  local cbs = opts.callbacks or {}
+  local callbacks = require "lunet.callbacks"
+  callbacks.check(cbs, who)
+  if not self.finalized then error(who .. ": call model:finalize() first (after add and set)", 2) end
+  if not (self.loss and self.optimizer and self.accuracy) then
+    error(who .. ": set loss, optimizer and accuracy first (model:set{ loss = ..., optimizer = ..., accuracy = ... })", 2)
+  end
+
+  local n = #X
+  local steps, bs = steps_for(n, batch_size)
+  local loss, acc_obj, opt = self.loss, self.accuracy, self.optimizer
+  local tty = verbose == 1 and core._isatty()
+  local history = { loss = {}, accuracy = {}, data_loss = {}, regularization_loss = {},
+                    learning_rate = {} }
+  if vd then history.val_loss, history.val_accuracy = {}, {} end
+  acc_obj:init(y)
+  callbacks.call_begin(cbs, self)
+  local logs
+  for epoch = 1, epochs do
+    local t0 = core._now()
+    if verbose == nil then print("epoch: " .. epoch)
+    elseif verbose == 1 then print(string.format("Epoch %d/%d", epoch, epochs)) end
+    loss:new_pass()
+    acc_obj:new_pass()
+    if shuffle then self:_shuffle(n) end
+    for step = 0, steps - 1 do
+      local first = step * bs + 1
+      local count = math.min(bs, n - first + 1)
+      local data_loss, reg_loss, accuracy = self:_step(X, y, first, count, shuffle)
+      local total = data_loss + reg_loss
+      if check_finite and not isfinite(total) then
+        error(string.format("%s: the loss became %s at epoch %d, step %d (data_loss %s, reg_loss %s); lower the " ..
+          "learning rate or check the data for NaN/inf, or pass check_finite = false", who, tostring(total),
+          epoch, step, tostring(data_loss), tostring(reg_loss)), 2)
+      end
+      if verbose == nil then
+        if step % print_every == 0 or step == steps - 1 then
+          print(string.format("step: %d, acc: %.3f, loss: %.3f (data_loss: %.3f, reg_loss: %.3f), lr: %s",
+            step, accuracy, total, data_loss, reg_loss, pyfloat(opt.current_learning_rate)))
+        end
+      elseif tty and (step % 10 == 0 or step == steps - 1) then
+        progress(step + 1, steps, t0, total, accuracy)
+      end
+    end
+    local e_data, e_reg = loss:calculate_accumulated { include_regularization = true }
+    local e_loss = e_data + e_reg
+    local e_acc = acc_obj:calculate_accumulated()
+    local lr = opt.current_learning_rate
+    if verbose == nil then
+      print(string.format("training, acc: %.3f, loss: %.3f (data_loss: %.3f, reg_loss: %.3f), lr: %s",
+        e_acc, e_loss, e_data, e_reg, pyfloat(lr)))
+    end
+    logs = { loss = e_loss, accuracy = e_acc, data_loss = e_data, regularization_loss = e_reg,
+             learning_rate = lr }
+    if vd then
+      local vl, va = self:evaluate(vd[1], vd[2], { batch_size = batch_size, verbose = verbose == nil and 1 or 0 })
+      logs.val_loss, logs.val_accuracy = vl, va
+    end
+    if verbose == 1 or verbose == 2 then
+      local parts = { string.format("%s%d/%d - %.1fs - loss: %.4f - acc: %.4f", tty and "\r\27[K" or "Epoch ",
+        epoch, epochs, core._now() - t0, e_loss, e_acc) }
+      if vd then parts[#parts + 1] = string.format("val_loss: %.4f - val_acc: %.4f", logs.val_loss, logs.val_accuracy) end
+      parts[#parts + 1] = "lr: " .. pyfloat(lr)
+      print(table.concat(parts, " - "))
+    end
+    for k, v in pairs(logs) do
+      history[k] = history[k] or {}
+      history[k][epoch] = v
+    end
+    if not callbacks.call_epoch_end(cbs, self, epoch, logs) then break end
+  end
+  callbacks.call_end(cbs, self, logs)
+  return history
+end
+
+--- model:evaluate(X, y, { batch_size = nil, verbose = 1 }) -> loss, accuracy
+function methods.evaluate(self, X, y, opts)
+  local who = "Model:evaluate"
+  opts = checkoptions(opts, { batch_size = true, verbose = true }, who)
+  checkdata(X, y, who, { "X", "y" })
+  if opts.batch_size ~= nil then checkint(opts.batch_size, "batch_size", who, 1) end
+  if not self.finalized then error(who .. ": call model:finalize() first", 2) end
+  if not (self.loss and self.accuracy) then error(who .. ": set loss and accuracy first (model:set{ ... })", 2) end
+  local n = #X
+  local steps, bs = steps_for(n, opts.batch_size)
+  local loss, acc = self.loss, self.accuracy
+  acc:init(y)
+  loss:new_pass()
+  acc:new_pass()
+  for step = 0, steps - 1 do
+    local first = step * bs + 1
+    self:_eval_step(X, y, first, math.min(bs, n - first + 1))
+  end
+  local vl = loss:calculate_accumulated()
+  local va = acc:calculate_accumulated()
+  if opts.verbose ~= 0 then print(string.format("validation, acc: %.3f, loss: %.3f", va, vl)) end
+  return vl, va
+end
+
+-- ------------------------------------------------------------- summary
+
+local function describe(layer) return tostring(layer) end
+
+--- model:summary_string(): Keras' table of layers, output shapes, parameters
+function methods.summary_string(self)
+  local layers = self.layers
+  local rows, total, trainable = {}, 0, 0
+  local width = "?"
+  for i, l in ipairs(layers) do
+    local k = kind(l) or "?"
+    local params = 0
+    if k == "Dense" then
+      width = l.n_neurons
+      params = l.n_inputs * l.n_neurons + l.n_neurons
+      trainable = trainable + params
+    end
+    total = total + params
+    rows[#rows + 1] = { string.format("%d %s", i, describe(l)), string.format("(None, %s)", tostring(width)),
+                        tostring(params) }
+  end
+  local w1, w2, w3 = 28, 16, 10
+  for _, r in ipairs(rows) do
+    w1 = math.max(w1, #r[1] + 2); w2 = math.max(w2, #r[2] + 2); w3 = math.max(w3, #r[3])
+  end
+  local line = string.rep("_", w1 + w2 + w3)
+  local out = { "Model: lunet.Model" .. (self.finalized and "" or " (not finalized)"), line,
+    string.format("%-" .. w1 .. "s%-" .. w2 .. "s%" .. w3 .. "s", "Layer (type)", "Output Shape", "Param #"),
+    string.rep("=", w1 + w2 + w3) }
+  for _, r in ipairs(rows) do
+    out[#out + 1] = string.format("%-" .. w1 .. "s%-" .. w2 .. "s%" .. w3 .. "s", r[1], r[2], r[3])
+  end
+  out[#out + 1] = string.rep("=", w1 + w2 + w3)
+  out[#out + 1] = "Total params: " .. total
+  out[#out + 1] = "Trainable params: " .. trainable
+  out[#out + 1] = "Non-trainable params: " .. (total - trainable)
+  for _, f in ipairs { "loss", "optimizer", "accuracy" } do
+    if self[f] then out[#out + 1] = string.format("%s: %s", f:gsub("^%l", string.upper), tostring(self[f])) end
+  end
+  return table.concat(out, "\n")
+end
+
+--- model:summary(): print the summary table
+function methods.summary(self)
+  print(self:summary_string())
+end
+
+model_mt.__tostring = function(self) return self:summary_string() end
+
+-- ------------------------------------------------------------- files
+
+local safetensors = setmetatable({}, { __index = function(_, k) return core.safetensors[k] end })
+
+-- positions (in model.layers) of the trainable layers
+local function trainable_positions(self)
+  local pos, layers = {}, self.layers
+  for i, l in ipairs(layers) do
+    if kind(l) == "Dense" then pos[#pos + 1] = { i, l } end
+  end
+  return pos
+end
+
+local function parameter_tensors(self, tensors)
+  for _, p in ipairs(trainable_positions(self)) do
+    local i, l = p[1], p[2]
+    tensors[string.format("layers.%d.weights", i)] = l.weights
+    tensors[string.format("layers.%d.biases", i)] = l.biases
+  end
+  return tensors
+end
+
+--- model:save_parameters(path): weights and biases as safetensors
+function methods.save_parameters(self, path)
+  if type(path) ~= "string" then error("Model:save_parameters: path must be a string", 2) end
+  if not self.finalized then error("Model:save_parameters: call model:finalize() first", 2) end
+  safetensors.save(path, parameter_tensors(self, {}),
+    { format = "lunet.parameters", ["lunet.version"] = core.version })
+  return self
+end
+
+-- copy the parameters found in `tensors` into the model, all checked first
+local function load_parameter_tensors(self, tensors, path, who)
+  local todo = {}
+  for _, p in ipairs(trainable_positions(self)) do
+    local i, l = p[1], p[2]
+    for _, f in ipairs { "weights", "biases" } do
+      local name = string.format("layers.%d.%s", i, f)
+      local t = tensors[name]
+      if t == nil then error(string.format("%s: %s: tensor '%s' is missing (layer %d, %s)", who, path, name, i,
+        tostring(l)), 3) end
+      local want = l[f]
+      if table.concat({ t:shape() }, "x") ~= table.concat({ want:shape() }, "x") then
+        error(string.format("%s: %s: tensor '%s' is %s, layer %d (%s) needs %s", who, path, name,
+          table.concat({ t:shape() }, "x"), i, tostring(l), table.concat({ want:shape() }, "x")), 3)
+      end
+      todo[#todo + 1] = { want, t }
+    end
+  end
+  for _, pair in ipairs(todo) do pair[1]:copy_(pair[2]) end
+end
+
+--- model:load_parameters(path): weights and biases from a safetensors file
+function methods.load_parameters(self, path)
+  local who = "Model:load_parameters"
+  if type(path) ~= "string" then error(who .. ": path must be a string", 2) end
+  if not self.finalized then error(who .. ": call model:finalize() first", 2) end
+  local tensors = safetensors.load(path)
+  load_parameter_tensors(self, tensors, path, who)
+  return self
+end
+
+local optimizer_fields = {
+  SGD = { "learning_rate", "decay", "momentum" },
+  Adagrad = { "learning_rate", "decay", "epsilon" },
+  RMSprop = { "learning_rate", "decay", "epsilon", "rho" },
+  Adam = { "learning_rate", "decay", "epsilon", "beta_1", "beta_2" },
+}
+local state_names = { "weight_momentums", "weight_cache", "bias_momentums", "bias_cache" }
+
+local function layer_spec(l)
+  local k = kind(l)
+  if k == "Dense" then
+    return { type = k, n_inputs = l.n_inputs, n_neurons = l.n_neurons,
+             weight_regularizer_l1 = l.weight_regularizer_l1, weight_regularizer_l2 = l.weight_regularizer_l2,
+             bias_regularizer_l1 = l.bias_regularizer_l1, bias_regularizer_l2 = l.bias_regularizer_l2 }
+  elseif k == "Dropout" then
+    return { type = k, rate = l.rate }
+  end
+  return { type = k }
+end
+
+--- model:save(path): architecture, parameters, loss/accuracy/optimizer
+-- settings and the optimizer's state, so that training can resume
+function methods.save(self, path)
+  local who = "Model:save"
+  if type(path) ~= "string" then error(who .. ": path must be a string", 2) end
+  if not self.finalized then error(who .. ": call model:finalize() first", 2) end
+  local tensors = parameter_tensors(self, {})
+  local spec = { layers = {} }
+  for i, l in ipairs(self.layers) do spec.layers[i] = layer_spec(l) end
+  if self.loss then spec.loss = { type = kind(self.loss) } end
+  local acc = self.accuracy
+  if acc then
+    spec.accuracy = { type = kind(acc) }
+    if kind(acc) == "CategoricalAccuracy" then spec.accuracy.binary = acc.binary
+    elseif acc.precision then spec.accuracy.precision = acc.precision end
+  end
+  local opt = self.optimizer
+  if opt then
+    local k = kind(opt)
+    spec.optimizer = { type = k, iterations = opt.iterations, current_learning_rate = opt.current_learning_rate }
+    for _, f in ipairs(optimizer_fields[k] or {}) do spec.optimizer[f] = opt[f] end
+    for _, p in ipairs(trainable_positions(self)) do
+      local st = opt:state(p[2])
+      if st then
+        for _, s in ipairs(state_names) do
+          if st[s] then tensors[string.format("optimizer.layers.%d.%s", p[1], s)] = st[s] end
+        end
+      end
+    end
+  end
+  safetensors.save(path, tensors, { format = "lunet.model", ["lunet.version"] = core.version,
+                                    ["lunet.model"] = json.encode(spec) })
+  return self
+end
+
+local function build(spec, path)
+  local who = "lunet.Model.load"
+  local function bad(msg) error(string.format("%s: %s: %s", who, path, msg), 4) end
+  if type(spec) ~= "table" or type(spec.layers) ~= "table" or #spec.layers == 0 then bad("no layers in the metadata") end
+  local model = core.Model()
+  for i, ls in ipairs(spec.layers) do
+    local ctor = type(ls) == "table" and core[ls.type]
+    if not ctor then bad(string.format("layer %d has unknown type %s", i, tostring(ls and ls.type))) end
+    local ok, layer = pcall(function()
+      if ls.type == "Dense" then
+        return ctor(ls.n_inputs, ls.n_neurons, { weight_regularizer_l1 = ls.weight_regularizer_l1,
+          weight_regularizer_l2 = ls.weight_regularizer_l2, bias_regularizer_l1 = ls.bias_regularizer_l1,
+          bias_regularizer_l2 = ls.bias_regularizer_l2 })
+      elseif ls.type == "Dropout" then return ctor(ls.rate) end
+      return ctor()
+    end)
+    if not ok then bad(string.format("layer %d (%s): %s", i, ls.type, tostring(layer))) end
+    model:add(layer)
+  end
+  local set = {}
+  if spec.loss then
+    local ctor = core[spec.loss.type]
+    if not ctor then bad("unknown loss " .. tostring(spec.loss.type)) end
+    set.loss = ctor()
+  end
+  if spec.accuracy then
+    local a = spec.accuracy
+    if a.type == "CategoricalAccuracy" then set.accuracy = core.CategoricalAccuracy { binary = a.binary or false }
+    elseif a.type == "RegressionAccuracy" then
+      set.accuracy = core.RegressionAccuracy()
+      if a.precision then set.accuracy.precision = a.precision end
+    else bad("unknown accuracy " .. tostring(a.type)) end
+  end
+  if spec.optimizer then
+    local o = spec.optimizer
+    local fields = optimizer_fields[o.type]
+    if not fields then bad("unknown optimizer " .. tostring(o.type)) end
+    local args = {}
+    for _, f in ipairs(fields) do args[f] = o[f] end
+    local ok, opt = pcall(core[o.type], args)
+    if not ok then bad(tostring(opt)) end
+    opt.iterations = o.iterations or 0
+    if o.current_learning_rate then opt.current_learning_rate = o.current_learning_rate end
+    set.optimizer = opt
+  end
+  model:set(set)
+  model:finalize()
+  return model
+end
+
+--- lunet.Model.load(path): a model saved with model:save, ready to predict
+-- or to resume training
+function M.load(path)
+  local who = "lunet.Model.load"
+  if type(path) ~= "string" then error(who .. ": path must be a string", 2) end
+  local tensors, meta = safetensors.load(path)
+  if meta["lunet.model"] == nil then
+    error(string.format("%s: %s: no lunet model metadata (a file from save_parameters? use " ..
+      "model:load_parameters)", who, path), 2)
+  end
+  local ok, spec = pcall(json.decode, meta["lunet.model"])
+  if not ok then error(string.format("%s: %s: bad model metadata: %s", who, path, spec), 2) end
+  local model = build(spec, path)
+  load_parameter_tensors(model, tensors, path, who)
+  local opt = model.optimizer
+  if opt then
+    for _, p in ipairs(trainable_positions(model)) do
+      local st, any = {}, false
+      for _, s in ipairs(state_names) do
+        local t = tensors[string.format("optimizer.layers.%d.%s", p[1], s)]
+        if t then st[s] = t; any = true end
+      end
+      if any then
+        local ok2, err = pcall(opt.set_state, opt, p[2], st)
+        if not ok2 then error(string.format("%s: %s: optimizer state of layer %d: %s", who, path, p[1], err), 2) end
+      end
+    end
+  end
+  return model
+end
+
+return M
