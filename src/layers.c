@@ -332,13 +332,22 @@ static const ln_LayerClass dense_class = {
   "Dense", 1, dense_forward, dense_backward, dense_describe, NULL, 0
 };
 
+/* v as text for messages: %g, but "nan" for every NaN (glibc prints "-nan") */
+static const char *numstr(double v, char *buf, size_t n) {
+  if (v != v) snprintf(buf, n, "nan");
+  else snprintf(buf, n, "%g", v);
+  return buf;
+}
+
 /* a size argument: a positive integer */
 static size_t checksize(lua_State *L, int idx, const char *what, const char *who) {
   int isnum;
   lua_Integer v = lua_tointegerx(L, idx, &isnum);
   if (!isnum) {
+    char nb[32];
     if (lua_type(L, idx) == LUA_TNUMBER)
-      ln_error(L, "%s: %s must be a positive integer, got %g", who, what, (double)lua_tonumber(L, idx));
+      ln_error(L, "%s: %s must be a positive integer, got %s", who, what,
+               numstr((double)lua_tonumber(L, idx), nb, sizeof nb));
     ln_error(L, "%s: %s must be a positive integer, got %s", who, what, ln_typename(L, idx));
   }
   if (v < 1) ln_error(L, "%s: %s must be a positive integer, got %lld", who, what, (long long)v);
@@ -450,10 +459,12 @@ static int l_dropout(lua_State *L) {
   int isnum;
   lua_Number rate = lua_tonumberx(L, 1, &isnum);
   ln_Dropout *d;
+  char nb[32];
   if (!isnum)
     ln_error(L, "lunet.Dropout: argument 1 (rate) must be a number, got %s", ln_typename(L, 1));
   if (!(rate >= 0.0 && rate < 1.0))
-    ln_error(L, "lunet.Dropout: argument 1 (rate) must be in [0, 1), got %g", (double)rate);
+    ln_error(L, "lunet.Dropout: argument 1 (rate) must be in [0, 1), got %s",
+             numstr((double)rate, nb, sizeof nb));
   d = (ln_Dropout *)newlayer(L, &dropout_class, sizeof *d);
   d->rate = (double)rate;
   return 1;
