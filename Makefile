@@ -7,7 +7,8 @@
 
 LUA        ?= lua5.4
 LUA_INC    ?= $(shell pkg-config --cflags lua5.4 2>/dev/null || echo -I/usr/include/lua5.4)
-BLAS       ?= openblas
+# OpenBLAS when its pkg-config file is there, else the portable C product
+BLAS       ?= $(shell pkg-config --exists openblas 2>/dev/null && echo openblas || echo none)
 BUSTED     ?= $(LUA) /usr/bin/busted
 
 CC         ?= cc
@@ -36,7 +37,11 @@ HDR  = src/lunet.h src/kernels/kernels.h $(wildcard src/kernels/*.h)
 DEB_PKGS = lua5.4 liblua5.4-dev libpng-dev zlib1g-dev lua-busted libopenblas-dev libcjson-dev \
            pkg-config dataset-fashion-mnist
 
-.PHONY: all test demo deps clean spec examples check-blas
+LUA_FILES = $(wildcard lua/lunet/*.lua)
+INST_LIBDIR ?= /usr/local/lib/lua/5.4
+INST_LUADIR ?= /usr/local/share/lua/5.4
+
+.PHONY: all test demo deps clean spec examples install
 
 all: $(SO)
 
@@ -67,13 +72,21 @@ deps:
 spec: $(SO)
 	$(BUSTED) --cpath="$(dir $(SO))../?.so"
 
+# the whole spec, against the OpenBLAS build and against the portable build
 test: deps
 	$(MAKE) all
 	$(BUSTED)
+	$(MAKE) BLAS=none BUILD=build/portable SO=build/portable/lunet/core.so spec
 
 demo: deps
 	$(MAKE) all
 	$(LUA) examples/spiral.lua
+
+# used by the rockspec (build.type = "make")
+install: $(SO)
+	mkdir -p $(DESTDIR)$(INST_LIBDIR)/lunet $(DESTDIR)$(INST_LUADIR)/lunet
+	cp $(SO) $(DESTDIR)$(INST_LIBDIR)/lunet/core.so
+	cp $(LUA_FILES) $(DESTDIR)$(INST_LUADIR)/lunet/
 
 clean:
 	rm -rf build lunet

@@ -1,0 +1,47 @@
+rockspec_format = "3.0"
+package = "lunet"
+version = "scm-1"
+source = {
+  url = "git+file:///work/main",
+  branch = "main",
+}
+description = {
+  summary = "Neural Networks from Scratch for Lua 5.4, with C kernels",
+  detailed = [[
+lunet brings the whole of the book "Neural Networks from Scratch" (Kinsley and
+Kukiela) to Lua 5.4: float32 tensors, Dense/Dropout/Input layers, ReLU, Sigmoid,
+Softmax and Linear activations, cross-entropy/MSE/MAE losses, SGD, AdaGrad,
+RMSprop and Adam, accuracies and a Model that trains, evaluates, predicts,
+saves and loads (safetensors). Kernels are C; matrix products go through
+OpenBLAS (CBLAS) when it is installed, else through a portable C fallback.
+]],
+  license = "MIT",
+  homepage = "https://github.com/lunet/lunet",
+}
+dependencies = {
+  "lua >= 5.4, < 5.5",
+}
+-- OpenBLAS is optional: the Makefile uses it when pkg-config finds it and
+-- falls back to portable C otherwise, so it is not listed here.
+external_dependencies = {
+  PNG = { header = "png.h" },
+  ZLIB = { header = "zlib.h" },
+  CJSON = { header = "cjson/cJSON.h" },
+}
+build = {
+  type = "make",
+  build_variables = {
+    LUA_INC = "-I$(LUA_INCDIR)",
+    CFLAGS = "$(CFLAGS) -I$(PNG_INCDIR) -I$(ZLIB_INCDIR) -I$(CJSON_INCDIR)/cjson",
+    LDFLAGS = "-L$(PNG_LIBDIR) -L$(ZLIB_LIBDIR) -L$(CJSON_LIBDIR)",
+  },
+  install_variables = {
+    INST_LIBDIR = "$(LIBDIR)",
+    INST_LUADIR = "$(LUADIR)",
+  },
+}
+test_dependencies = {}
+test = {
+  type = "command",
+  command = "lua5.4 /usr/bin/busted",
+}
