@@ -621,6 +621,13 @@ static int mm_unm(lua_State *L) {
   return 1;
 }
 
+/* do the elements of a and b share memory? */
+static int overlaps(const ln_Tensor *a, const ln_Tensor *b) {
+  uintptr_t a0 = (uintptr_t)a->data, a1 = (uintptr_t)(a->data + a->numel);
+  uintptr_t b0 = (uintptr_t)b->data, b1 = (uintptr_t)(b->data + b->numel);
+  return a0 < b1 && b0 < a1;
+}
+
 /* in place: t:add_(x) etc.; x a number, a same-shape tensor or a row */
 static int inplace(lua_State *L, ln_BinOp op, const char *who) {
   ln_Tensor *a = ln_checktensor(L, 1), *b = ln_totensor(L, 2);
@@ -629,6 +636,13 @@ static int inplace(lua_State *L, ln_BinOp op, const char *who) {
     if (!(ln_sameshape(a, b) || isrowof(b, a)))
       ln_error(L, "%s: shapes %s and %s do not match (same shape, or a 1xN row)", who, ln_shapestr(a, sa),
                ln_shapestr(b, sb));
+    if (overlaps(a, b) && !(a->data == b->data && a->numel == b->numel)) {
+      /* b is a view into a (t:sub_(t[1]), t:rows(2, 3):add_(t:rows(1, 2))):
+      ** writing a would change b half-way, so read from a copy of b */
+      ln_Tensor *c = ln_newtensor_uninit(L, b->ndim, b->dims);
+      memcpy(c->data, b->data, b->numel * sizeof(float));
+      b = c;
+    }
     tensorop(L, op, a, b, a, 0, who);
   } else if (lua_type(L, 2) == LUA_TNUMBER) {
     ln_binop_scalar(op, a->numel, a->data, (float)lua_tonumber(L, 2), 0, a->data);
