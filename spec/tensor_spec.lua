@@ -563,6 +563,18 @@ describe("lunet.Tensor", function()
       assert.are.same({{1, 1}, {5, 5}, {5, 5}}, t:totable())
     end)
 
+    it("read an argument that is a view into self as it was before the call", function()
+      local t = lunet.tensor{{1, 2}, {3, 4}}
+      t:sub_(t[1]) -- subtract the first row from every row
+      assert.are.same({{0, 0}, {2, 2}}, t:totable())
+      local u = lunet.tensor{{1, 2}, {3, 4}, {5, 6}}
+      u:rows(2, 3):add_(u:rows(1, 2)) -- overlapping row ranges
+      assert.are.same({{1, 2}, {4, 6}, {8, 10}}, u:totable())
+      local w = lunet.tensor{{1, 2}, {3, 4}}
+      w:div_(w:rows(1, 1))
+      assert.are.same({{1, 1}, {3, 2}}, w:totable())
+    end)
+
     it("raise on mismatched shapes and bad arguments", function()
       local t = lunet.zeros(2, 3)
       assert_error_has(t.add_, {t, lunet.zeros(3, 2)}, "Tensor:add_: shapes 2x3 and 3x2 do not match")
