@@ -57,9 +57,12 @@ static const char *whostr(const ln_Optimizer *o, const char *method, char *buf, 
   return buf;
 }
 
-/* the shortest of %.15g, %.16g, %.17g that reads back as v (Python's repr) */
+/* the shortest of %.15g, %.16g, %.17g that reads back as v (Python's
+** repr); "nan", "inf", "-inf" on every platform */
 static void fmtnum(double v, char *buf, size_t n) {
   int p;
+  if (v != v) { snprintf(buf, n, "nan"); return; }
+  if (isinf(v)) { snprintf(buf, n, v > 0 ? "inf" : "-inf"); return; }
   for (p = 15; p <= 17; p++) {
     snprintf(buf, n, "%.*g", p, v);
     if (strtod(buf, NULL) == v) return;
@@ -212,18 +215,19 @@ void ln_optimizer_update(lua_State *L, int opt, int layer, const char *who) {
       break;
     }
     case LN_RMSPROP: {
-      float eps = (float)o->epsilon, rho = (float)o->rho;
-      ln_rmsprop(p.w->numel, lr, rho, eps, p.dw->data, st[ST_WC]->data, p.w->data);
-      ln_rmsprop(p.b->numel, lr, rho, eps, p.db->data, st[ST_BC]->data, p.b->data);
+      float eps = (float)o->epsilon, rho = (float)o->rho, a1 = (float)(1.0 - o->rho);
+      ln_rmsprop(p.w->numel, lr, rho, a1, eps, p.dw->data, st[ST_WC]->data, p.w->data);
+      ln_rmsprop(p.b->numel, lr, rho, a1, eps, p.db->data, st[ST_BC]->data, p.b->data);
       break;
     }
     case LN_ADAM: {
       double t = (double)o->iterations + 1.0;
       float eps = (float)o->epsilon, b1 = (float)o->beta_1, b2 = (float)o->beta_2;
+      float a1 = (float)(1.0 - o->beta_1), a2 = (float)(1.0 - o->beta_2);
       float c1 = (float)(1.0 - pow(o->beta_1, t)), c2 = (float)(1.0 - pow(o->beta_2, t));
-      ln_adam(p.w->numel, lr, b1, b2, c1, c2, eps, p.dw->data,
+      ln_adam(p.w->numel, lr, b1, a1, b2, a2, c1, c2, eps, p.dw->data,
               st[ST_WM]->data, st[ST_WC]->data, p.w->data);
-      ln_adam(p.b->numel, lr, b1, b2, c1, c2, eps, p.db->data,
+      ln_adam(p.b->numel, lr, b1, a1, b2, a2, c1, c2, eps, p.db->data,
               st[ST_BM]->data, st[ST_BC]->data, p.b->data);
       break;
     }
@@ -409,11 +413,13 @@ static int mm_newindex(lua_State *L) {
     o->iterations = v;
   } else if (k && (strcmp(k, "learning_rate") == 0 || strcmp(k, "current_learning_rate") == 0)) {
     lua_Number v;
+    char vs[32];
     if (lua_type(L, 3) != LUA_TNUMBER)
       ln_error(L, "%s: %s must be a number, got %s", name, k, luaL_typename(L, 3));
     v = lua_tonumber(L, 3);
+    fmtnum(v, vs, sizeof vs);
     if (!(v >= 0) || !isfinite(v))
-      ln_error(L, "%s: %s must be a finite number >= 0, got %g", name, k, v);
+      ln_error(L, "%s: %s must be a finite number >= 0, got %s", name, k, vs);
     if (k[0] == 'l') o->learning_rate = v; else o->current_learning_rate = v;
   } else {
     ln_error(L, "%s: cannot assign field '%s' (only iterations, learning_rate and "
@@ -431,13 +437,14 @@ static double hyper(lua_State *L, const char *who, const char *key, double def,
   double v = ln_optnumber(L, 1, key, def, who);
   int ok = isfinite(v) && (open_lo ? v > lo : v >= lo) && (closed_hi ? v <= hi : v < hi);
   if (!ok) {
-    char lo_s[32], hi_s[32];
+    char lo_s[32], hi_s[32], v_s[32];
     fmtnum(lo, lo_s, sizeof lo_s);
     fmtnum(hi, hi_s, sizeof hi_s);
+    fmtnum(v, v_s, sizeof v_s);
     if (isinf(hi))
-      ln_error(L, "%s: %s must be a finite number %s %s, got %g", who, key, open_lo ? ">" : ">=", lo_s, v);
-    ln_error(L, "%s: %s must be in %s%s, %s%s, got %g", who, key, open_lo ? "(" : "[", lo_s, hi_s,
-             closed_hi ? "]" : ")", v);
+      ln_error(L, "%s: %s must be a finite number %s %s, got %s", who, key, open_lo ? ">" : ">=", lo_s, v_s);
+    ln_error(L, "%s: %s must be in %s%s, %s%s, got %s", who, key, open_lo ? "(" : "[", lo_s, hi_s,
+             closed_hi ? "]" : ")", v_s);
   }
   return v;
 }

@@ -41,25 +41,26 @@ void ln_adagrad(size_t n, float lr, float eps, const float *restrict g,
   }
 }
 
-/* c = rho * c + (1 - rho) * g^2; w += -lr * g / (sqrt(c) + eps) */
-void ln_rmsprop(size_t n, float lr, float rho, float eps, const float *restrict g,
-                float *restrict c, float *restrict w) {
+/* c = rho * c + a1 * g^2 (a1 = 1 - rho); w += -lr * g / (sqrt(c) + eps) */
+void ln_rmsprop(size_t n, float lr, float rho, float a1, float eps,
+                const float *restrict g, float *restrict c, float *restrict w) {
   size_t i;
-  const float nlr = -lr, a = 1.0f - rho;
+  const float nlr = -lr;
   for (i = 0; i < n; i++) {
-    float ci = rho * c[i] + a * (g[i] * g[i]);
+    float ci = rho * c[i] + a1 * (g[i] * g[i]);
     c[i] = ci;
     w[i] += nlr * g[i] / (sqrtf(ci) + eps);
   }
 }
 
-/* m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
+/* m = b1 m + a1 g; v = b2 v + a2 g^2;
 ** w += -lr * (m / c1) / (sqrt(v / c2) + eps) */
-void ln_adam(size_t n, float lr, float b1, float b2, float c1, float c2, float eps,
+void ln_adam(size_t n, float lr, float b1, float a1, float b2, float a2,
+             float c1, float c2, float eps,
              const float *restrict g, float *restrict m, float *restrict v,
              float *restrict w) {
   size_t i;
-  const float nlr = -lr, a1 = 1.0f - b1, a2 = 1.0f - b2;
+  const float nlr = -lr;
   for (i = 0; i < n; i++) {
     float mi = b1 * m[i] + a1 * g[i];
     float vi = b2 * v[i] + a2 * (g[i] * g[i]);

@@ -3,7 +3,9 @@
 ** Adagrad, RMSprop and Adam), in the style of KANN's kann_RMSprop: one flat
 ** loop over n floats, gradients const, state and weights updated in place.
 ** Per-step scalars (decayed learning rate, bias corrections) are computed by
-** the caller in double and passed in as floats.  Plain C99: no lua.h, no
+** the caller in double and passed in as floats, and so are the complements
+** 1 - rho, 1 - beta: in float, 1 - 0.999f loses four digits (0.00099998713
+** instead of 0.001), which NumPy, computing them from Python doubles, does not.  Plain C99: no lua.h, no
 ** printing, no errors.  Arrays must not overlap.
 **
 ** Common parameters
@@ -27,14 +29,18 @@ void ln_sgd_momentum(size_t n, float lr, float mu, const float *g, float *m, flo
 /* Adagrad: c += g^2; w += -lr * g / (sqrt(c) + eps) */
 void ln_adagrad(size_t n, float lr, float eps, const float *g, float *c, float *w);
 
-/* RMSprop: c = rho * c + (1 - rho) * g^2; w += -lr * g / (sqrt(c) + eps) */
-void ln_rmsprop(size_t n, float lr, float rho, float eps, const float *g, float *c, float *w);
+/* RMSprop: c = rho * c + (1 - rho) * g^2; w += -lr * g / (sqrt(c) + eps)
+** with a1 = 1 - rho */
+void ln_rmsprop(size_t n, float lr, float rho, float a1, float eps,
+                const float *g, float *c, float *w);
 
-/* Adam: m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
+/* Adam: m = b1 m + a1 g; v = b2 v + a2 g^2;
 ** w += -lr * (m / c1) / (sqrt(v / c2) + eps)
-** where c1 = 1 - b1^t and c2 = 1 - b2^t (t = step number from 1) are the
-** bias corrections, divided by as in the book (not multiplied by inverses). */
-void ln_adam(size_t n, float lr, float b1, float b2, float c1, float c2, float eps,
+** where a1 = 1 - b1, a2 = 1 - b2, and c1 = 1 - b1^t, c2 = 1 - b2^t
+** (t = step number from 1) are the bias corrections, divided by as in the
+** book (not multiplied by inverses). */
+void ln_adam(size_t n, float lr, float b1, float a1, float b2, float a2,
+             float c1, float c2, float eps,
              const float *g, float *m, float *v, float *w);
 
 #endif
