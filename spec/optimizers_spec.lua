@@ -401,7 +401,7 @@ describe("lunet optimizers", function()
       local opt = lunet.Adam()
       do step(opt, layer()) end
       collectgarbage(); collectgarbage()
-      assert.is_nil(next(debug.getuservalue(opt, 1)))
+      assert.is_nil(next((debug.getuservalue(opt, 1))))
     end)
 
     it("returns a copy", function()
