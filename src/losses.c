@@ -222,6 +222,7 @@ double ln_regularization_loss(lua_State *L, int layer) {
   const ln_Dense *d;
   const ln_Tensor *w, *b;
   double r = 0.0;
+  layer = lua_absindex(L, layer);
   if (!ln_isclass(L, layer, "lunet.Dense")) return 0.0;
   d = (const ln_Dense *)lua_touserdata(L, layer);
   w = ln_getuv(L, layer, LN_UV_WEIGHTS);
@@ -234,10 +235,10 @@ double ln_regularization_loss(lua_State *L, int layer) {
   return r;
 }
 
-/* raises unless the value at idx can be a layer (a userdata or a table) */
+/* raises unless the value at idx is a layer or activation */
 static void checklayerarg(lua_State *L, int idx, const char *what, const char *who) {
-  int t = lua_type(L, idx);
-  if (t != LUA_TUSERDATA && t != LUA_TTABLE)
+  idx = lua_absindex(L, idx);
+  if (ln_tolayer(L, idx) == NULL)
     ln_error(L, "%s: %s must be a layer, got %s", who, what, ln_typename(L, idx));
 }
 
