@@ -73,6 +73,14 @@ local function checkdata(X, y, who, what)
   end
 end
 
+-- call a C method; on error re-raise its message (without the position
+-- inside this file) at the position of the user's call
+local function rethrow(level, ok, ...)
+  if ok then return ... end
+  local msg = tostring((...)):gsub("^[^\n]-lunet[/\\]model%.lua:%d+: ", "")
+  error(msg, level + 1)
+end
+
 local function steps_for(n, batch_size)
   if not batch_size then return 1, n end
   local steps = n // batch_size
@@ -146,7 +154,7 @@ function methods.train(self, X, y, opts)
     for step = 0, steps - 1 do
       local first = step * bs + 1
       local count = math.min(bs, n - first + 1)
-      local data_loss, reg_loss, accuracy = self:_step(X, y, first, count, shuffle)
+      local data_loss, reg_loss, accuracy = rethrow(2, pcall(self._step, self, X, y, first, count, shuffle))
       local total = data_loss + reg_loss
       if check_finite and not isfinite(total) then
         error(string.format("%s: the loss became %s at epoch %d, step %d (data_loss %s, reg_loss %s); lower the " ..
@@ -209,7 +217,7 @@ function methods.evaluate(self, X, y, opts)
   acc:new_pass()
   for step = 0, steps - 1 do
     local first = step * bs + 1
-    self:_eval_step(X, y, first, math.min(bs, n - first + 1))
+    rethrow(2, pcall(self._eval_step, self, X, y, first, math.min(bs, n - first + 1)))
   end
   local vl = loss:calculate_accumulated()
   local va = acc:calculate_accumulated()
