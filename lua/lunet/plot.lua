@@ -79,13 +79,20 @@ local function render(fname, path, script)
   local term = terminal()
   -- open the output ourselves first: a clear reason, and gnuplot never dies mid-data
   local f, err = io.open(path, "wb")
-  if not f then error(string.format("%s: cannot write '%s': %s", fname, path, err), 3) end
+  if not f then
+    local reason = err or "unknown error"
+    if reason:sub(1, #path + 2) == path .. ": " then reason = reason:sub(#path + 3) end
+    error(string.format("%s: cannot write '%s': %s", fname, path, reason), 3)
+  end
   f:close()
   local header = string.format("set encoding utf8\nset terminal %s noenhanced size %d,%d " ..
     "font %s\nset output %s\n", term, script.width, script.height,
     gq(term == "pngcairo" and "sans,10" or "sans,9"), gq(path))
   local errfile = os.tmpname()
-  local p = io.popen(plot.gnuplot .. " 2>" .. shq(errfile), "w")
+  -- after gnuplot exits, `cat` drains what it left unread: an early exit (an error, or no
+  -- gnuplot at all) must not kill us with SIGPIPE while we are still writing
+  local p = io.popen("{ " .. plot.gnuplot .. "; } 2>" .. shq(errfile) ..
+                     "; s=$?; cat >/dev/null; exit $s", "w")
   if not p then
     os.remove(errfile)
     error(NOT_FOUND, 3)
@@ -181,7 +188,8 @@ local function label_list(fname, arg, v, k)
     local c = list[i]
     local ci = type(c) == "number" and math.tointeger(c) or nil
     if ci == nil or ci < 1 or (k and ci > k) then
-      fail("%s: %s[%d] is %s, expected a class label in 1..%s", fname, arg, i, tostring(c),
+      local shown = type(c) == "number" and num(math.tointeger(c) or c) or tostring(c)
+      fail("%s: %s[%d] is %s, expected a class label in 1..%s", fname, arg, i, shown,
         k and tostring(k) or "K")
     end
     out[i] = ci
@@ -216,19 +224,24 @@ function plot.history(history, path, opts)
   if type(history) ~= "table" then fail("%s: history must be a table, got %s", F, type(history)) end
   if type(path) ~= "string" then fail("%s: path must be a string, got %s", F, type(path)) end
   opts = check_options(F, opts, { title = "string", size = "table", learning_rate = "boolean" })
-  local script, epochs = {}, 0
+  local script, epochs, drawn = {}, 0, {}
   for i, s in ipairs(SERIES) do
     local v = history[s.key]
     if v ~= nil then
       if type(v) ~= "table" then
         fail("%s: history.%s must be a list of numbers, got %s", F, s.key, type(v))
       end
-      if #v > 0 then
+      local finite = 0
+      for e = 1, #v do
+        if type(v[e]) ~= "number" then
+          fail("%s: history.%s[%d] must be a number, got %s", F, s.key, e, type(v[e]))
+        end
+        if num(v[e]) ~= "NaN" then finite = finite + 1 end
+      end
+      drawn[i] = finite > 0
+      if finite > 0 then
         script[#script + 1] = string.format("$s%d << EOD\n", i)
         for e = 1, #v do
-          if type(v[e]) ~= "number" then
-            fail("%s: history.%s[%d] must be a number, got %s", F, s.key, e, type(v[e]))
-          end
           script[#script + 1] = e .. " " .. num(v[e]) .. "\n"
         end
         script[#script + 1] = "EOD\n"
@@ -240,8 +253,7 @@ function plot.history(history, path, opts)
   for _, p in ipairs(PANELS) do
     local plots = {}
     for _, i in ipairs(p.keys) do
-      local v = history[SERIES[i].key]
-      if v and #v > 0 then
+      if drawn[i] then
         plots[#plots + 1] = string.format("$s%d using 1:2 with linespoints lw 2 pt 7 ps 0.6 " ..
           "lc rgb %s title %s", i, gq(SERIES[i].color), gq(SERIES[i].title))
       end
@@ -251,7 +263,7 @@ function plot.history(history, path, opts)
     end
   end
   if #panels == 0 then
-    fail("%s: history has no loss, val_loss, accuracy or val_accuracy values", F)
+    fail("%s: history has no finite loss, val_loss, accuracy or val_accuracy values", F)
   end
   script.width, script.height = size_option(F, opts, 800, 360 * #panels + (opts.title and 40 or 0))
   script[#script + 1] = string.format("set multiplot layout %d,1%s\n", #panels,
