@@ -22,6 +22,7 @@
 
 ln_Layer *ln_tolayer(lua_State *L, int idx) {
   ln_Layer *l = NULL;
+  idx = lua_absindex(L, idx);
   if (lua_type(L, idx) == LUA_TUSERDATA && lua_getmetatable(L, idx)) { /* mt */
     if (lua_getfield(L, -1, LAYER_FLAG) == LUA_TLIGHTUSERDATA) {     /* mt, cls */
       l = (ln_Layer *)lua_touserdata(L, idx);
