@@ -1,4 +1,545 @@
-/* data.c: placeholder until this part lands. */
+/*
+** data.c: bindings for data files and images: lunet.data.idx,
+** image_folder, export_image_folder, shuffle (table core.data) and
+** lunet.image.load, save, resize (table core.image).  The decoders live in
+** src/kernels/ (idx.c, png.c, image.c); this file checks arguments, owns
+** the resources and raises.
+**
+** Resources (gzFile, FILE*, libpng structs, directory listings) are owned
+** by a "box" userdata with __gc, created before they are acquired, as
+** liolib.c does: a Lua error half-way (a bad file, out of memory while
+** allocating the tensor) leaves the box to the collector, which frees all.
+*/
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
 #include "lunet.h"
+#include "kernels/image.h"
 
-void ln_open_data(lua_State *L) { (void)L; }
+#define BOX "lunet.data.Box"
+#define PATHMAX 4096
+#define MAXLABEL 16777215 /* labels stay exact in float32 */
+
+/* ================================================================ box */
+
+/* a growable list of malloc'd strings */
+typedef struct Names {
+  char **v;
+  size_t n, cap;
+} Names;
+
+typedef struct Box {
+  ln_IdxReader idx;
+  ln_PngReader png;
+  DIR *dir;
+  Names dirs, files;     /* image_folder: label folders, files of all folders */
+  size_t *start;         /* image_folder: first file of each folder (dirs.n + 1) */
+} Box;
+
+/* free a list of names */
+static void names_free(Names *s) {
+  size_t i;
+  for (i = 0; i < s->n; i++) free(s->v[i]);
+  free(s->v);
+  s->v = NULL;
+  s->n = s->cap = 0;
+}
+
+/* release everything the box owns; safe to call twice */
+static void box_close(Box *b) {
+  ln_idx_close(&b->idx);
+  ln_png_close(&b->png);
+  if (b->dir) closedir(b->dir);
+  b->dir = NULL;
+  names_free(&b->dirs);
+  names_free(&b->files);
+  free(b->start);
+  b->start = NULL;
+}
+
+/* __gc and __close of boxes */
+static int box_gc(lua_State *L) {
+  box_close((Box *)luaL_checkudata(L, 1, BOX));
+  return 0;
+}
+
+/* push a new box in a closed state */
+static Box *newbox(lua_State *L) {
+  Box *b = (Box *)lua_newuserdatauv(L, sizeof *b, 0);
+  ln_idx_init(&b->idx);
+  ln_png_init(&b->png);
+  b->dir = NULL;
+  memset(&b->dirs, 0, sizeof b->dirs);
+  memset(&b->files, 0, sizeof b->files);
+  b->start = NULL;
+  luaL_setmetatable(L, BOX);
+  return b;
+}
+
+/* append a copy of s to the list; 0 when out of memory */
+static int names_add(Names *l, const char *s) {
+  char *c;
+  if (l->n == l->cap) {
+    size_t cap = l->cap ? 2 * l->cap : 64;
+    char **v = (char **)realloc(l->v, cap * sizeof *v);
+    if (v == NULL) return 0;
+    l->v = v;
+    l->cap = cap;
+  }
+  c = (char *)malloc(strlen(s) + 1);
+  if (c == NULL) return 0;
+  strcpy(c, s);
+  l->v[l->n++] = c;
+  return 1;
+}
+
+/* qsort comparator: strcmp order (the same on every machine and locale) */
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* value of a name made only of (at most 8) digits, else -1 */
+static long intname(const char *s) {
+  long v = 0;
+  size_t i, n = strlen(s);
+  if (n == 0 || n > 8) return -1;
+  for (i = 0; i < n; i++) {
+    if (s[i] < '0' || s[i] > '9') return -1;
+    v = v * 10 + (s[i] - '0');
+  }
+  return v <= MAXLABEL - 1 ? v : -1;
+}
+
+/* qsort comparator: numeric order, then strcmp */
+static int cmp_int(const void *a, const void *b) {
+  const char *x = *(char *const *)a, *y = *(char *const *)b;
+  long u = intname(x), v = intname(y);
+  return u < v ? -1 : u > v ? 1 : strcmp(x, y);
+}
+
+/* snprintf into a PATHMAX buffer, raising when the path is too long */
+static void joinpath(lua_State *L, char *buf, const char *who, const char *a, const char *b) {
+  int n = snprintf(buf, PATHMAX, "%s/%s", a, b);
+  if (n < 0 || n >= PATHMAX) ln_error(L, "%s: path too long: %s/%s", who, a, b);
+}
+
+/* ================================================================ idx */
+
+/* lunet.data.idx(path): an IDX file (gzip'd or not) as a float tensor */
+static int l_idx(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  Box *b = newbox(L);
+  ln_Tensor *t;
+  char msg[LN_ERRLEN];
+  if (ln_idx_open(&b->idx, path) != 0) goto fail;
+  t = ln_newtensor_uninit(L, b->idx.ndim, b->idx.dims);
+  if (ln_idx_read(&b->idx, t->data) != 0) goto fail;
+  box_close(b);
+  return 1;
+fail:
+  memcpy(msg, b->idx.err, sizeof msg);
+  box_close(b);
+  ln_error(L, "lunet.data.idx: %s: %s", path, msg);
+}
+
+/* ============================================================== images */
+
+/* raise the PNG reader's message after releasing the box */
+static LN_NORETURN void png_fail(lua_State *L, Box *b, const char *who, const char *path) {
+  char msg[LN_ERRLEN];
+  memcpy(msg, b->png.err, sizeof msg);
+  box_close(b);
+  ln_error(L, "%s: %s: %s", who, path, msg);
+}
+
+/* lunet.image.load(path, { gray = false }) */
+static int l_load(lua_State *L) {
+  static const char *const opts[] = {"gray", NULL};
+  const char *who = "lunet.image.load";
+  const char *path = luaL_checkstring(L, 1);
+  int gray;
+  Box *b;
+  ln_Tensor *t;
+  size_t dims[3];
+  ln_checkoptions(L, 2, who, opts);
+  gray = ln_optboolean(L, 2, "gray", 0, who);
+  b = newbox(L);
+  if (ln_png_open(&b->png, path, gray) != 0) png_fail(L, b, who, path);
+  dims[0] = b->png.height;
+  dims[1] = b->png.width;
+  dims[2] = (size_t)b->png.channels;
+  t = ln_newtensor_uninit(L, b->png.channels == 1 ? 2 : 3, dims);
+  if (ln_png_read(&b->png, t->data) != 0) png_fail(L, b, who, path);
+  box_close(b);
+  return 1;
+}
+
+/* channels of an image tensor (H x W or H x W x C), raising otherwise */
+static int imgchannels(lua_State *L, const ln_Tensor *t, const char *who, int allow_any) {
+  char sb[LN_SHAPELEN];
+  if (t->ndim == 2) return 1;
+  if (t->ndim == 3 && (allow_any || t->dims[2] == 1 || t->dims[2] == 3 || t->dims[2] == 4))
+    return (int)t->dims[2];
+  ln_error(L, "%s: image is %s, expected H x W (gray), H x W x 3 (RGB) or H x W x 4 (RGBA)",
+           who, ln_shapestr(t, sb));
+}
+
+/* write img as PNG into an open FILE; returns 0 or -1 with errno/err set */
+static int write_png(FILE *fp, const ln_Tensor *t, int c, char *err, size_t errlen) {
+  return ln_png_write(fp, t->data, t->dims[0], t->dims[1], c, err, errlen);
+}
+
+/* Save a PNG atomically: a temporary file in the target's folder
+** (mkstemp), flushed and fsync'd, renamed over the target.  Targets that
+** exist and are not regular files (/dev/null, /dev/full) are written in
+** place.  Returns 0, or -1 with the reason in err (nothing left behind). */
+static int save_atomic(const char *path, const ln_Tensor *t, int c, char *err, size_t errlen) {
+  struct stat st;
+  char tmp[PATHMAX];
+  const char *slash = strrchr(path, '/');
+  int exists = stat(path, &st) == 0, fd, e;
+  mode_t mode;
+  FILE *fp;
+  if (exists && !S_ISREG(st.st_mode)) {
+    if (S_ISDIR(st.st_mode)) { snprintf(err, errlen, "%s", strerror(EISDIR)); return -1; }
+    fp = fopen(path, "wb");
+    if (fp == NULL) { snprintf(err, errlen, "%s", strerror(errno)); return -1; }
+    if (write_png(fp, t, c, err, errlen) != 0) { fclose(fp); return -1; }
+    if (fflush(fp) != 0) { e = errno; fclose(fp); snprintf(err, errlen, "%s", strerror(e)); return -1; }
+    if (fclose(fp) != 0) { snprintf(err, errlen, "%s", strerror(errno)); return -1; }
+    return 0;
+  }
+  if (slash) {
+    int n = snprintf(tmp, sizeof tmp, "%.*s/.%s.XXXXXX", (int)(slash - path), path, slash + 1);
+    if (n < 0 || (size_t)n >= sizeof tmp) { snprintf(err, errlen, "path too long"); return -1; }
+  } else {
+    int n = snprintf(tmp, sizeof tmp, ".%s.XXXXXX", path);
+    if (n < 0 || (size_t)n >= sizeof tmp) { snprintf(err, errlen, "path too long"); return -1; }
+  }
+  if (exists) mode = st.st_mode & 07777;
+  else { mode_t um = umask(0); umask(um); mode = 0666 & ~um; }
+  fd = mkstemp(tmp);
+  if (fd < 0) { snprintf(err, errlen, "%s", strerror(errno)); return -1; }
+  if (fchmod(fd, mode) != 0 || (fp = fdopen(fd, "wb")) == NULL) {
+    e = errno; close(fd); unlink(tmp);
+    snprintf(err, errlen, "%s", strerror(e));
+    return -1;
+  }
+  if (write_png(fp, t, c, err, errlen) != 0) { fclose(fp); unlink(tmp); return -1; }
+  if (fflush(fp) != 0 || fsync(fileno(fp)) != 0) {
+    e = errno; fclose(fp); unlink(tmp);
+    snprintf(err, errlen, "%s", strerror(e));
+    return -1;
+  }
+  if (fclose(fp) != 0 || rename(tmp, path) != 0) {
+    e = errno; unlink(tmp);
+    snprintf(err, errlen, "%s", strerror(e));
+    return -1;
+  }
+  return 0;
+}
+
+/* lunet.image.save(path, img): 8-bit PNG, gray (H x W) or RGB (H x W x 3) */
+static int l_save(lua_State *L) {
+  const char *who = "lunet.image.save";
+  const char *path = luaL_checkstring(L, 1);
+  ln_Tensor *t = ln_checktensor(L, 2);
+  int c = imgchannels(L, t, who, 0);
+  char err[LN_ERRLEN];
+  if (save_atomic(path, t, c, err, sizeof err) != 0) ln_error(L, "%s: %s: %s", who, path, err);
+  return 0;
+}
+
+/* lunet.image.resize(img, width, height, { method = "bilinear" }) */
+static int l_resize(lua_State *L) {
+  static const char *const opts[] = {"method", NULL};
+  const char *who = "lunet.image.resize";
+  ln_Tensor *t = ln_checktensor(L, 1), *o;
+  lua_Integer w = luaL_checkinteger(L, 2), h = luaL_checkinteger(L, 3);
+  const char *method = "bilinear";
+  size_t dims[3], c;
+  int area;
+  if (t->ndim != 2 && t->ndim != 3) {
+    char sb[LN_SHAPELEN];
+    ln_error(L, "%s: image is %s, expected H x W or H x W x C", who, ln_shapestr(t, sb));
+  }
+  if (w < 1 || h < 1 || w > (1 << 24) || h > (1 << 24))
+    ln_error(L, "%s: width and height must be in 1..16777216, got %lld x %lld", who, (long long)w, (long long)h);
+  ln_checkoptions(L, 4, who, opts);
+  if (!lua_isnoneornil(L, 4)) {
+    lua_getfield(L, 4, "method");
+    if (!lua_isnil(L, -1)) {
+      if (lua_type(L, -1) != LUA_TSTRING)
+        ln_error(L, "%s: option 'method' must be a string, got %s", who, luaL_typename(L, -1));
+      method = lua_tostring(L, -1);
+    }
+  }
+  if (strcmp(method, "bilinear") == 0) area = 0;
+  else if (strcmp(method, "area") == 0) area = 1;
+  else ln_error(L, "%s: unknown method '%s' (expected \"bilinear\" or \"area\")", who, method);
+  c = t->ndim == 3 ? t->dims[2] : 1;
+  dims[0] = (size_t)h; dims[1] = (size_t)w; dims[2] = c;
+  o = ln_newtensor_uninit(L, t->ndim, dims);
+  if (area) ln_resize_area(t->data, t->dims[0], t->dims[1], c, o->data, dims[0], dims[1]);
+  else ln_resize_bilinear(t->data, t->dims[0], t->dims[1], c, o->data, dims[0], dims[1]);
+  return 1;
+}
+
+/* ======================================================== image folders */
+
+/* true when name ends in ".png" (any case) */
+static int ispng(const char *name) {
+  size_t n = strlen(name);
+  const char *e = name + n - 4;
+  return n > 4 && e[0] == '.' && (e[1] | 32) == 'p' && (e[2] | 32) == 'n' && (e[3] | 32) == 'g';
+}
+
+/* list the entries of dir (not starting with '.') into l; dirs_only keeps
+** sub-folders, else .png files; raises with the reason */
+static void listdir(lua_State *L, Box *b, Names *l, const char *dir, int dirs_only, const char *who) {
+  struct dirent *de;
+  char path[PATHMAX];
+  b->dir = opendir(dir);
+  if (b->dir == NULL) ln_error(L, "%s: %s: %s", who, dir, strerror(errno));
+  for (;;) {
+    errno = 0;
+    de = readdir(b->dir);
+    if (de == NULL) {
+      if (errno) ln_error(L, "%s: %s: %s", who, dir, strerror(errno));
+      break;
+    }
+    if (de->d_name[0] == '.') continue;
+    if (dirs_only) {
+      struct stat st;
+      joinpath(L, path, who, dir, de->d_name);
+      if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) continue;
+    } else if (!ispng(de->d_name)) {
+      continue;
+    }
+    if (!names_add(l, de->d_name)) ln_error(L, "%s: out of memory", who);
+  }
+  closedir(b->dir);
+  b->dir = NULL;
+}
+
+/* lunet.data.image_folder(dir, { gray = true }) -> X, y, classes.
+** Reads dir/<label>/<name>.png; label folders are sorted numerically when all
+** names are integers (then folder n holds label n + 1: the book's 0..9
+** become 1..10), else by name (then labels are 1..K in that order); files
+** in strcmp order.  X is N x (H*W*C) pixel values 0..255. */
+static int l_image_folder(lua_State *L) {
+  static const char *const opts[] = {"gray", NULL};
+  const char *who = "lunet.data.image_folder";
+  const char *dir = luaL_checkstring(L, 1);
+  char path[PATHMAX], first[PATHMAX], sub[PATHMAX];
+  int gray, allint = 1, classes_idx;
+  size_t i, j, n, h = 0, w = 0, c = 0, row = 0;
+  Box *b;
+  ln_Tensor *X = NULL, *y = NULL;
+  ln_checkoptions(L, 2, who, opts);
+  gray = ln_optboolean(L, 2, "gray", 1, who);
+  b = newbox(L);
+  listdir(L, b, &b->dirs, dir, 1, who);
+  if (b->dirs.n == 0) ln_error(L, "%s: %s: no label folders (expected %s/<label>/*.png)", who, dir, dir);
+  for (i = 0; i < b->dirs.n; i++) if (intname(b->dirs.v[i]) < 0) allint = 0;
+  qsort(b->dirs.v, b->dirs.n, sizeof *b->dirs.v, allint ? cmp_int : cmp_str);
+  lua_createtable(L, (int)b->dirs.n, 0); /* box, classes */
+  classes_idx = lua_gettop(L);
+  for (i = 0; i < b->dirs.n; i++) {
+    lua_Integer label = allint ? intname(b->dirs.v[i]) + 1 : (lua_Integer)i + 1;
+    if (allint && i > 0 && intname(b->dirs.v[i]) == intname(b->dirs.v[i - 1]))
+      ln_error(L, "%s: %s: folders '%s' and '%s' name the same label %lld (integer folder n holds label n + 1)",
+               who, dir, b->dirs.v[i - 1], b->dirs.v[i], (long long)label);
+    lua_pushstring(L, b->dirs.v[i]);
+    lua_rawseti(L, classes_idx, label);
+  }
+  b->start = (size_t *)malloc((b->dirs.n + 1) * sizeof *b->start);
+  if (b->start == NULL) ln_error(L, "%s: out of memory", who);
+  for (i = 0; i < b->dirs.n; i++) {
+    b->start[i] = b->files.n;
+    joinpath(L, sub, who, dir, b->dirs.v[i]);
+    listdir(L, b, &b->files, sub, 0, who);
+    qsort(b->files.v + b->start[i], b->files.n - b->start[i], sizeof *b->files.v, cmp_str);
+  }
+  b->start[b->dirs.n] = n = b->files.n;
+  if (n == 0) ln_error(L, "%s: %s: no .png files in its %zu label folders", who, dir, b->dirs.n);
+  for (i = 0; i < b->dirs.n; i++) {
+    lua_Integer label = allint ? intname(b->dirs.v[i]) + 1 : (lua_Integer)i + 1;
+    for (j = b->start[i]; j < b->start[i + 1]; j++) {
+      int k = snprintf(path, sizeof path, "%s/%s/%s", dir, b->dirs.v[i], b->files.v[j]);
+      if (k < 0 || k >= PATHMAX)
+        ln_error(L, "%s: path too long: %s/%s/%s", who, dir, b->dirs.v[i], b->files.v[j]);
+      if (ln_png_open(&b->png, path, gray) != 0) png_fail(L, b, who, path);
+      if (row == 0) {
+        size_t d[2];
+        h = b->png.height; w = b->png.width; c = (size_t)b->png.channels;
+        memcpy(first, path, sizeof first);
+        d[0] = n; d[1] = h * w * c;
+        X = ln_newtensor_uninit(L, 2, d);       /* box, classes, X */
+        y = ln_newvector(L, n);                 /* box, classes, X, y */
+      } else if (b->png.height != h || b->png.width != w || (size_t)b->png.channels != c) {
+        char msg[2 * PATHMAX + 128];
+        snprintf(msg, sizeof msg, "%s is %zux%zu with %d channel(s), expected %zux%zu with %zu like %s",
+                 path, b->png.height, b->png.width, b->png.channels, h, w, c, first);
+        box_close(b);
+        ln_error(L, "%s: all images must have the same size: %s", who, msg);
+      }
+      if (ln_png_read(&b->png, X->data + row * h * w * c) != 0) png_fail(L, b, who, path);
+      ln_png_close(&b->png);
+      y->data[row++] = (float)label;
+    }
+  }
+  box_close(b);
+  lua_pushvalue(L, classes_idx);               /* box, classes, X, y, classes */
+  return 3;
+}
+
+/* mkdir -p: create path and its parents (mode 0777 & ~umask) */
+static int mkdirs(const char *path, char *err, size_t errlen) {
+  char buf[PATHMAX];
+  size_t i, n = strlen(path);
+  struct stat st;
+  if (n >= sizeof buf) { snprintf(err, errlen, "path too long"); return -1; }
+  memcpy(buf, path, n + 1);
+  for (i = 1; i <= n; i++) {
+    if (buf[i] == '/' || buf[i] == '\0') {
+      char save = buf[i];
+      buf[i] = '\0';
+      if (mkdir(buf, 0777) != 0 && errno != EEXIST) {
+        snprintf(err, errlen, "%s: %s", buf, strerror(errno));
+        return -1;
+      }
+      buf[i] = save;
+    }
+  }
+  if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    snprintf(err, errlen, "%s: %s", path, strerror(ENOTDIR));
+    return -1;
+  }
+  return 0;
+}
+
+/* lunet.data.export_image_folder(X, y, dir, width, height): writes
+** dir/<label - 1>/<NNNN>.png (the book's 0-based folder names; files
+** numbered from 0000 in row order within each folder, zero-padded to 4
+** digits or more so that sorted names keep the row order) */
+static int l_export_image_folder(lua_State *L) {
+  const char *who = "lunet.data.export_image_folder";
+  ln_Tensor *X = ln_checktensor(L, 1), *y = ln_checktensor(L, 2);
+  const char *dir = luaL_checkstring(L, 3);
+  lua_Integer w = luaL_checkinteger(L, 4), h = luaL_checkinteger(L, 5);
+  char sx[LN_SHAPELEN], sy[LN_SHAPELEN], path[PATHMAX], err[LN_ERRLEN + PATHMAX];
+  size_t n = X->dims[0], i, maxlabel = 0, *count;
+  int digits = 4;
+  ln_Tensor img;
+  if (w < 1 || h < 1 || w > 0x7fffffff || h > 0x7fffffff)
+    ln_error(L, "%s: width and height must be positive, got %lld x %lld", who, (long long)w, (long long)h);
+  if (X->ndim != 2 || ln_cols(X) != (size_t)w * (size_t)h)
+    ln_error(L, "%s: X is %s, expected N x %lld (width %lld * height %lld)", who, ln_shapestr(X, sx),
+             (long long)(w * h), (long long)w, (long long)h);
+  if (!(y->ndim == 1 || (y->ndim == 2 && y->dims[1] == 1)) || y->dims[0] != n)
+    ln_error(L, "%s: y is %s, expected %zu labels (X is %s)", who, ln_shapestr(y, sy), n, ln_shapestr(X, sx));
+  for (i = 0; i < n; i++) {
+    float v = y->data[i];
+    if (!(v >= 1 && v <= MAXLABEL) || v != (float)(size_t)v)
+      ln_error(L, "%s: label %zu is %g, expected an integer >= 1 (label l goes to folder l - 1)", who, i + 1, (double)v);
+    if ((size_t)v > maxlabel) maxlabel = (size_t)v;
+  }
+  count = (size_t *)lua_newuserdatauv(L, (maxlabel + 1) * sizeof *count, 0);
+  memset(count, 0, (maxlabel + 1) * sizeof *count);
+  for (i = 0; i < n; i++) count[(size_t)y->data[i]]++;
+  for (i = 1; i <= maxlabel; i++) {
+    size_t m = count[i] ? count[i] - 1 : 0;
+    int d = 1;
+    while (m >= 10) { m /= 10; d++; }
+    if (d > digits) digits = d;
+    if (count[i]) {
+      int k = snprintf(path, sizeof path, "%s/%zu", dir, i - 1);
+      if (k < 0 || k >= PATHMAX) ln_error(L, "%s: path too long: %s", who, dir);
+      if (mkdirs(path, err, sizeof err) != 0) ln_error(L, "%s: %s", who, err);
+    }
+    count[i] = 0;
+  }
+  img.ndim = 2;
+  img.dims[0] = (size_t)h; img.dims[1] = (size_t)w; img.dims[2] = img.dims[3] = 1;
+  img.numel = img.cap = (size_t)(w * h);
+  for (i = 0; i < n; i++) {
+    size_t l = (size_t)y->data[i];
+    FILE *fp;
+    int k = snprintf(path, sizeof path, "%s/%zu/%0*zu.png", dir, l - 1, digits, count[l]++);
+    if (k < 0 || k >= PATHMAX) ln_error(L, "%s: path too long: %s", who, dir);
+    img.data = X->data + i * img.numel;
+    fp = fopen(path, "wb");
+    if (fp == NULL) ln_error(L, "%s: %s: %s", who, path, strerror(errno));
+    if (write_png(fp, &img, 1, err, sizeof err) != 0) {
+      fclose(fp);
+      remove(path);
+      ln_error(L, "%s: %s: %s", who, path, err);
+    }
+    if (fclose(fp) != 0) {
+      int e = errno;
+      remove(path);
+      ln_error(L, "%s: %s: %s", who, path, strerror(e));
+    }
+  }
+  return 0;
+}
+
+/* ============================================================ shuffle */
+
+/* lunet.data.shuffle(X, y): copies of X and y with their rows reordered by
+** one permutation from the seeded generator */
+static int l_shuffle(lua_State *L) {
+  const char *who = "lunet.data.shuffle";
+  ln_Tensor *X = ln_checktensor(L, 1), *y = ln_checktensor(L, 2), *X2, *y2;
+  char sx[LN_SHAPELEN], sy[LN_SHAPELEN];
+  size_t n = X->dims[0], cx = ln_cols(X), cy = ln_cols(y), i, *perm;
+  size_t dims[LN_MAXDIM];
+  if (y->dims[0] != n)
+    ln_error(L, "%s: X is %s and y is %s: their numbers of rows differ", who, ln_shapestr(X, sx), ln_shapestr(y, sy));
+  if (y->ndim > 2)
+    ln_error(L, "%s: y is %s, expected 1-D labels or 2-D targets", who, ln_shapestr(y, sy));
+  perm = (size_t *)lua_newuserdatauv(L, n * sizeof *perm, 0);
+  ln_rng_permutation(ln_getrng(L), n, perm);
+  memcpy(dims, X->dims, sizeof dims);
+  X2 = ln_newtensor_uninit(L, X->ndim, dims);
+  memcpy(dims, y->dims, sizeof dims);
+  y2 = ln_newtensor_uninit(L, y->ndim, dims);
+  for (i = 0; i < n; i++) {
+    memcpy(X2->data + i * cx, X->data + perm[i] * cx, cx * sizeof(float));
+    memcpy(y2->data + i * cy, y->data + perm[i] * cy, cy * sizeof(float));
+  }
+  return 2;
+}
+
+/* ============================================================ opening */
+
+static const luaL_Reg data_funcs[] = {
+  {"idx", l_idx}, {"image_folder", l_image_folder},
+  {"export_image_folder", l_export_image_folder}, {"shuffle", l_shuffle},
+  {NULL, NULL}
+};
+
+static const luaL_Reg image_funcs[] = {
+  {"load", l_load}, {"save", l_save}, {"resize", l_resize},
+  {NULL, NULL}
+};
+
+static const luaL_Reg box_meta[] = {
+  {"__gc", box_gc}, {"__close", box_gc}, {NULL, NULL}
+};
+
+void ln_open_data(lua_State *L) {
+  luaL_newmetatable(L, BOX);         /* module, mt */
+  luaL_setfuncs(L, box_meta, 0);
+  lua_pop(L, 1);                     /* module */
+  luaL_newlib(L, data_funcs);        /* module, data */
+  lua_setfield(L, -2, "data");
+  luaL_newlib(L, image_funcs);       /* module, image */
+  lua_setfield(L, -2, "image");
+}

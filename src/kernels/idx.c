@@ -1,0 +1,223 @@
+/*
+** idx.c: IDX files (the MNIST format), plain or gzip'd, read through zlib
+** (gzread reads both) straight into a float array, in chunks of a stack
+** buffer.  Every header field is checked against the file's real size.
+*/
+#if defined(__linux__) && !defined(_DEFAULT_SOURCE)
+#define _DEFAULT_SOURCE /* madvise, MADV_HUGEPAGE */
+#endif
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+#include "image.h"
+
+#define CHUNK (64 * 1024)  /* a multiple of every element size */
+#define DEFLATE_MAX_RATIO 1032u /* deflate never expands more than this */
+
+/* message into r->err, returns -1 */
+static int fail(ln_IdxReader *r, const char *fmt, ...)
+#if defined(__GNUC__)
+  __attribute__((format(printf, 2, 3)))
+#endif
+  ;
+
+static int fail(ln_IdxReader *r, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(r->err, sizeof r->err, fmt, ap);
+  va_end(ap);
+  return -1;
+}
+
+/* the reason of a failed gzread: zlib's message or errno */
+static const char *gzreason(gzFile gz) {
+  int code = Z_OK;
+  const char *msg = gzerror(gz, &code);
+  if (code == Z_ERRNO) return strerror(errno);
+  return msg && *msg ? msg : "read error";
+}
+
+size_t ln_idx_typesize(int type) {
+  switch (type) {
+    case LN_IDX_U8: case LN_IDX_I8: return 1;
+    case LN_IDX_I16: return 2;
+    case LN_IDX_I32: case LN_IDX_F32: return 4;
+    case LN_IDX_F64: return 8;
+    default: return 0;
+  }
+}
+
+long ln_idx_parse(const unsigned char *buf, size_t len, ln_IdxReader *r, size_t *need) {
+  size_t hdr, count = 1, es;
+  int i, nd;
+  if (len < 4) { *need = 4; return 0; }
+  if (buf[0] != 0 || buf[1] != 0)
+    return fail(r, "bad magic number %02x %02x %02x %02x (an IDX file starts with 00 00 <type> <ndim>)",
+                buf[0], buf[1], buf[2], buf[3]);
+  es = ln_idx_typesize(buf[2]);
+  if (es == 0)
+    return fail(r, "unknown element type 0x%02x (expected 0x08 u8, 0x09 i8, 0x0B i16, 0x0C i32, 0x0D f32, 0x0E f64)", buf[2]);
+  nd = buf[3];
+  if (nd < 1 || nd > 4) return fail(r, "header declares %d dimensions (lunet reads 1 to 4)", nd);
+  hdr = 4 + 4 * (size_t)nd;
+  if (len < hdr) { *need = hdr; return 0; }
+  for (i = 0; i < nd; i++) {
+    const unsigned char *p = buf + 4 + 4 * i;
+    uint32_t d = ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+    if (d == 0) return fail(r, "dimension %d is 0", i + 1);
+    if (d > ((size_t)1 << 40) / count)
+      return fail(r, "dimensions overflow (the product exceeds 2^40 elements at dimension %d)", i + 1);
+    count *= d;
+    r->dims[i] = d;
+  }
+  r->type = buf[2];
+  r->esize = es;
+  r->ndim = nd;
+  r->count = count;
+  return (long)hdr;
+}
+
+void ln_idx_decode(int type, const unsigned char *s, size_t n, float *d) {
+  size_t i;
+  switch (type) {
+    case LN_IDX_U8:
+      for (i = 0; i < n; i++) d[i] = (float)s[i];
+      break;
+    case LN_IDX_I8:
+      for (i = 0; i < n; i++) d[i] = (float)(s[i] < 128 ? (int)s[i] : (int)s[i] - 256);
+      break;
+    case LN_IDX_I16:
+      for (i = 0; i < n; i++, s += 2) {
+        int v = (s[0] << 8) | s[1];
+        d[i] = (float)(v < 32768 ? v : v - 65536);
+      }
+      break;
+    case LN_IDX_I32:
+      for (i = 0; i < n; i++, s += 4) {
+        uint32_t u = ((uint32_t)s[0] << 24) | ((uint32_t)s[1] << 16) | ((uint32_t)s[2] << 8) | s[3];
+        int64_t v = u < 0x80000000u ? (int64_t)u : (int64_t)u - 4294967296LL;
+        d[i] = (float)v;
+      }
+      break;
+    case LN_IDX_F32:
+      for (i = 0; i < n; i++, s += 4) {
+        uint32_t u = ((uint32_t)s[0] << 24) | ((uint32_t)s[1] << 16) | ((uint32_t)s[2] << 8) | s[3];
+        float f;
+        memcpy(&f, &u, 4);
+        d[i] = f;
+      }
+      break;
+    case LN_IDX_F64:
+      for (i = 0; i < n; i++, s += 8) {
+        uint64_t u = 0;
+        double f;
+        int k;
+        for (k = 0; k < 8; k++) u = (u << 8) | s[k];
+        memcpy(&f, &u, 8);
+        d[i] = (float)f;
+      }
+      break;
+    default:
+      break;
+  }
+}
+
+void ln_idx_init(ln_IdxReader *r) {
+  memset(r, 0, sizeof *r);
+}
+
+void ln_idx_close(ln_IdxReader *r) {
+  if (r->gz) gzclose((gzFile)r->gz);
+  r->gz = NULL;
+}
+
+int ln_idx_open(ln_IdxReader *r, const char *path) {
+  unsigned char hdr[4 + 4 * 4];
+  struct stat st;
+  size_t have = 0, need = 4;
+  long hlen;
+  uint64_t bytes;
+  int fd = open(path, O_RDONLY);
+  gzFile gz;
+  if (fd < 0) return fail(r, "%s", strerror(errno));
+  if (fstat(fd, &st) != 0) { int e = errno; close(fd); return fail(r, "%s", strerror(e)); }
+  if (S_ISDIR(st.st_mode)) { close(fd); return fail(r, "%s", strerror(EISDIR)); }
+  r->filesize = (uint64_t)st.st_size;
+  gz = gzdopen(fd, "rb");
+  if (gz == NULL) { close(fd); return fail(r, "cannot open through zlib (out of memory)"); }
+  r->gz = gz;
+  gzbuffer(gz, 128 * 1024);
+  for (;;) {
+    int got = gzread(gz, hdr + have, (unsigned)(need - have));
+    if (got < 0) return fail(r, "%s", gzreason(gz));
+    have += (size_t)got;
+    if (have < need)
+      return fail(r, "truncated: %zu bytes, too short for the IDX header (%zu bytes)", have, need);
+    hlen = ln_idx_parse(hdr, have, r, &need);
+    if (hlen < 0) return -1;
+    if (hlen > 0) break;
+  }
+  r->gzipped = !gzdirect(gz);
+  if (r->count > UINT64_MAX / r->esize) return fail(r, "dimensions overflow");
+  bytes = (uint64_t)r->count * r->esize;
+  if (!r->gzipped) {
+    uint64_t holds = r->filesize - (uint64_t)hlen;
+    if (holds < bytes)
+      return fail(r, "truncated: header declares %llu bytes of data, file holds %llu",
+                  (unsigned long long)bytes, (unsigned long long)holds);
+    if (holds > bytes)
+      return fail(r, "trailing data: header declares %llu bytes of data, file holds %llu",
+                  (unsigned long long)bytes, (unsigned long long)holds);
+  } else {
+    uint64_t most = r->filesize * DEFLATE_MAX_RATIO + 4096;
+    if (bytes > most)
+      return fail(r, "truncated: header declares %llu bytes of data, a gzip file of %llu bytes holds at most %llu",
+                  (unsigned long long)bytes, (unsigned long long)r->filesize, (unsigned long long)most);
+  }
+  return 0;
+}
+
+void ln_hint_hugepages(void *p, size_t n) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE) && !defined(LN_NO_HUGEPAGES)
+  const uintptr_t huge = (uintptr_t)2 << 20;
+  uintptr_t a = ((uintptr_t)p + huge - 1) & ~(huge - 1), e = ((uintptr_t)p + n) & ~(huge - 1);
+  if (e > a) (void)madvise((void *)a, e - a, MADV_HUGEPAGE);
+#else
+  (void)p; (void)n;
+#endif
+}
+
+int ln_idx_read(ln_IdxReader *r, float *out) {
+  unsigned char buf[CHUNK];
+  gzFile gz = (gzFile)r->gz;
+  uint64_t total = (uint64_t)r->count * r->esize, done = 0;
+  int got;
+  if (gz == NULL) return fail(r, "reader is closed");
+  ln_hint_hugepages(out, r->count * sizeof(float));
+  while (done < total) {
+    unsigned want = (unsigned)(total - done < CHUNK ? total - done : CHUNK);
+    got = gzread(gz, buf, want);
+    if (got < 0) return fail(r, "%s", gzreason(gz));
+    ln_idx_decode(r->type, buf, (size_t)got / r->esize, out);
+    out += (size_t)got / r->esize;
+    done += (uint64_t)got;
+    if ((unsigned)got < want)
+      return fail(r, "truncated: header declares %llu bytes of data, file holds %llu",
+                  (unsigned long long)total, (unsigned long long)done);
+  }
+  got = gzread(gz, buf, 1); /* also makes zlib check the gzip trailer */
+  if (got < 0) return fail(r, "%s", gzreason(gz));
+  if (got > 0) {
+    uint64_t extra = (uint64_t)got;
+    while ((got = gzread(gz, buf, CHUNK)) > 0) extra += (uint64_t)got;
+    return fail(r, "trailing data: header declares %llu bytes of data, file holds %llu",
+                (unsigned long long)total, (unsigned long long)(total + extra));
+  }
+  return 0;
+}
