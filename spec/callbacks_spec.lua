@@ -370,3 +370,46 @@ describe("lunet.callbacks", function()
     end)
   end)
 end)
+
+describe("lunet.callbacks with the real Model", function()
+  if not (lunet.Model and lunet.data and lunet.data.spiral) then
+    pending("lunet.Model or lunet.data.spiral is not available")
+    return
+  end
+
+  it("stops early, restores the best weights, logs and checkpoints", function()
+    lunet.seed(3)
+    local X, y = lunet.data.spiral(30, 3)
+    local Xv, yv = lunet.data.spiral(20, 3)
+    local model = lunet.Model()
+    model:add(lunet.Dense(2, 16)); model:add(lunet.ReLU())
+    model:add(lunet.Dense(16, 3)); model:add(lunet.Softmax())
+    model:set{ loss = lunet.CategoricalCrossentropy(), optimizer = lunet.Adam{ learning_rate = 0.05 },
+               accuracy = lunet.CategoricalAccuracy() }
+    model:finalize()
+    local dir = os.tmpname()
+    local es = callbacks.EarlyStopping{ patience = 3, restore_best_weights = true }
+    local csv = callbacks.CSVLogger{ path = dir .. "-log.csv" }
+    local ck = callbacks.ModelCheckpoint{ path = dir .. "-{epoch}.safetensors", save_best_only = true }
+    local h = model:train(X, y, { epochs = 60, validation_data = { Xv, yv }, verbose = 0,
+                                  callbacks = { es, csv, ck } })
+    local epochs = #h.loss
+    assert.is_true(epochs >= es.best_epoch + 1 and epochs <= 60)
+    if epochs < 60 then assert.equal(es.best_epoch + 3, es.stopped_epoch) end
+    -- the restored weights give the best validation loss again
+    local vl = model:evaluate(Xv, yv, { verbose = 0 })
+    assert.near(es.best, vl, 1e-6)
+    assert.near(h.val_loss[es.best_epoch], vl, 1e-6)
+    -- one CSV row per epoch, after the header
+    local rows = 0
+    for line in io.lines(dir .. "-log.csv") do rows = rows + 1; assert.is_true(#line > 10) end
+    assert.equal(epochs + 1, rows)
+    -- the last checkpoint is the best epoch's model
+    assert.equal(dir .. "-" .. es.best_epoch .. ".safetensors", ck.last_path)
+    local loaded = lunet.Model.load(ck.last_path)
+    assert.near(es.best, (loaded:evaluate(Xv, yv, { verbose = 0 })), 1e-6)
+    for e = 1, epochs do os.remove(dir .. "-" .. e .. ".safetensors") end
+    os.remove(dir .. "-log.csv")
+    os.remove(dir)
+  end)
+end)

@@ -150,8 +150,10 @@ end
 
 local HOOKS = { "on_train_begin", "on_epoch_end", "on_train_end" }
 
--- Validate a callbacks list; raise naming the first bad entry.
-function callbacks.check(list)
+-- Validate a callbacks list; raise naming the first bad entry (messages start with `who`,
+-- "Model:train" by default).
+function callbacks.check(list, who)
+  local WHERE = who or WHERE  -- luacheck: ignore 431
   if list == nil then return {} end
   if type(list) ~= "table" then
     fail(3, "%s: callbacks must be a list, got %s", WHERE, type(list))

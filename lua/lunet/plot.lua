@@ -213,9 +213,9 @@ local SERIES = {
 }
 
 local PANELS = {
-  { name = "loss", keys = { 1, 2 } },
-  { name = "accuracy", keys = { 3, 4 } },
-  { name = "learning rate", keys = { 5 }, optional = true },
+  { name = "loss", keys = { 1, 2 }, key = "top right" },
+  { name = "accuracy", keys = { 3, 4 }, key = "bottom right" },
+  { name = "learning rate", keys = { 5 }, optional = true, key = "top right" },
 }
 
 -- plot.history(history, path, opts): loss and accuracy (training and validation) per epoch.
@@ -254,12 +254,13 @@ function plot.history(history, path, opts)
     local plots = {}
     for _, i in ipairs(p.keys) do
       if drawn[i] then
-        plots[#plots + 1] = string.format("$s%d using 1:2 with linespoints lw 2 pt 7 ps 0.6 " ..
-          "lc rgb %s title %s", i, gq(SERIES[i].color), gq(SERIES[i].title))
+        plots[#plots + 1] = string.format("$s%d using 1:2 with %s lw 2 " ..
+          "lc rgb %s title %s", i, epochs <= 50 and "linespoints pt 7 ps 0.6" or "lines",
+          gq(SERIES[i].color), gq(SERIES[i].title))
       end
     end
     if #plots > 0 and (not p.optional or opts.learning_rate) then
-      panels[#panels + 1] = { name = p.name, plots = plots }
+      panels[#panels + 1] = { name = p.name, plots = plots, key = p.key }
     end
   end
   if #panels == 0 then
@@ -268,7 +269,7 @@ function plot.history(history, path, opts)
   script.width, script.height = size_option(F, opts, 800, 360 * #panels + (opts.title and 40 or 0))
   script[#script + 1] = string.format("set multiplot layout %d,1%s\n", #panels,
     opts.title and " title " .. gq(opts.title) or "")
-  script[#script + 1] = "set grid\nset key top right\nset xlabel 'epoch'\n"
+  script[#script + 1] = "set grid\nset xlabel 'epoch'\n"
   if epochs == 1 then
     script[#script + 1] = "set xrange [0.5:1.5]\n"
   else
@@ -276,7 +277,8 @@ function plot.history(history, path, opts)
   end
   if epochs <= 20 then script[#script + 1] = "set xtics 1\n" end
   for _, p in ipairs(panels) do
-    script[#script + 1] = string.format("set title %s\nset ylabel %s\n", gq(p.name), gq(p.name))
+    script[#script + 1] = string.format("set title %s\nset ylabel %s\nset key %s opaque box\n",
+      gq(p.name), gq(p.name), p.key)
     script[#script + 1] = "plot " .. table.concat(p.plots, ", \\\n  ") .. "\n"
   end
   return render(F, path, script)
