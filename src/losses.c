@@ -423,6 +423,8 @@ static const luaL_Reg loss_methods[] = {
 static const luaL_Reg softmax_cce_methods[] = {
   {"forward", m_softmax_cce_forward}, {"backward", m_backward},
   {"calculate_accumulated", m_calculate_accumulated}, {"new_pass", m_new_pass},
+  {"regularization_loss", m_regularization_loss},
+  {"remember_trainable_layers", m_remember_trainable_layers},
   {NULL, NULL}
 };
 
