@@ -4,6 +4,7 @@
 #   make test       install missing Debian packages, build, run the spec
 #   make demo       install missing Debian packages, build, run the main job
 #   make deps       install missing Debian packages (apt-get, as root or via sudo)
+#   make bench      time an epoch of the book's Fashion-MNIST run vs NumPy and the GEMM floor
 
 LUA        ?= lua5.4
 LUA_INC    ?= $(shell pkg-config --cflags lua5.4 2>/dev/null || echo -I/usr/include/lua5.4)
@@ -41,7 +42,7 @@ LUA_FILES = $(wildcard lua/lunet/*.lua)
 INST_LIBDIR ?= /usr/local/lib/lua/5.4
 INST_LUADIR ?= /usr/local/share/lua/5.4
 
-.PHONY: all test demo deps clean spec examples install
+.PHONY: all test demo deps clean spec examples install bench
 
 all: $(SO)
 
@@ -81,6 +82,10 @@ test: deps
 demo: deps
 	$(MAKE) all
 	$(LUA) examples/spiral.lua
+
+# speed and memory benchmark (bench/README.md): lunet vs NumPy vs the GEMM floor
+bench: $(SO)
+	LUNET_CPATH="$(dir $(SO))../?.so" LUA="$(LUA)" sh bench/run.sh
 
 # used by the rockspec (build.type = "make")
 install: $(SO)
