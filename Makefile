@@ -36,7 +36,7 @@ OBJ  = $(patsubst src/%.c,$(BUILD)/$(BLAS)/%.o,$(SRC))
 HDR  = src/lunet.h src/kernels/kernels.h $(wildcard src/kernels/*.h)
 
 DEB_PKGS = lua5.4 liblua5.4-dev libpng-dev zlib1g-dev lua-busted libopenblas-dev libcjson-dev \
-           pkg-config dataset-fashion-mnist
+           pkg-config dataset-fashion-mnist gnuplot-nox
 
 LUA_FILES = $(wildcard lua/lunet/*.lua)
 INST_LIBDIR ?= /usr/local/lib/lua/5.4
@@ -79,9 +79,13 @@ test: deps
 	$(BUSTED)
 	$(MAKE) BLAS=none BUILD=build/portable SO=build/portable/lunet/core.so spec
 
+# the main job: the book's Fashion-MNIST run, saved, plotted, then reloaded
+# to predict the sample pictures (outputs in out/)
 demo: deps
 	$(MAKE) all
-	$(LUA) examples/spiral.lua
+	@mkdir -p out
+	$(LUA) examples/fashion_mnist.lua --out out/fashion_mnist.safetensors --plots out
+	$(LUA) examples/predict_image.lua --model out/fashion_mnist.safetensors
 
 # speed and memory benchmark (bench/README.md): lunet vs NumPy vs the GEMM floor
 bench: $(SO)
