@@ -35,12 +35,16 @@ static int fail(ln_IdxReader *r, const char *fmt, ...) {
   return -1;
 }
 
-/* the reason of a failed gzread: zlib's message or errno */
-static const char *gzreason(gzFile gz) {
+/* the reason of a failed gzread into buf: errno's text, or zlib's message
+** without its "<fd:3>: " prefix; returns buf */
+static const char *gzreason(gzFile gz, char *buf, size_t n) {
   int code = Z_OK;
-  const char *msg = gzerror(gz, &code);
-  if (code == Z_ERRNO) return strerror(errno);
-  return msg && *msg ? msg : "read error";
+  const char *msg = gzerror(gz, &code), *p;
+  if (code == Z_ERRNO) msg = strerror(errno);
+  else if (msg == NULL || *msg == '\0') msg = "read error";
+  else if (msg[0] == '<' && (p = strstr(msg, ">: ")) != NULL) msg = p + 3;
+  snprintf(buf, n, "%s%s", code == Z_DATA_ERROR ? "corrupt gzip data: " : "", msg);
+  return buf;
 }
 
 size_t ln_idx_typesize(int type) {
@@ -141,6 +145,7 @@ int ln_idx_open(ln_IdxReader *r, const char *path) {
   unsigned char hdr[4 + 4 * 4];
   struct stat st;
   size_t have = 0, need = 4;
+  char why[128];
   long hlen;
   uint64_t bytes;
   int fd = open(path, O_RDONLY);
@@ -155,10 +160,14 @@ int ln_idx_open(ln_IdxReader *r, const char *path) {
   gzbuffer(gz, 128 * 1024);
   for (;;) {
     int got = gzread(gz, hdr + have, (unsigned)(need - have));
-    if (got < 0) return fail(r, "%s", gzreason(gz));
+    if (got < 0) return fail(r, "%s", gzreason(gz, why, sizeof why));
     have += (size_t)got;
-    if (have < need)
-      return fail(r, "truncated: %zu bytes, too short for the IDX header (%zu bytes)", have, need);
+    if (have < need) {
+      int code = Z_OK;
+      gzerror(gz, &code);
+      return fail(r, "truncated: %zu bytes, too short for the IDX header (%zu bytes)%s%s%s", have, need,
+                  code != Z_OK ? " (" : "", code != Z_OK ? gzreason(gz, why, sizeof why) : "", code != Z_OK ? ")" : "");
+    }
     hlen = ln_idx_parse(hdr, have, r, &need);
     if (hlen < 0) return -1;
     if (hlen > 0) break;
@@ -197,13 +206,14 @@ int ln_idx_read(ln_IdxReader *r, float *out) {
   unsigned char buf[CHUNK];
   gzFile gz = (gzFile)r->gz;
   uint64_t total = (uint64_t)r->count * r->esize, done = 0;
+  char why[128];
   int got;
   if (gz == NULL) return fail(r, "reader is closed");
   ln_hint_hugepages(out, r->count * sizeof(float));
   while (done < total) {
     unsigned want = (unsigned)(total - done < CHUNK ? total - done : CHUNK);
     got = gzread(gz, buf, want);
-    if (got < 0) return fail(r, "%s", gzreason(gz));
+    if (got < 0) return fail(r, "%s", gzreason(gz, why, sizeof why));
     ln_idx_decode(r->type, buf, (size_t)got / r->esize, out);
     out += (size_t)got / r->esize;
     done += (uint64_t)got;
@@ -212,7 +222,7 @@ int ln_idx_read(ln_IdxReader *r, float *out) {
                   (unsigned long long)total, (unsigned long long)done);
   }
   got = gzread(gz, buf, 1); /* also makes zlib check the gzip trailer */
-  if (got < 0) return fail(r, "%s", gzreason(gz));
+  if (got < 0) return fail(r, "%s", gzreason(gz, why, sizeof why));
   if (got > 0) {
     uint64_t extra = (uint64_t)got;
     while ((got = gzread(gz, buf, CHUNK)) > 0) extra += (uint64_t)got;
