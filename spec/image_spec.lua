@@ -97,6 +97,21 @@ describe("lunet.image", function()
       assert_close({ { { 255, 0, 100 } } }, lunet.image.load(p))
     end)
 
+    it("reads Adam7-interlaced images like plain ones", function()
+      local rows = {}
+      for y = 1, 5 do
+        rows[y] = {}
+        for x = 1, 6 * 3 do rows[y][x] = (y * 37 + x * 11) % 256 end
+      end
+      local a = png.write(dir .. "/plain.png", { width = 6, height = 5, color = "rgb", rows = rows })
+      local b = png.write(dir .. "/adam7.png", { width = 6, height = 5, color = "rgb", rows = rows, interlace = true })
+      local A, B = lunet.image.load(a), lunet.image.load(b)
+      assert.same({ 5, 6, 3 }, { B:shape() })
+      assert.same(A:totable(), B:totable())
+      assert.are.equal((1 * 37 + 1 * 11) % 256, B:get(1, 1, 1))
+      assert.are.equal((5 * 37 + 18 * 11) % 256, B:get(5, 6, 3))
+    end)
+
     it("reads gray + alpha as RGBA (gray replicated) or as gray with gray = true", function()
       local p = png.write(dir .. "/ga.png", { width = 2, height = 1, color = "gray_alpha",
         rows = { { 10, 255, 200, 0 } } })

@@ -180,10 +180,10 @@ static int l_load(lua_State *L) {
 }
 
 /* channels of an image tensor (H x W or H x W x C), raising otherwise */
-static int imgchannels(lua_State *L, const ln_Tensor *t, const char *who, int allow_any) {
+static int imgchannels(lua_State *L, const ln_Tensor *t, const char *who) {
   char sb[LN_SHAPELEN];
   if (t->ndim == 2) return 1;
-  if (t->ndim == 3 && (allow_any || t->dims[2] == 1 || t->dims[2] == 3 || t->dims[2] == 4))
+  if (t->ndim == 3 && (t->dims[2] == 1 || t->dims[2] == 3 || t->dims[2] == 4))
     return (int)t->dims[2];
   ln_error(L, "%s: image is %s, expected H x W (gray), H x W x 3 (RGB) or H x W x 4 (RGBA)",
            who, ln_shapestr(t, sb));
@@ -249,7 +249,7 @@ static int l_save(lua_State *L) {
   const char *who = "lunet.image.save";
   const char *path = luaL_checkstring(L, 1);
   ln_Tensor *t = ln_checktensor(L, 2);
-  int c = imgchannels(L, t, who, 0);
+  int c = imgchannels(L, t, who);
   char err[LN_ERRLEN];
   if (save_atomic(path, t, c, err, sizeof err) != 0) ln_error(L, "%s: %s: %s", who, path, err);
   return 0;

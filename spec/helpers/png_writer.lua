@@ -10,7 +10,7 @@
 -- palette = { {r, g, b}, ... }; trns = { a1, a2, ... } (palette) or
 -- { v } (gray) or { r, g, b } (rgb); bad_crc = true spoils IHDR's CRC;
 -- idat_bytes = n cuts the pixel stream to n bytes; ihdr = {w, h} lies
--- about the size.
+-- about the size; interlace = true writes Adam7.
 local M = {}
 
 local CRC = {}
@@ -82,6 +82,10 @@ local function packrow(samples, depth)
   return table.concat(out)
 end
 
+-- Adam7 passes: x start, y start, x step, y step
+local ADAM7 = { { 0, 0, 8, 8 }, { 4, 0, 8, 8 }, { 0, 4, 4, 8 }, { 2, 0, 4, 4 },
+                { 0, 2, 2, 4 }, { 1, 0, 2, 2 }, { 0, 1, 1, 2 } }
+
 --- the PNG file's bytes
 function M.encode(o)
   local color, depth = o.color or "gray", o.depth or 8
@@ -89,7 +93,8 @@ function M.encode(o)
   local iw, ih = w, h
   if o.ihdr then iw, ih = o.ihdr[1], o.ihdr[2] end
   local parts = { "\137PNG\r\n\26\n" }
-  parts[#parts + 1] = chunk("IHDR", string.pack(">I4I4BBBBB", iw, ih, depth, CTYPE[color], 0, 0, 0), o.bad_crc)
+  parts[#parts + 1] = chunk("IHDR", string.pack(">I4I4BBBBB", iw, ih, depth, CTYPE[color], 0, 0,
+    o.interlace and 1 or 0), o.bad_crc)
   if color == "palette" then
     local pal = {}
     for _, c in ipairs(o.palette) do pal[#pal + 1] = string.char(c[1], c[2], c[3]) end
@@ -102,11 +107,22 @@ function M.encode(o)
     end
     parts[#parts + 1] = chunk("tRNS", table.concat(body))
   end
-  local raw = {}
+  local raw, ch = {}, CHANNELS[color]
   for y = 1, h do
-    local row = o.rows[y]
-    assert(#row == w * CHANNELS[color], "row " .. y .. " has " .. #row .. " samples")
-    raw[#raw + 1] = packrow(row, depth)
+    assert(#o.rows[y] == w * ch, "row " .. y .. " has " .. #o.rows[y] .. " samples")
+  end
+  if o.interlace then -- Adam7: seven sub-images, each row filtered (type 0)
+    for _, p in ipairs(ADAM7) do
+      for y = p[2], h - 1, p[4] do
+        local row = {}
+        for x = p[1], w - 1, p[3] do
+          for k = 1, ch do row[#row + 1] = o.rows[y + 1][x * ch + k] end
+        end
+        if #row > 0 then raw[#raw + 1] = packrow(row, depth) end
+      end
+    end
+  else
+    for y = 1, h do raw[#raw + 1] = packrow(o.rows[y], depth) end
   end
   local z = M.zlib_stored(table.concat(raw))
   if o.idat_bytes then z = z:sub(1, o.idat_bytes) end
