@@ -534,6 +534,7 @@ static const luaL_Reg box_meta[] = {
   {"__gc", box_gc}, {"__close", box_gc}, {NULL, NULL}
 };
 
+/* register core.data and core.image on the module table (on top) */
 void ln_open_data(lua_State *L) {
   luaL_newmetatable(L, BOX);         /* module, mt */
   luaL_setfuncs(L, box_meta, 0);

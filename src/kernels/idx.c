@@ -47,6 +47,7 @@ static const char *gzreason(gzFile gz, char *buf, size_t n) {
   return buf;
 }
 
+/* bytes per element of an IDX type code (0: unknown) */
 size_t ln_idx_typesize(int type) {
   switch (type) {
     case LN_IDX_U8: case LN_IDX_I8: return 1;
@@ -57,6 +58,7 @@ size_t ln_idx_typesize(int type) {
   }
 }
 
+/* check the magic, type, rank and dimensions of an IDX header */
 long ln_idx_parse(const unsigned char *buf, size_t len, ln_IdxReader *r, size_t *need) {
   size_t hdr, count = 1, es;
   int i, nd;
@@ -87,6 +89,7 @@ long ln_idx_parse(const unsigned char *buf, size_t len, ln_IdxReader *r, size_t 
   return (long)hdr;
 }
 
+/* big-endian elements to floats */
 void ln_idx_decode(int type, const unsigned char *s, size_t n, float *d) {
   size_t i;
   switch (type) {
@@ -132,15 +135,18 @@ void ln_idx_decode(int type, const unsigned char *s, size_t n, float *d) {
   }
 }
 
+/* a closed reader */
 void ln_idx_init(ln_IdxReader *r) {
   memset(r, 0, sizeof *r);
 }
 
+/* close the stream (safe twice) */
 void ln_idx_close(ln_IdxReader *r) {
   if (r->gz) gzclose((gzFile)r->gz);
   r->gz = NULL;
 }
 
+/* open, read the header, check the declared size against the file */
 int ln_idx_open(ln_IdxReader *r, const char *path) {
   unsigned char hdr[4 + 4 * 4];
   struct stat st;
@@ -192,6 +198,7 @@ int ln_idx_open(ln_IdxReader *r, const char *path) {
   return 0;
 }
 
+/* MADV_HUGEPAGE over the 2 MiB-aligned interior of [p, p + n) */
 void ln_hint_hugepages(void *p, size_t n) {
 #if defined(__linux__) && defined(MADV_HUGEPAGE) && !defined(LN_NO_HUGEPAGES)
   const uintptr_t huge = (uintptr_t)2 << 20;
@@ -202,6 +209,8 @@ void ln_hint_hugepages(void *p, size_t n) {
 #endif
 }
 
+/* stream exactly the declared bytes into out in CHUNK pieces, then
+** check the stream ends there */
 int ln_idx_read(ln_IdxReader *r, float *out) {
   unsigned char buf[CHUNK];
   gzFile gz = (gzFile)r->gz;

@@ -19,6 +19,7 @@ static void linear_coord(size_t d, double scale, size_t n, size_t *i0, size_t *i
   *f = fr;
 }
 
+/* OpenCV INTER_LINEAR on floats */
 void ln_resize_bilinear(const float *src, size_t sh, size_t sw, size_t c,
                         float *dst, size_t dh, size_t dw) {
   double sy_scale = (double)sh / (double)dh, sx_scale = (double)sw / (double)dw;
@@ -45,6 +46,7 @@ void ln_resize_bilinear(const float *src, size_t sh, size_t sw, size_t c,
   }
 }
 
+/* area-weighted box average */
 void ln_resize_area(const float *src, size_t sh, size_t sw, size_t c,
                     float *dst, size_t dh, size_t dw) {
   double sy_scale = (double)sh / (double)dh, sx_scale = (double)sw / (double)dw;

@@ -53,10 +53,12 @@ static void read_data(png_structp png, png_bytep out, size_t n) {
   }
 }
 
+/* a closed reader */
 void ln_png_init(ln_PngReader *r) {
   memset(r, 0, sizeof *r);
 }
 
+/* release libpng structs, buffers and the file (safe twice) */
 void ln_png_close(ln_PngReader *r) {
   if (r->png) {
     png_structp png = (png_structp)r->png;
@@ -124,6 +126,7 @@ static int open_common(ln_PngReader *r, int gray) {
   return 0;
 }
 
+/* open a file source, note its size, read the header */
 int ln_png_open(ln_PngReader *r, const char *path, int gray) {
   long size;
   r->warn[0] = r->err[0] = '\0';
@@ -135,6 +138,7 @@ int ln_png_open(ln_PngReader *r, const char *path, int gray) {
   return open_common(r, gray);
 }
 
+/* a memory source (fuzzing, embedded data) */
 int ln_png_open_mem(ln_PngReader *r, const void *data, size_t len, int gray) {
   r->warn[0] = r->err[0] = '\0';
   r->mem = (const unsigned char *)data;
@@ -148,24 +152,24 @@ int ln_png_open_mem(ln_PngReader *r, const void *data, size_t len, int gray) {
 static void convert_row(const ln_PngReader *r, const unsigned char *p, int inch, int depth, float *out) {
   size_t x, w = r->width;
   int c = r->channels, k;
-  const float s16 = 255.0f / 65535.0f;
   for (x = 0; x < w; x++) {
-    float v[4];
-    for (k = 0; k < inch; k++)
-      v[k] = depth == 16 ? (float)((p[2 * k] << 8) | p[2 * k + 1]) * s16 : (float)p[k];
+    double v[4];
+    for (k = 0; k < inch; k++) /* 16-bit: exact 0 and 255 at the ends */
+      v[k] = depth == 16 ? ((p[2 * k] << 8) | p[2 * k + 1]) * 255.0 / 65535.0 : (double)p[k];
     p += (size_t)inch * (depth == 16 ? 2 : 1);
     if (c == 1) {
-      out[0] = inch >= 3 ? (float)(0.299 * v[0] + 0.587 * v[1] + 0.114 * v[2]) : v[0];
+      out[0] = (float)(inch >= 3 ? 0.299 * v[0] + 0.587 * v[1] + 0.114 * v[2] : v[0]);
     } else if (inch >= 3) {
-      for (k = 0; k < c; k++) out[k] = v[k];
+      for (k = 0; k < c; k++) out[k] = (float)v[k];
     } else { /* gray + alpha into RGBA */
-      out[0] = out[1] = out[2] = v[0];
-      out[3] = v[1];
+      out[0] = out[1] = out[2] = (float)v[0];
+      out[3] = (float)v[1];
     }
     out += c;
   }
 }
 
+/* decode all rows into out (row by row, or the whole image when interlaced) */
 int ln_png_read(ln_PngReader *r, float *out) {
   png_structp png = (png_structp)r->png;
   png_infop info = (png_infop)r->info;
@@ -254,6 +258,7 @@ static int write_body(png_structp png, png_infop info, WState *s, const float *d
   return 0;
 }
 
+/* encode an 8-bit PNG; frees everything before returning */
 int ln_png_write(FILE *fp, const float *data, size_t h, size_t w, int c, char *err, size_t errlen) {
   WState s;
   png_structp png;
