@@ -8,6 +8,19 @@ local core = require "lunet.core"
 local lunet = {}
 for k, v in pairs(core) do lunet[k] = v end
 
+--- lunet.config(): how this build was made (BLAS, threads, flags); prints
+-- readably in the REPL
+function lunet.config()
+  local c = core.config()
+  return setmetatable(c, { __tostring = function(t)
+    local keys, out = {}, {}
+    for k in pairs(t) do keys[#keys + 1] = k end
+    table.sort(keys)
+    for _, k in ipairs(keys) do out[#out + 1] = string.format("%s = %s", k, tostring(t[k])) end
+    return "{ " .. table.concat(out, ", ") .. " }"
+  end })
+end
+
 lunet.data = require "lunet.data"
 lunet.image = core.image or {}
 
