@@ -11,13 +11,6 @@ local function tmpdir()
   return base
 end
 
-local function readall(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
 local function exists(path)
   local f = io.open(path, "rb")
   if f then f:close() end
@@ -182,7 +175,8 @@ describe("lunet.image", function()
     end)
 
     it("raises on corrupt pixel data", function()
-      local s = png.encode{ width = 4, height = 4, rows = { { 1, 2, 3, 4 }, { 1, 2, 3, 4 }, { 1, 2, 3, 4 }, { 1, 2, 3, 4 } } }
+      local s = png.encode{ width = 4, height = 4,
+                            rows = { { 1, 2, 3, 4 }, { 1, 2, 3, 4 }, { 1, 2, 3, 4 }, { 1, 2, 3, 4 } } }
       -- flip the stored block's LEN so that NLEN no longer matches
       local i = s:find("IDAT", 1, true) + 6
       local bad = s:sub(1, i) .. string.char(s:byte(i + 1) ~ 0xFF) .. s:sub(i + 2)

@@ -442,7 +442,8 @@ describe("loss (common methods)", function()
 
     it("rejects what is not a list of layers", function()
       local loss = lunet.CategoricalCrossentropy()
-      assert_error_has("CategoricalCrossentropy:remember_trainable_layers: argument 1 must be a list of layers, got number",
+      assert_error_has("CategoricalCrossentropy:remember_trainable_layers: "
+                       .. "argument 1 must be a list of layers, got number",
                        loss.remember_trainable_layers, loss, 5)
       assert_error_has("CategoricalCrossentropy:remember_trainable_layers: element 2 must be a layer, got string",
                        loss.remember_trainable_layers, loss, {dense(), "x"})

@@ -153,13 +153,15 @@ describe("lunet.Model", function()
       local lines = capture(function()
         h = model:train(X, y, { epochs = 2, batch_size = 16, print_every = 2, validation_data = { X, y } })
       end)
-      local step = "^step: %d+, acc: %d%.%d%d%d, loss: %d%.%d%d%d %(data_loss: %d%.%d%d%d, reg_loss: %d%.%d%d%d%), lr: [%d.e-]+$"
+      local step = "^step: %d+, acc: %d%.%d%d%d, loss: %d%.%d%d%d "
+                   .. "%(data_loss: %d%.%d%d%d, reg_loss: %d%.%d%d%d%), lr: [%d.e-]+$"
       assert.equal("epoch: 1", lines[1])
       assert.matches(step, lines[2])
       assert.matches("^step: 0,", lines[2])
       assert.matches("^step: 2,", lines[3])
       assert.matches("^step: 3,", lines[4]) -- the last step always prints
-      assert.matches("^training, acc: %d%.%d%d%d, loss: %d%.%d%d%d %(data_loss: %d%.%d%d%d, reg_loss: %d%.%d%d%d%), lr: ", lines[5])
+      assert.matches("^training, acc: %d%.%d%d%d, loss: %d%.%d%d%d "
+                     .. "%(data_loss: %d%.%d%d%d, reg_loss: %d%.%d%d%d%), lr: ", lines[5])
       assert.matches("^validation, acc: %d%.%d%d%d, loss: %d%.%d%d%d$", lines[6])
       assert.equal("epoch: 2", lines[7])
       assert.equal(12, #lines)
@@ -246,7 +248,8 @@ describe("lunet.Model", function()
     it("rejects wrong objects in set and unknown keys", function()
       local m = lunet.Model()
       assert.error_matches(function() m:set { loss = lunet.Adam() } end, "Model:set: loss must be a loss object")
-      assert.error_matches(function() m:set { optimizer = lunet.MeanSquaredError() } end, "optimizer must be an optimizer")
+      assert.error_matches(function() m:set { optimizer = lunet.MeanSquaredError() } end,
+                           "optimizer must be an optimizer")
       assert.error_matches(function() m:set { accuracy = 1 } end, "accuracy must be an accuracy object")
       assert.error_matches(function() m:set { los = lunet.MeanSquaredError() } end, "unknown option 'los'")
     end)
@@ -311,7 +314,8 @@ describe("lunet.Model", function()
       assert.same({ 2, 64 }, { p[1][1]:shape() })
       assert.same({ 1, 3 }, { p[2][2]:shape() })
       assert.error_matches(function() b:set_parameters({ p[1] }) end, "got 1 parameter sets for 2 trainable layers")
-      assert.error_matches(function() b:set_parameters({ p[2], p[1] }) end, "entry 1: weights are 64x3, the layer has 2x64")
+      assert.error_matches(function() b:set_parameters({ p[2], p[1] }) end,
+                           "entry 1: weights are 64x3, the layer has 2x64")
     end)
 
     it("save_parameters/load_parameters round trip", function()
@@ -324,7 +328,8 @@ describe("lunet.Model", function()
       assert.equal(0, maxdiff(a:predict(X), b:predict(X)))
       local small = lunet.Model()
       small:add(lunet.Dense(2, 8)); small:finalize()
-      assert.error_matches(function() small:load_parameters(path) end, "is 2x64, layer 1 %(Dense%(2 %-> 8%)%) needs 2x8")
+      assert.error_matches(function() small:load_parameters(path) end,
+                           "is 2x64, layer 1 %(Dense%(2 %-> 8%)%) needs 2x8")
       os.remove(path)
     end)
 

@@ -152,7 +152,8 @@ describe("lunet optimizers", function()
     end)
 
     it("reject unknown options", function()
-      assert.matches("lunet.Adam: unknown option 'momentum' (expected one of: learning_rate, decay, epsilon, beta_1, beta_2)",
+      assert.matches("lunet.Adam: unknown option 'momentum' "
+                     .. "(expected one of: learning_rate, decay, epsilon, beta_1, beta_2)",
         errmsg(lunet.Adam, { momentum = 0.9 }), 1, true)
       assert.matches("lunet.SGD: unknown option 'lr'", errmsg(lunet.SGD, { lr = 0.1 }), 1, true)
       assert.matches("lunet.Adagrad: unknown option 'rho'", errmsg(lunet.Adagrad, { rho = 0.9 }), 1, true)
@@ -163,7 +164,8 @@ describe("lunet optimizers", function()
     it("reject bad hyperparameters", function()
       local cases = {
         { lunet.SGD, { learning_rate = -1 }, "lunet.SGD: learning_rate must be a finite number >= 0, got -1" },
-        { lunet.Adam, { learning_rate = math.huge }, "lunet.Adam: learning_rate must be a finite number >= 0, got inf" },
+        { lunet.Adam, { learning_rate = math.huge },
+          "lunet.Adam: learning_rate must be a finite number >= 0, got inf" },
         { lunet.Adam, { learning_rate = 0 / 0 }, "lunet.Adam: option 'learning_rate' is NaN" },
         { lunet.Adam, { learning_rate = "fast" }, "lunet.Adam: option 'learning_rate' must be a number, got string" },
         { lunet.Adagrad, { decay = -1e-3 }, "lunet.Adagrad: decay must be a finite number >= 0, got -0.001" },
@@ -343,7 +345,8 @@ describe("lunet optimizers", function()
         errmsg(function() opt.current_learning_rate = 0 / 0 end), 1, true)
       assert.matches("Adam: learning_rate must be a number, got nil",
         errmsg(function() opt.learning_rate = nil end), 1, true)
-      assert.matches("Adam: cannot assign field 'decay' (only iterations, learning_rate and current_learning_rate can be set)",
+      assert.matches("Adam: cannot assign field 'decay' "
+                     .. "(only iterations, learning_rate and current_learning_rate can be set)",
         errmsg(function() opt.decay = 0.1 end), 1, true)
       assert.matches("SGD: cannot assign field 'momentum'",
         errmsg(function() lunet.SGD().momentum = 0.1 end), 1, true)
@@ -477,9 +480,11 @@ describe("lunet optimizers", function()
         errmsg(opt.set_state, opt, d, with("weight_cache", lunet.zeros(3, 2))), 1, true)
       assert.matches("Adam:set_state: bias_momentums is 3 but layer Dense(2 -> 3) has biases of 1x3",
         errmsg(opt.set_state, opt, d, with("bias_momentums", lunet.zeros(3))), 1, true)
-      assert.matches("Adam:set_state: unexpected key 'velocity' (this Adam keeps: weight_momentums, weight_cache, bias_momentums, bias_cache)",
+      assert.matches("Adam:set_state: unexpected key 'velocity' "
+                     .. "(this Adam keeps: weight_momentums, weight_cache, bias_momentums, bias_cache)",
         errmsg(opt.set_state, opt, d, with("velocity", lunet.zeros(2, 3))), 1, true)
-      assert.matches("Adagrad:set_state: unexpected key 'weight_momentums' (this Adagrad keeps: weight_cache, bias_cache)",
+      assert.matches("Adagrad:set_state: unexpected key 'weight_momentums' "
+                     .. "(this Adagrad keeps: weight_cache, bias_cache)",
         errmsg(function()
           lunet.Adagrad():set_state(d, { weight_cache = good.weight_cache, bias_cache = good.bias_cache,
                                          weight_momentums = good.weight_momentums })

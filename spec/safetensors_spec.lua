@@ -269,13 +269,20 @@ describe("lunet.safetensors", function()
 
     it("rejects negative, zero, float and huge shapes", function()
       local d = string.rep("\0", 12)
-      bad("neg.safetensors", "{" .. entry("[-3]", "[0,12]") .. "}", d, "tensor 'w': shape size 1 (-3) is not a positive integer")
-      bad("zero.safetensors", "{" .. entry("[3,0]", "[0,0]") .. "}", "", "tensor 'w': shape size 2 (0) is not a positive integer")
-      bad("float.safetensors", "{" .. entry("[2.5]", "[0,12]") .. "}", d, "tensor 'w': shape size 1 (2.5) is not a positive integer")
-      bad("huge.safetensors", "{" .. entry("[1e300]", "[0,12]") .. "}", d, "tensor 'w': shape size 1 (1.0000000000000001e+300) is not a positive integer")
-      bad("str.safetensors", "{" .. entry('["3"]', "[0,12]") .. "}", d, "tensor 'w': shape size 1 (a string) is not a positive integer")
-      bad("0d.safetensors", "{" .. entry("[]", "[0,4]") .. "}", "\0\0\0\0", "tensor 'w': shape has 0 dimensions (only 1 to 4 supported)")
-      bad("5d.safetensors", "{" .. entry("[1,1,1,1,1]", "[0,4]") .. "}", "\0\0\0\0", "tensor 'w': shape has 5 dimensions (only 1 to 4 supported)")
+      bad("neg.safetensors", "{" .. entry("[-3]", "[0,12]") .. "}", d,
+          "tensor 'w': shape size 1 (-3) is not a positive integer")
+      bad("zero.safetensors", "{" .. entry("[3,0]", "[0,0]") .. "}", "",
+          "tensor 'w': shape size 2 (0) is not a positive integer")
+      bad("float.safetensors", "{" .. entry("[2.5]", "[0,12]") .. "}", d,
+          "tensor 'w': shape size 1 (2.5) is not a positive integer")
+      bad("huge.safetensors", "{" .. entry("[1e300]", "[0,12]") .. "}", d,
+          "tensor 'w': shape size 1 (1.0000000000000001e+300) is not a positive integer")
+      bad("str.safetensors", "{" .. entry('["3"]', "[0,12]") .. "}", d,
+          "tensor 'w': shape size 1 (a string) is not a positive integer")
+      bad("0d.safetensors", "{" .. entry("[]", "[0,4]") .. "}", "\0\0\0\0",
+          "tensor 'w': shape has 0 dimensions (only 1 to 4 supported)")
+      bad("5d.safetensors", "{" .. entry("[1,1,1,1,1]", "[0,4]") .. "}", "\0\0\0\0",
+          "tensor 'w': shape has 5 dimensions (only 1 to 4 supported)")
       bad("shp.safetensors", "{" .. entry("3", "[0,12]") .. "}", d, "tensor 'w': shape is a number, expected an array")
     end)
 
@@ -297,22 +304,29 @@ describe("lunet.safetensors", function()
       local d = string.rep("\0", 8)
       bad("mis.safetensors", "{" .. entry("[3]", "[0,8]") .. "}", d,
           "tensor 'w': data_offsets [0, 8] hold 8 bytes but shape [3] needs 12")
-      bad("rev.safetensors", "{" .. entry("[1]", "[8,4]") .. "}", d, "tensor 'w': data_offsets [8, 4] end before they begin")
-      bad("one.safetensors", "{" .. entry("[2]", "[8]") .. "}", d, "tensor 'w': data_offsets must be two non-negative integers")
-      bad("negoff.safetensors", "{" .. entry("[2]", "[-8,0]") .. "}", d, "tensor 'w': data_offsets must be two non-negative integers")
-      bad("fltoff.safetensors", "{" .. entry("[2]", "[0,8.5]") .. "}", d, "tensor 'w': data_offsets must be two non-negative integers")
+      bad("rev.safetensors", "{" .. entry("[1]", "[8,4]") .. "}", d,
+          "tensor 'w': data_offsets [8, 4] end before they begin")
+      bad("one.safetensors", "{" .. entry("[2]", "[8]") .. "}", d,
+          "tensor 'w': data_offsets must be two non-negative integers")
+      bad("negoff.safetensors", "{" .. entry("[2]", "[-8,0]") .. "}", d,
+          "tensor 'w': data_offsets must be two non-negative integers")
+      bad("fltoff.safetensors", "{" .. entry("[2]", "[0,8.5]") .. "}", d,
+          "tensor 'w': data_offsets must be two non-negative integers")
     end)
 
     it("rejects overlapping tensors, holes and unused bytes", function()
       local d = string.rep("\0", 12)
       bad("overlap.safetensors",
-          '{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}',
+          '{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},'
+            .. '"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}',
           d, "tensor 'b' data_offsets [4, 12] overlap tensor 'a' [0, 8]")
       bad("same.safetensors",
-          '{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,12]},"b":{"dtype":"F32","shape":[3],"data_offsets":[0,12]}}',
+          '{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,12]},'
+            .. '"b":{"dtype":"F32","shape":[3],"data_offsets":[0,12]}}',
           d, "overlap tensor")
       bad("hole.safetensors",
-          '{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}',
+          '{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},'
+            .. '"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}',
           d, "bytes [4, 8) of the data section belong to no tensor (hole before 'b')")
       bad("tail.safetensors", "{" .. entry("[2]", "[0,8]") .. "}", d,
           "bytes [8, 12) at the end of the data section belong to no tensor")
@@ -341,10 +355,13 @@ describe("lunet.safetensors", function()
       local p = path("keep.safetensors")
       st.save(p, { a = t }, { v = "1" })
       local before = readall(p)
-      assert_has(errof(st.save, 42, { a = t }), "lunet.safetensors.save: argument 1 (path) must be a string, got number")
+      assert_has(errof(st.save, 42, { a = t }),
+                 "lunet.safetensors.save: argument 1 (path) must be a string, got number")
       assert_has(errof(st.save, p, "x"), "argument 2 (tensors) must be a table of name -> tensor, got string")
-      assert_has(errof(st.save, p, { a = t }, 5), "argument 3 (metadata) must be a table of string -> string, got number")
-      assert_has(errof(st.save, p, { a = t, b = "x" }), "lunet.safetensors.save: " .. p .. ": tensors['b'] is string, expected a lunet.Tensor")
+      assert_has(errof(st.save, p, { a = t }, 5),
+                 "argument 3 (metadata) must be a table of string -> string, got number")
+      assert_has(errof(st.save, p, { a = t, b = "x" }),
+                 "lunet.safetensors.save: " .. p .. ": tensors['b'] is string, expected a lunet.Tensor")
       assert_has(errof(st.save, p, { t }), "tensor names must be strings, got number")
       assert_has(errof(st.save, p, { [""] = t }), "tensor names must be non-empty")
       assert_has(errof(st.save, p, { __metadata__ = t }), "tensor name '__metadata__' is reserved")
@@ -353,7 +370,10 @@ describe("lunet.safetensors", function()
       assert_has(errof(st.save, p, { a = t }, { ok = true }), "metadata['ok'] is boolean, expected a string")
       assert_has(errof(st.save, p, { a = t }, { "x" }), "metadata names must be strings, got number")
       assert.equal(before, readall(p))
-      assert.same({ "v" }, (function() local _, m = st.load(p); local k = {}; for x in pairs(m) do k[#k + 1] = x end; return k end)())
+      local _, meta = st.load(p)
+      local keys = {}
+      for k in pairs(meta) do keys[#keys + 1] = k end
+      assert.same({ "v" }, keys)
       for _, name in ipairs(listdir(dir)) do assert.is_nil(name:find("%.tmp")) end
     end)
 

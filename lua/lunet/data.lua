@@ -99,7 +99,8 @@ local function idx_pair(images, labels)
   local X, y = data.idx(images), data.idx(labels)
   local n, h, w = X:shape()
   if X:dim() ~= 3 or y:dim() ~= 1 or #y ~= n then
-    error(string.format("lunet.data.fashion_mnist: %s and %s: expected N x H x W images and N labels", images, labels), 3)
+    error(string.format("lunet.data.fashion_mnist: %s and %s: expected N x H x W images and N labels",
+      images, labels), 3)
   end
   return X:reshape(n, h * w), y + 1 -- the files' labels 0..9 become 1..10
 end

@@ -50,7 +50,7 @@ function json.encode(v)
   return table.concat(out)
 end
 
-local function decode_error(s, pos, what)
+local function decode_error(_, pos, what)
   error(string.format("json: %s at position %d", what, pos), 0)
 end
 

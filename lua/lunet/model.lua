@@ -131,7 +131,8 @@ function methods.train(self, X, y, opts)
   callbacks.check(cbs, who)
   if not self.finalized then error(who .. ": call model:finalize() first (after add and set)", 2) end
   if not (self.loss and self.optimizer and self.accuracy) then
-    error(who .. ": set loss, optimizer and accuracy first (model:set{ loss = ..., optimizer = ..., accuracy = ... })", 2)
+    error(who .. ": set loss, optimizer and accuracy first "
+      .. "(model:set{ loss = ..., optimizer = ..., accuracy = ... })", 2)
   end
 
   local n = #X
@@ -187,7 +188,9 @@ function methods.train(self, X, y, opts)
     if verbose == 1 or verbose == 2 then
       local parts = { string.format("%s%d/%d - %.1fs - loss: %.4f - acc: %.4f", tty and "\r\27[K" or "Epoch ",
         epoch, epochs, core._now() - t0, e_loss, e_acc) }
-      if vd then parts[#parts + 1] = string.format("val_loss: %.4f - val_acc: %.4f", logs.val_loss, logs.val_accuracy) end
+      if vd then
+        parts[#parts + 1] = string.format("val_loss: %.4f - val_acc: %.4f", logs.val_loss, logs.val_accuracy)
+      end
       parts[#parts + 1] = "lr: " .. pyfloat(lr)
       print(table.concat(parts, " - "))
     end
@@ -394,7 +397,9 @@ end
 local function build(spec, path)
   local who = "lunet.Model.load"
   local function bad(msg) error(string.format("%s: %s: %s", who, path, msg), 4) end
-  if type(spec) ~= "table" or type(spec.layers) ~= "table" or #spec.layers == 0 then bad("no layers in the metadata") end
+  if type(spec) ~= "table" or type(spec.layers) ~= "table" or #spec.layers == 0 then
+    bad("no layers in the metadata")
+  end
   local model = core.Model()
   for i, ls in ipairs(spec.layers) do
     local ctor = type(ls) == "table" and core[ls.type]
