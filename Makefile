@@ -99,3 +99,66 @@ install: $(SO)
 
 clean:
 	rm -rf build lunet
+
+# ---------------------------------------------------------------- robustness
+#   make fuzz       each libFuzzer target in fuzz/ for FUZZ_SECONDS (clang, ASan+UBSan)
+#   make sanitize   the whole spec against a clang ASan+UBSan build of the module
+#   make memcheck   the spec under valgrind (portable -O1 -g build, LUNET_SPEC_QUICK=1)
+.PHONY: fuzz fuzz-build sanitize memcheck multistate
+CLANG        ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_DIR     ?= $(BUILD)/fuzz
+FUZZ_TARGETS  = st idx png
+FUZZ_FLAGS    = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+                -Isrc/kernels -I/usr/include/cjson
+FUZZ_LIBS_st  = -lcjson
+FUZZ_LIBS_idx = -lz
+FUZZ_LIBS_png = -lpng -lz
+FUZZ_SRC_st   = src/kernels/st_format.c
+FUZZ_SRC_idx  = src/kernels/idx.c
+FUZZ_SRC_png  = src/kernels/png.c
+SAN_BUILD    ?= $(BUILD)/sanitize
+SAN_FLAGS     = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+MEM_BUILD    ?= $(BUILD)/memcheck
+VALGRIND     ?= valgrind --quiet --error-exitcode=99 --leak-check=full --show-leak-kinds=definite \
+                --errors-for-leak-kinds=definite --track-origins=no --suppressions=fuzz/valgrind.supp
+
+$(FUZZ_DIR)/%_fuzz: fuzz/%_fuzz.c src/kernels/*.c src/kernels/*.h
+	@mkdir -p $(dir $@)
+	$(CLANG) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_SRC_$*) $(FUZZ_LIBS_$*)
+
+fuzz-build: $(patsubst %,$(FUZZ_DIR)/%_fuzz,$(FUZZ_TARGETS))
+
+# seeds are made by fuzz/make_seeds.lua with the module itself; new inputs
+# go to $(FUZZ_DIR)/corpus/<target>, crashes to $(FUZZ_DIR)/crash-<target>-*
+fuzz: fuzz-build $(SO)
+	rm -rf $(FUZZ_DIR)/seeds && LUA_PATH="./lua/?.lua;./lua/?/init.lua;;" LUA_CPATH="$(dir $(SO))../?.so;;" \
+	  $(LUA) fuzz/make_seeds.lua $(FUZZ_DIR)/seeds
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_DIR)/corpus/$$t; \
+	  echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+	  $(FUZZ_DIR)/$${t}_fuzz -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -max_len=65536 \
+	    -timeout=20 -print_final_stats=1 -artifact_prefix=$(FUZZ_DIR)/crash-$$t- \
+	    $(FUZZ_DIR)/corpus/$$t $(FUZZ_DIR)/seeds/$$t fuzz/regress/$$t 2>$(FUZZ_DIR)/$$t.log \
+	  || { tail -60 $(FUZZ_DIR)/$$t.log; echo "fuzz: $$t FAILED"; exit 1; }; \
+	  grep -E '^stat::number_of_executed_units|^Done' $(FUZZ_DIR)/$$t.log | tr '\n' ' '; echo; \
+	done
+
+$(SAN_BUILD)/lunet/core.so: $(SRC) $(HDR)
+	$(MAKE) CC=$(CLANG) OPT="$(SAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" \
+	  BUILD=$(SAN_BUILD) SO=$(SAN_BUILD)/lunet/core.so $(SAN_BUILD)/lunet/core.so
+
+# Lua is not instrumented: the ASan runtime is preloaded; Lua's own
+# allocations are not leak-checked here (memcheck does lunet's)
+sanitize: $(SAN_BUILD)/lunet/core.so
+	LD_PRELOAD=$$($(CLANG) -print-file-name=libclang_rt.asan-x86_64.so) \
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=0:halt_on_error=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  $(BUSTED) --cpath="$(SAN_BUILD)/?.so"
+
+$(MEM_BUILD)/lunet/core.so: $(SRC) $(HDR)
+	$(MAKE) BLAS=none OPT="-O1 -g" BUILD=$(MEM_BUILD) SO=$(MEM_BUILD)/lunet/core.so $(MEM_BUILD)/lunet/core.so
+
+# the whole spec with LUNET_SPEC_QUICK=1 (heavy specs shrink their sizes)
+memcheck: $(MEM_BUILD)/lunet/core.so
+	LUNET_SPEC_QUICK=1 $(VALGRIND) $(BUSTED) --cpath="$(MEM_BUILD)/?.so"
