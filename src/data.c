@@ -364,7 +364,8 @@ static int l_image_folder(lua_State *L) {
     b->start[i] = b->files.n;
     joinpath(L, sub, who, dir, b->dirs.v[i]);
     listdir(L, b, &b->files, sub, 0, who);
-    qsort(b->files.v + b->start[i], b->files.n - b->start[i], sizeof *b->files.v, cmp_str);
+    if (b->files.n > b->start[i]) /* files.v is NULL while no file was found (UB to offset) */
+      qsort(b->files.v + b->start[i], b->files.n - b->start[i], sizeof *b->files.v, cmp_str);
   }
   b->start[b->dirs.n] = n = b->files.n;
   if (n == 0) ln_error(L, "%s: %s: no .png files in its %zu label folders", who, dir, b->dirs.n);
