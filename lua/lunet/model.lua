@@ -148,7 +148,7 @@ function methods.train(self, X, y, opts)
   for epoch = 1, epochs do
     local t0 = core._now()
     if verbose == nil then print("epoch: " .. epoch)
-    elseif verbose == 1 then print(string.format("Epoch %d/%d", epoch, epochs)) end
+    elseif tty then print(string.format("Epoch %d/%d", epoch, epochs)) end
     loss:new_pass()
     acc_obj:new_pass()
     if shuffle then self:_shuffle(n) end
@@ -186,8 +186,11 @@ function methods.train(self, X, y, opts)
       logs.val_loss, logs.val_accuracy = vl, va
     end
     if verbose == 1 or verbose == 2 then
-      local parts = { string.format("%s%d/%d - %.1fs - loss: %.4f - acc: %.4f", tty and "\r\27[K" or "Epoch ",
-        epoch, epochs, core._now() - t0, e_loss, e_acc) }
+      -- on a terminal the progress line is replaced by the epoch's summary;
+      -- elsewhere one plain line per epoch, never a control character
+      local head = tty and string.format("\r\27[K%d/%d [%s]", steps, steps, string.rep("=", 30))
+                        or string.format("Epoch %d/%d", epoch, epochs)
+      local parts = { string.format("%s - %.1fs - loss: %.4f - acc: %.4f", head, core._now() - t0, e_loss, e_acc) }
       if vd then
         parts[#parts + 1] = string.format("val_loss: %.4f - val_acc: %.4f", logs.val_loss, logs.val_accuracy)
       end
