@@ -5,9 +5,14 @@
 ** calls one C function per step, so a step allocates nothing.
 */
 #include <math.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "lunet.h"
+#include "kernels/nn.h"
 
 #define LN_MODEL "lunet.Model"
 
@@ -24,7 +29,8 @@ enum {
   UV_PRED,        /* predictions buffer */
   UV_PERM,        /* permutation buffer (userdata of size_t) */
   UV_OUT,         /* predict() result while it is being filled */
-  MODEL_NUV = UV_OUT
+  UV_POOL,        /* worker thread of the split training step (Pool) */
+  MODEL_NUV = UV_POOL
 };
 
 typedef struct Model {
@@ -324,6 +330,320 @@ static int m_shuffle(lua_State *L) {
   return 0;
 }
 
+/* ============================================ split training step
+** The leading Dense/ReLU layers of a training step run as one C plan: the
+** batch rows are split across two threads (the caller and one worker kept
+** by the model), each calling a 1-thread GEMM.  Forward and the input
+** gradients split by rows; weight gradients split by rows of dweights (so
+** each element is still one full sum over the batch).  The split never
+** changes which products are summed, only who computes them, so results do
+** not depend on the thread count.  The first layer's input gradient is not
+** computed by train (nothing reads it).  LUNET_SPLIT=0 in the environment
+** turns the split off (then OpenBLAS' own threads are used). */
+
+#define MAXFAST 32        /* longest Dense/ReLU prefix taken by the plan */
+#define SPLIT_WORK 200000 /* multiply-adds per step below which one thread runs */
+#define SPINS 20000       /* busy-wait rounds before sleeping / yielding */
+
+typedef struct FLayer {
+  int dense;              /* 1 Dense, 0 ReLU */
+  size_t n_in, n_out;     /* columns of inputs and outputs */
+  float *in, *out, *w, *b, *dw, *db, *din;
+  const float *dv;        /* backward: gradient of the output */
+} FLayer;
+
+typedef struct Plan {
+  int n, backward;
+  size_t rows;
+  FLayer l[MAXFAST];
+} Plan;
+
+typedef struct Pool {
+  pthread_t th;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int started, quit;
+  unsigned go, done, bar;  /* atomics (__atomic builtins) */
+  Plan *plan;
+} Pool;
+
+/* [lo, hi) of n split in two parts; part 0 or 1 */
+static void span(size_t n, int part, int parts, size_t *lo, size_t *hi) {
+  size_t h = parts == 1 ? n : n / 2;
+  *lo = part == 0 ? 0 : h;
+  *hi = part == 0 ? h : n;
+}
+
+/* wait until *x reaches v: spin, then yield the core */
+static void waitfor(const unsigned *x, unsigned v) {
+  int spins = 0;
+  while ((int)(__atomic_load_n(x, __ATOMIC_ACQUIRE) - v) < 0)
+    if (++spins > SPINS) sched_yield();
+}
+
+/* two-party barrier number k (1, 2, ...) of the current job */
+static void barrier(Pool *p, int parts, unsigned k) {
+  if (parts == 1) return;
+  __atomic_add_fetch(&p->bar, 1, __ATOMIC_ACQ_REL);
+  waitfor(&p->bar, 2 * k);
+}
+
+/* this thread's share of the plan's forward pass */
+static void plan_forward(const Plan *pl, int part, int parts) {
+  size_t r0, r1, i;
+  int k;
+  span(pl->rows, part, parts, &r0, &r1);
+  if (r1 == r0) return;
+  for (k = 0; k < pl->n; k++) {
+    const FLayer *f = &pl->l[k];
+    if (f->dense) {
+      float *o = f->out + r0 * f->n_out;
+      for (i = r0; i < r1; i++) memcpy(f->out + i * f->n_out, f->b, f->n_out * sizeof(float));
+      ln_gemm(0, 0, r1 - r0, f->n_out, f->n_in, 1.0f, f->in + r0 * f->n_in, f->n_in, f->w, f->n_out,
+              1.0f, o, f->n_out);
+    } else {
+      ln_nn_relu_forward((r1 - r0) * f->n_out, f->in + r0 * f->n_out, f->out + r0 * f->n_out);
+    }
+  }
+}
+
+/* this thread's share of the plan's backward pass (layers n-1..0) */
+static void plan_backward(Pool *p, const Plan *pl, int part, int parts) {
+  size_t r0, r1, c0, c1, rows = pl->rows;
+  unsigned nbar = 0;
+  int k, first = 1;
+  span(rows, part, parts, &r0, &r1);
+  for (k = pl->n - 1; k >= 0; k--) {
+    const FLayer *f = &pl->l[k];
+    if (f->dense) {
+      if (!first) barrier(p, parts, ++nbar); /* dv is written by both threads */
+      first = 0;
+      span(f->n_in, part, parts, &c0, &c1);
+      if (c1 > c0)
+        ln_gemm(1, 0, c1 - c0, f->n_out, rows, 1.0f, f->in + c0, f->n_in, f->dv, f->n_out, 0.0f,
+                f->dw + c0 * f->n_out, f->n_out);
+      if (part == 0) ln_nn_colsum(rows, f->n_out, f->dv, f->db);
+      if (f->din && r1 > r0)
+        ln_gemm(0, 1, r1 - r0, f->n_in, f->n_out, 1.0f, f->dv + r0 * f->n_out, f->n_out, f->w, f->n_out,
+                0.0f, f->din + r0 * f->n_in, f->n_in);
+    } else if (r1 > r0) {
+      ln_nn_relu_backward((r1 - r0) * f->n_out, f->in + r0 * f->n_out, f->dv + r0 * f->n_out,
+                          f->din + r0 * f->n_out);
+    }
+  }
+}
+
+/* the worker: run part 1 of each job posted by the step */
+static void *pool_main(void *arg) {
+  Pool *p = (Pool *)arg;
+  unsigned seen = 0;
+  for (;;) {
+    int spins = 0;
+    while (__atomic_load_n(&p->go, __ATOMIC_ACQUIRE) == seen) {
+      if (++spins > SPINS) {
+        pthread_mutex_lock(&p->mu);
+        while (__atomic_load_n(&p->go, __ATOMIC_ACQUIRE) == seen && !p->quit) pthread_cond_wait(&p->cv, &p->mu);
+        pthread_mutex_unlock(&p->mu);
+        spins = 0;
+      }
+      if (p->quit) return NULL;
+    }
+    if (p->quit) return NULL;
+    seen++;
+    if (p->plan->backward) plan_backward(p, p->plan, 1, 2);
+    else plan_forward(p->plan, 1, 2);
+    __atomic_store_n(&p->done, seen, __ATOMIC_RELEASE);
+  }
+}
+
+/* run a plan on one thread, or on two with the pool's worker */
+static void plan_run(Pool *p, Plan *pl) {
+  int blas;
+  if (p == NULL || !p->started) {
+    if (pl->backward) plan_backward(NULL, pl, 0, 1);
+    else plan_forward(pl, 0, 1);
+    return;
+  }
+  p->plan = pl;
+  blas = ln_gemm_threads();
+  if (blas != 1) ln_gemm_set_threads(1);
+  __atomic_store_n(&p->bar, 0, __ATOMIC_RELAXED);
+  pthread_mutex_lock(&p->mu);
+  __atomic_add_fetch(&p->go, 1, __ATOMIC_ACQ_REL);
+  pthread_cond_signal(&p->cv);
+  pthread_mutex_unlock(&p->mu);
+  if (pl->backward) plan_backward(p, pl, 0, 2);
+  else plan_forward(pl, 0, 2);
+  waitfor(&p->done, __atomic_load_n(&p->go, __ATOMIC_ACQUIRE));
+  if (blas != 1) ln_gemm_set_threads(blas);
+}
+
+/* __gc of the pool: stop and join the worker */
+static int pool_gc(lua_State *L) {
+  Pool *p = (Pool *)lua_touserdata(L, 1);
+  if (p->started) {
+    pthread_mutex_lock(&p->mu);
+    p->quit = 1;
+    __atomic_add_fetch(&p->go, 1, __ATOMIC_ACQ_REL);
+    pthread_cond_signal(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    pthread_join(p->th, NULL);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv);
+    p->started = 0;
+  }
+  return 0;
+}
+
+/* the model's worker pool, created on first use; NULL when the split is
+** off (LUNET_SPLIT=0, one core, or the thread could not start) */
+static Pool *getpool(lua_State *L) {
+  Pool *p;
+  if (lua_getiuservalue(L, 1, UV_POOL) == LUA_TUSERDATA) {
+    p = (Pool *)lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    return p->started ? p : NULL;
+  }
+  lua_pop(L, 1);
+  p = (Pool *)lua_newuserdatauv(L, sizeof *p, 0);
+  memset(p, 0, sizeof *p);
+  if (luaL_newmetatable(L, "lunet.ModelPool")) {
+    lua_pushcfunction(L, pool_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_setmetatable(L, -2);
+  lua_setiuservalue(L, 1, UV_POOL);
+  {
+    const char *env = getenv("LUNET_SPLIT");
+    if ((env && strcmp(env, "0") == 0) || sysconf(_SC_NPROCESSORS_ONLN) < 2) return NULL;
+  }
+  if (pthread_mutex_init(&p->mu, NULL) != 0) return NULL;
+  if (pthread_cond_init(&p->cv, NULL) != 0) { pthread_mutex_destroy(&p->mu); return NULL; }
+  if (pthread_create(&p->th, NULL, pool_main, p) != 0) {
+    pthread_cond_destroy(&p->cv);
+    pthread_mutex_destroy(&p->mu);
+    return NULL;
+  }
+  p->started = 1;
+  return p;
+}
+
+/* number of leading layers the plan can take: Dense/ReLU only, starting
+** with a Dense whose input width matches X */
+static int fastprefix(lua_State *L, const ln_Tensor *bx) {
+  int n = nlayers(L, 1), i, k = 0;
+  for (i = 1; i <= n && i <= MAXFAST; i++) {
+    ln_Layer *l = pushlayer(L, 1, i);
+    lua_pop(L, 1);
+    if (strcmp(l->cls->name, "Dense") == 0) {
+      if (i == 1 && (bx->ndim != 2 || bx->dims[1] != ((ln_Dense *)l)->n_inputs)) return 0;
+    } else if (strcmp(l->cls->name, "ReLU") != 0 || i == 1) break;
+    k = i;
+  }
+  /* Dense sizes must chain (finalize checked Dense-to-Dense already) */
+  return k;
+}
+
+/* run the forward pass of layers 1..k as a plan on the batch at bx; the
+** layers keep inputs and outputs exactly as their own forward would */
+static void fast_forward(lua_State *L, Plan *pl, Pool *pool, int bx, int k) {
+  int i, top = lua_gettop(L);
+  size_t rows = ln_totensor(L, bx)->dims[0], cols = ln_totensor(L, bx)->dims[1];
+  lua_pushvalue(L, bx); /* current input */
+  pl->n = k;
+  pl->rows = rows;
+  pl->backward = 0;
+  for (i = 1; i <= k; i++) {
+    FLayer *f = &pl->l[i - 1];
+    ln_Layer *l = pushlayer(L, 1, i);
+    int li = lua_gettop(L);
+    ln_Tensor *in = ln_totensor(L, li - 1), *out;
+    f->dense = strcmp(l->cls->name, "Dense") == 0;
+    f->n_in = cols;
+    f->n_out = f->dense ? ((ln_Dense *)l)->n_neurons : cols;
+    out = ln_buffer2(L, li, LN_UV_OUTPUT, rows, f->n_out);
+    f->in = in->data;
+    f->out = out->data;
+    if (f->dense) {
+      f->w = ln_getuv(L, li, LN_UV_WEIGHTS)->data;
+      f->b = ln_getuv(L, li, LN_UV_BIASES)->data;
+    }
+    lua_pushvalue(L, li - 1);
+    ln_setuv(L, li, LN_UV_INPUTS);
+    lua_getiuservalue(L, li, LN_UV_OUTPUT);
+    lua_replace(L, li - 1);
+    lua_settop(L, li - 1);
+    cols = f->n_out;
+  }
+  plan_run(pool, pl);
+  (void)top;
+}
+
+/* backward of layers k..1 from the tensor on the stack top (the gradient of
+** layer k's output), after fast_forward filled pl */
+static void fast_backward(lua_State *L, Plan *pl, Pool *pool) {
+  int i;
+  const float *dv = ln_totensor(L, -1)->data;
+  size_t rows = pl->rows;
+  pl->backward = 1;
+  for (i = pl->n; i >= 1; i--) {
+    FLayer *f = &pl->l[i - 1];
+    int li;
+    pushlayer(L, 1, i);
+    li = lua_gettop(L);
+    f->dv = dv;
+    if (f->dense) {
+      f->dw = ln_buffer2(L, li, LN_UV_DWEIGHTS, f->n_in, f->n_out)->data;
+      f->db = ln_buffer2(L, li, LN_UV_DBIASES, 1, f->n_out)->data;
+      f->din = i == 1 ? NULL : ln_buffer2(L, li, LN_UV_DINPUTS, rows, f->n_in)->data;
+    } else {
+      f->din = ln_buffer2(L, li, LN_UV_DINPUTS, rows, f->n_in)->data;
+    }
+    dv = f->din;
+    lua_pop(L, 1);
+  }
+  plan_run(pool, pl);
+  /* the regularizers' gradients, as Dense's own backward adds them */
+  for (i = 1; i <= pl->n; i++) {
+    FLayer *f = &pl->l[i - 1];
+    ln_Dense *d;
+    if (!f->dense) continue;
+    d = (ln_Dense *)pushlayer(L, 1, i);
+    lua_pop(L, 1);
+    ln_nn_reg_grad(f->n_in * f->n_out, f->w, (float)d->weight_regularizer_l1, (float)d->weight_regularizer_l2, f->dw);
+    ln_nn_reg_grad(f->n_out, f->b, (float)d->bias_regularizer_l1, (float)d->bias_regularizer_l2, f->db);
+  }
+}
+
+/* forward through layers first..last from the tensor on the stack top */
+static void forward_range(lua_State *L, int first, int last, const char *fn) {
+  int i;
+  char who[256];
+  for (i = first; i <= last; i++) {
+    int top = lua_gettop(L);
+    ln_Layer *l = pushlayer(L, 1, i);
+    l->cls->forward(L, top + 1, top, 1, layerwho(who, sizeof who, fn, i, l));
+    lua_settop(L, top + 1);
+    lua_getiuservalue(L, top + 1, LN_UV_OUTPUT);
+    lua_replace(L, top);
+    lua_settop(L, top);
+  }
+}
+
+/* backward from the tensor on the stack top through layers hi..lo */
+static void backward_range(lua_State *L, int hi, int lo, const char *fn) {
+  int i;
+  char who[256];
+  for (i = hi; i >= lo; i--) {
+    int top = lua_gettop(L);
+    ln_Layer *l = pushlayer(L, 1, i);
+    l->cls->backward(L, top + 1, top, layerwho(who, sizeof who, fn, i, l));
+    lua_getiuservalue(L, top + 1, LN_UV_DINPUTS);
+    lua_replace(L, top);
+    lua_settop(L, top);
+  }
+}
+
 /* model:_step(X, y, first, count, shuffled) -> data_loss, reg_loss, acc:
 ** one training step on rows first..first+count-1 (1-based) of X and y, or
 ** those positions of the epoch's permutation when shuffled */
@@ -331,8 +651,10 @@ static int m_step(lua_State *L) {
   Model *m = checkmodel(L, 1);
   ln_Tensor *X = ln_checktensor(L, 2), *Y = ln_checktensor(L, 3);
   lua_Integer first = luaL_checkinteger(L, 4), count = luaL_checkinteger(L, 5);
-  int shuffled = lua_toboolean(L, 6), n, bx, by, out, i, ntrain;
+  int shuffled = lua_toboolean(L, 6), n, bx, by, out, i, ntrain, k;
   const size_t *perm = NULL;
+  Pool *pool = NULL;
+  Plan plan;
   double data_loss, reg, acc;
   ln_Optimizer *opt;
   char who[256];
@@ -350,7 +672,20 @@ static int m_step(lua_State *L) {
   lua_settop(L, 3);
   bx = gather(L, UV_BX, X, (size_t)first - 1, (size_t)count, perm);
   by = gather(L, UV_BY, Y, (size_t)first - 1, (size_t)count, perm);
-  forward_all(L, bx, 1, "Model:train");
+  n = nlayers(L, 1);
+  k = fastprefix(L, ln_totensor(L, bx));
+  if (k > 0) {
+    size_t work = 0;
+    int j;
+    for (j = 1; j <= k; j++) {
+      ln_Layer *l = pushlayer(L, 1, j);
+      lua_pop(L, 1);
+      if (strcmp(l->cls->name, "Dense") == 0) work += ((ln_Dense *)l)->n_inputs * ((ln_Dense *)l)->n_neurons;
+    }
+    pool = (size_t)count >= 2 && work * (size_t)count >= SPLIT_WORK ? getpool(L) : NULL;
+    fast_forward(L, &plan, pool, bx, k);
+    forward_range(L, k + 1, n, "Model:train");
+  } else forward_all(L, bx, 1, "Model:train");
   out = lua_gettop(L);
   lua_getiuservalue(L, 1, UV_LOSS);
   data_loss = ln_loss_calculate(L, lua_gettop(L), out, by, "Model:train: loss");
@@ -361,18 +696,18 @@ static int m_step(lua_State *L) {
   acc = ln_accuracy_calculate(L, lua_gettop(L), lua_gettop(L) - 1, by, "Model:train: accuracy");
   lua_settop(L, out);
   /* backward */
-  n = nlayers(L, 1);
   if (lua_getiuservalue(L, 1, UV_COMBINED) != LUA_TNIL) {
     ln_softmax_cce_backward(L, out + 1, out, by, "Model:train: softmax/cross-entropy");
     lua_getiuservalue(L, out + 1, LN_UV_DINPUTS);
-    backward_from(L, n - 1, "Model:train");
+    backward_range(L, n - 1, k + 1, "Model:train");
   } else {
     lua_pop(L, 1);
     lua_getiuservalue(L, 1, UV_LOSS);
     ln_loss_backward(L, out + 1, out, by, "Model:train: loss");
     lua_getiuservalue(L, out + 1, 2);
-    backward_from(L, n, "Model:train");
+    backward_range(L, n, k + 1, "Model:train");
   }
+  if (k > 0) fast_backward(L, &plan, pool);
   lua_settop(L, out);
   /* optimizer */
   lua_getiuservalue(L, 1, UV_OPT);
