@@ -58,14 +58,14 @@ void ln_resize_area(const float *src, size_t sh, size_t sw, size_t c,
     for (dx = 0; dx < dw; dx++) {
       double x0 = (double)dx * sx_scale, x1 = (double)(dx + 1) * sx_scale;
       size_t xa = (size_t)floor(x0), xb = (size_t)ceil(x1);
-      double acc[64] = {0}, area = 0;
+      double acc[64];
       float *out = dst + (dy * dw + dx) * c;
       size_t kb;
       if (xb > sw) xb = sw;
       for (kb = 0; kb < c; kb += 64) { /* channels in blocks of 64 */
         size_t ke = c - kb < 64 ? c - kb : 64;
+        double area = 0;
         for (k = 0; k < ke; k++) acc[k] = 0;
-        area = 0;
         for (sy = ya; sy < yb; sy++) {
           double wy = fmin(y1, (double)sy + 1) - fmax(y0, (double)sy);
           if (wy <= 0) continue;
