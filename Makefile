@@ -59,6 +59,10 @@ $(BUILD)/$(BLAS)/%.o: src/%.c $(HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(BLAS_DEF) $(BLAS_INC) -DLUNET_CFLAGS='"$(OPT) BLAS=$(BLAS)"' -c -o $@ $<
 
+# kernels: sqrtf loops (the optimizers) vectorise only without errno; math
+# results are unchanged (no fast-math)
+$(BUILD)/$(BLAS)/kernels/%.o: CFLAGS_ALL += -fno-math-errno
+
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
