@@ -781,28 +781,41 @@ static int fmtnum(char *buf, size_t n, const char *f, double v) {
   return snprintf(buf, n, f, v);
 }
 
-/* choose one format for all shown values, as Torch7 does */
+/* choose one format for all shown values, as Torch7 does.  The width is
+** that of the widest of the extremes (largest, smallest, -0, nan, +-inf):
+** formatted width only grows with the magnitude and the sign, so one pass of
+** comparisons suffices (no snprintf per element: printing 47M values used to
+** take seconds). */
 static Fmt choosefmt(const ln_Tensor *t) {
   Fmt f;
-  size_t i;
-  int allint = 1, finite = 1;
-  double maxabs = 0.0, minabs = HUGE_VAL;
+  size_t i, k, nextreme = 0;
+  int allint = 1, nan = 0, pinf = 0, ninf = 0, negzero = 0, anyfinite = 0;
+  double maxabs = 0.0, minabs = HUGE_VAL, lo = HUGE_VAL, hi = -HUGE_VAL, extremes[6];
   char buf[64];
   for (i = 0; i < t->numel; i++) {
     double v = t->data[i], a = fabs(v);
-    if (!isfinite(v)) { finite = 0; continue; }
+    if (v != v) { nan = 1; continue; }
+    if (!isfinite(v)) { if (v > 0) pinf = 1; else ninf = 1; continue; }
+    anyfinite = 1;
     if (v != floor(v)) allint = 0;
     if (a > maxabs) maxabs = a;
     if (a != 0 && a < minabs) minabs = a;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+    if (v == 0 && signbit(v)) negzero = 1;
   }
-  (void)finite;
   f.scale = 1.0;
   if (allint && maxabs < 1e9) f.f = "%.0f";
   else if (maxabs < 1e5 && (minabs >= 1e-4 || minabs == HUGE_VAL)) f.f = "%.4f";
   else f.f = "%.4e";
+  if (anyfinite) { extremes[nextreme++] = lo; extremes[nextreme++] = hi; }
+  if (negzero) extremes[nextreme++] = -0.0;
+  if (nan) extremes[nextreme++] = NAN;
+  if (pinf) extremes[nextreme++] = HUGE_VAL;
+  if (ninf) extremes[nextreme++] = -HUGE_VAL;
   f.width = 1;
-  for (i = 0; i < t->numel; i++) {
-    int w = fmtnum(buf, sizeof buf, f.f, (double)t->data[i]);
+  for (k = 0; k < nextreme; k++) {
+    int w = fmtnum(buf, sizeof buf, f.f, extremes[k]);
     if (w > f.width) f.width = w;
   }
   return f;
