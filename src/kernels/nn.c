@@ -3,6 +3,12 @@
 ** (declared and documented in nn.h).  Plain C99; the bindings in
 ** src/layers.c and src/activations.c check shapes before calling these.
 */
+/* GCC's -O2 vectorises only loops whose trip count fits the vector width;
+** these flat loops need -O3's vectoriser, and sqrtf needs no-math-errno to
+** vectorise (values are unchanged: no fast-math, sums keep their order) */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("O3", "no-math-errno", "vect-cost-model=dynamic")
+#endif
 #include <math.h>
 #include <string.h>
 #include "nn.h"
