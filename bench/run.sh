@@ -1,0 +1,82 @@
+#!/bin/sh
+# bench/run.sh: `make bench`.  Times one epoch of the book's Fashion-MNIST
+# run with lunet (default: batch split across 2 threads, 1-thread GEMM each;
+# and without the split on OpenBLAS' own 1 and 2 threads), the NumPy
+# reference, the GEMM floor (the step's 8 products only, same BLAS), counts
+# allocations of extra epochs, peak RSS of examples/fashion_mnist.lua, and
+# load times (IDX, and a PNG folder vs the book's os.listdir + cv2.imread).
+# Env: LUNET_CPATH (package.cpath entry for lunet/core.so), LUA, EPOCHS.
+set -e
+LUA=${LUA:-lua5.4}
+PY=/usr/bin/python3
+EPOCHS=${EPOCHS:-3}
+export LUNET_CPATH=${LUNET_CPATH:-./?.so}
+SODIR=$(dirname "$LUNET_CPATH")
+TMP=${TMPDIR:-/tmp}/lunet-bench
+mkdir -p "$TMP"
+val() { sed -n "s/^$1 //p" "$2" | head -1; }
+
+BLAS=$($LUA -e "package.path='./lua/?.lua;./lua/?/init.lua;'..package.path
+  package.cpath=os.getenv('LUNET_CPATH')..';'..package.cpath
+  print(require('lunet').config().blas)")
+echo "== lunet bench ($BLAS, $(nproc) cores, $EPOCHS epochs each, best epoch reported)"
+
+# GEMM floor through src/kernels/gemm.c with the same BLAS
+if [ "$BLAS" = "OpenBLAS" ]; then
+  BF="-DLUNET_USE_CBLAS $(pkg-config --cflags openblas 2>/dev/null || echo -I/usr/include/x86_64-linux-gnu)"
+  BL="$(pkg-config --libs openblas 2>/dev/null || echo -lopenblas)"
+else BF=""; BL=""; fi
+cc -O2 -fno-math-errno -std=c99 -D_POSIX_C_SOURCE=200809L $BF -o "$TMP/gemm_floor" bench/gemm_floor.c src/kernels/gemm.c $BL
+cc -O2 -shared -fPIC -o "$TMP/alloc_count.so" bench/alloc_count.c
+
+"$TMP/gemm_floor" 1 "$EPOCHS" > "$TMP/g1"
+"$TMP/gemm_floor" 2 "$EPOCHS" > "$TMP/g2"
+$LUA bench/lunet_epoch.lua "$EPOCHS" 1 > "$TMP/l_split"
+LUNET_SPLIT=0 $LUA bench/lunet_epoch.lua "$EPOCHS" 1 > "$TMP/l_b1"
+LUNET_SPLIT=0 $LUA bench/lunet_epoch.lua "$EPOCHS" 2 > "$TMP/l_b2"
+$PY bench/numpy_reference.py "$EPOCHS" > "$TMP/np"
+
+# allocations: 1 vs 3 epochs of the same script
+LD_PRELOAD="$TMP/alloc_count.so" $LUA bench/lunet_epoch.lua 1 1 2> "$TMP/a1" > /dev/null
+LD_PRELOAD="$TMP/alloc_count.so" $LUA bench/lunet_epoch.lua 3 1 2> "$TMP/a3" > /dev/null
+
+# peak RSS of the example (1 epoch; the peak is reached before training ends)
+( cd "$SODIR" && LUA_PATH="$OLDPWD/lua/?.lua;$OLDPWD/lua/?/init.lua;;" /usr/bin/time -f "rss_kb %M" \
+  $LUA "$OLDPWD/examples/fashion_mnist.lua" --epochs 1 --verbose 0 --out "$TMP/fm.safetensors" ) \
+  > "$TMP/ex.out" 2> "$TMP/rss"
+
+# PNG folder (written once) with lunet vs the book's loader
+$LUA bench/load_png.lua "$TMP/fashion_png" > "$TMP/png"
+if $PY -c "import cv2" 2>/dev/null; then $PY bench/load_png_cv2.py "$TMP/fashion_png" > "$TMP/cv2"
+else echo "load_png_cv2 nan (apt-get install python3-opencv)" > "$TMP/cv2"; fi
+
+LSPLIT=$(val epoch_best "$TMP/l_split"); LB1=$(val epoch_best "$TMP/l_b1"); LB2=$(val epoch_best "$TMP/l_b2")
+NP=$(val epoch_best "$TMP/np"); G1=$(val gemm_floor "$TMP/g1"); G2=$(val gemm_floor "$TMP/g2")
+A1=$(val allocs "$TMP/a1"); A3=$(val allocs "$TMP/a3")
+awk -v ls="$LSPLIT" -v lb1="$LB1" -v lb2="$LB2" -v np="$NP" -v g1="$G1" -v g2="$G2" \
+    -v gf1="$(val gemm_gflops "$TMP/g1")" -v a1="$A1" -v a3="$A3" -v rss="$(val rss_kb "$TMP/rss")" \
+    -v li="$(val load_idx "$TMP/l_split")" -v lp="$(val load_png "$TMP/png")" -v lc="$(val load_png_cv2 "$TMP/cv2")" \
+    -v acc="$(val final_acc "$TMP/l_split")" -v npacc="$(val final_acc "$TMP/np")" -v blas="$BLAS" 'BEGIN {
+  best = ls; if (lb1 < best) best = lb1; if (lb2 < best) best = lb2
+  g = g1 < g2 ? g1 : g2
+  flop = 60000 * 2 * (2 * (784*128 + 128*128 + 128*10) + 128*128 + 128*10)
+  printf "%-46s %10s\n", "measure", "value"
+  printf "%-46s %10.3f\n", "lunet s/epoch, batch split 2x1 threads (default)", ls
+  printf "%-46s %10.3f\n", "lunet s/epoch, no split, " blas " 1 thread", lb1
+  printf "%-46s %10.3f\n", "lunet s/epoch, no split, " blas " 2 threads", lb2
+  printf "%-46s %10.3f\n", "NumPy reference s/epoch", np
+  printf "%-46s %10.3f\n", "GEMM floor s/epoch, 1 thread", g1
+  printf "%-46s %10.3f\n", "GEMM floor s/epoch, 2 threads", g2
+  printf "%-46s %10.3f   (target <= 0.25)\n", "lunet default / NumPy", ls / np
+  printf "%-46s %10.3f   (aim <= 1.0)\n", "lunet default / best GEMM floor", ls / g
+  printf "%-46s %10.0f\n", "lunet samples/s", 60000 / ls
+  printf "%-46s %10.1f\n", "lunet GFLOP/s (8 products)", flop / ls * 1e-9
+  printf "%-46s %10.1f\n", "GEMM floor GFLOP/s, 1 thread", gf1
+  printf "%-46s %10s\n", "train accuracy after epochs, lunet / NumPy", acc " / " npacc
+  printf "%-46s %10.1f   (469 steps; target 0)\n", "allocations per extra epoch", (a3 - a1) / 2
+  printf "%-46s %10.0f   (target <= 300)\n", "peak RSS examples/fashion_mnist.lua, MB", rss / 1024
+  printf "%-46s %10.3f   (target <= 0.5)\n", "load lunet.data.fashion_mnist() IDX.gz, s", li
+  printf "%-46s %10.3f\n", "load 70,000 PNGs, lunet, s", lp
+  printf "%-46s %10.3f\n", "load 70,000 PNGs, book (listdir+cv2.imread), s", lc
+  printf "%-46s %10s\n", "BLAS", blas
+}'
