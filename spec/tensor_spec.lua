@@ -363,6 +363,7 @@ describe("lunet.Tensor", function()
       collectgarbage(); collectgarbage()
       local junk = {}
       for i = 1, 200 do junk[i] = lunet.full(i, 3, 2) end -- reuse freed memory if any
+      assert.equal(200, #junk)
       collectgarbage()
       assert.are.same({{3, 4}, {5, 6}}, v:totable())
       assert.are.same({1, 2, 3, 4, 5, 6}, r:totable())
@@ -406,7 +407,8 @@ describe("lunet.Tensor", function()
       assert_error_has(t.index, {t, lunet.tensor{2, 5}}, "Tensor:index: entry 2 is 5")
       assert_error_has(t.index, {t, {"a"}}, "Tensor:index: entry 1 is not a number")
       assert_error_has(t.index, {t, {}}, "Tensor:index: no row numbers given")
-      assert_error_has(t.index, {t, "x"}, "Tensor:index: argument 1 must be a table or tensor of row numbers, got string")
+      assert_error_has(t.index, {t, "x"},
+                       "Tensor:index: argument 1 must be a table or tensor of row numbers, got string")
     end)
   end)
 
