@@ -456,6 +456,7 @@ static int m_reshape(lua_State *L) {
   if (known != t->numel) {
     ln_Tensor want; /* only for printing the requested shape */
     char sw[LN_SHAPELEN];
+    memset(&want, 0, sizeof want);
     want.ndim = n;
     memcpy(want.dims, dims, sizeof dims);
     ln_error(L, "Tensor:reshape: cannot reshape %s (%zu elements) to %s (%zu elements)", ln_shapestr(t, sb),
