@@ -338,8 +338,12 @@ static int m_shuffle(lua_State *L) {
 ** each element is still one full sum over the batch).  The split never
 ** changes which products are summed, only who computes them, so results do
 ** not depend on the thread count.  The first layer's input gradient is not
-** computed by train (nothing reads it).  LUNET_SPLIT=0 in the environment
-** turns the split off (then OpenBLAS' own threads are used). */
+** computed by train (nothing reads it).
+** Default: the plan runs on the calling thread with a 1-thread GEMM (the
+** fastest on the shared 2-core machine measured by `make bench`: OpenBLAS'
+** threads lose on these small products and spin on tiny ones).  In the
+** environment, LUNET_SPLIT=1 splits the batch across two threads and
+** LUNET_SPLIT=blas keeps OpenBLAS' own threads. */
 
 #define MAXFAST 32        /* longest Dense/ReLU prefix taken by the plan */
 #define SPLIT_WORK 200000 /* multiply-adds per step below which one thread runs */
@@ -460,8 +464,13 @@ static void *pool_main(void *arg) {
 static void plan_run(Pool *p, Plan *pl) {
   int blas;
   if (p == NULL || !p->started) {
+    const char *env = getenv("LUNET_SPLIT");
+    int own = env && strcmp(env, "blas") == 0; /* keep OpenBLAS' own threads */
+    blas = ln_gemm_threads();
+    if (blas != 1 && !own) ln_gemm_set_threads(1);
     if (pl->backward) plan_backward(NULL, pl, 0, 1);
     else plan_forward(pl, 0, 1);
+    if (blas != 1 && !own) ln_gemm_set_threads(blas);
     return;
   }
   p->plan = pl;
@@ -515,7 +524,7 @@ static Pool *getpool(lua_State *L) {
   lua_setiuservalue(L, 1, UV_POOL);
   {
     const char *env = getenv("LUNET_SPLIT");
-    if ((env && strcmp(env, "0") == 0) || sysconf(_SC_NPROCESSORS_ONLN) < 2) return NULL;
+    if (env == NULL || strcmp(env, "1") != 0 || sysconf(_SC_NPROCESSORS_ONLN) < 2) return NULL;
   }
   if (pthread_mutex_init(&p->mu, NULL) != 0) return NULL;
   if (pthread_cond_init(&p->cv, NULL) != 0) { pthread_mutex_destroy(&p->mu); return NULL; }
