@@ -107,7 +107,8 @@ clean:
 # ---------------------------------------------------------------- robustness
 #   make fuzz       each libFuzzer target in fuzz/ for FUZZ_SECONDS (clang, ASan+UBSan)
 #   make sanitize   the whole spec against a clang ASan+UBSan build of the module
-#   make memcheck   the spec under valgrind (portable -O1 -g build, LUNET_SPEC_QUICK=1)
+#   make memcheck   the spec under valgrind (portable -O2 -g build, LUNET_SPEC_QUICK=1)
+#   make multistate test/multistate.c: lunet in 4 threads' lua_States at once (ThreadSanitizer)
 .PHONY: fuzz fuzz-build sanitize memcheck multistate
 CLANG        ?= clang
 FUZZ_SECONDS ?= 60
@@ -122,9 +123,10 @@ FUZZ_SRC_st   = src/kernels/st_format.c
 FUZZ_SRC_idx  = src/kernels/idx.c
 FUZZ_SRC_png  = src/kernels/png.c
 SAN_BUILD    ?= $(BUILD)/sanitize
+SAN_LEAKS    ?= 1
 SAN_FLAGS     = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 MEM_BUILD    ?= $(BUILD)/memcheck
-VALGRIND     ?= valgrind --quiet --error-exitcode=99 --leak-check=full --show-leak-kinds=definite \
+VALGRIND     ?= valgrind --quiet --trace-children=yes --error-exitcode=99 --leak-check=full --show-leak-kinds=definite \
                 --errors-for-leak-kinds=definite --track-origins=no --suppressions=fuzz/valgrind.supp
 
 $(FUZZ_DIR)/%_fuzz: fuzz/%_fuzz.c src/kernels/*.c src/kernels/*.h
@@ -152,17 +154,27 @@ $(SAN_BUILD)/lunet/core.so: $(SRC) $(HDR)
 	$(MAKE) CC=$(CLANG) OPT="$(SAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" \
 	  BUILD=$(SAN_BUILD) SO=$(SAN_BUILD)/lunet/core.so $(SAN_BUILD)/lunet/core.so
 
-# Lua is not instrumented: the ASan runtime is preloaded; Lua's own
-# allocations are not leak-checked here (memcheck does lunet's)
+# Lua is not instrumented: the ASan runtime is preloaded (inherited by the
+# interpreter busted re-executes); LeakSanitizer runs at exit (SAN_LEAKS=0
+# turns it off where ptrace or the kernel forbid it)
 sanitize: $(SAN_BUILD)/lunet/core.so
 	LD_PRELOAD=$$($(CLANG) -print-file-name=libclang_rt.asan-x86_64.so) \
-	ASAN_OPTIONS=detect_leaks=0:abort_on_error=0:halt_on_error=1 \
+	ASAN_OPTIONS=detect_leaks=$(SAN_LEAKS):abort_on_error=0:halt_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  $(BUSTED) --cpath="$(SAN_BUILD)/?.so"
 
 $(MEM_BUILD)/lunet/core.so: $(SRC) $(HDR)
-	$(MAKE) BLAS=none OPT="-O1 -g" BUILD=$(MEM_BUILD) SO=$(MEM_BUILD)/lunet/core.so $(MEM_BUILD)/lunet/core.so
+	$(MAKE) BLAS=none OPT="-O2 -g" BUILD=$(MEM_BUILD) SO=$(MEM_BUILD)/lunet/core.so $(MEM_BUILD)/lunet/core.so
 
 # the whole spec with LUNET_SPEC_QUICK=1 (heavy specs shrink their sizes)
 memcheck: $(MEM_BUILD)/lunet/core.so
 	LUNET_SPEC_QUICK=1 $(VALGRIND) $(BUSTED) --cpath="$(MEM_BUILD)/?.so"
+
+# test/multistate.c and a portable module, both under ThreadSanitizer
+MT_BUILD     ?= $(BUILD)/tsan
+multistate:
+	$(MAKE) BLAS=none CC=$(CLANG) OPT="-O1 -g -fsanitize=thread" LDFLAGS="-fsanitize=thread" \
+	  BUILD=$(MT_BUILD) SO=$(MT_BUILD)/lunet/core.so $(MT_BUILD)/lunet/core.so
+	$(CLANG) -O1 -g -fsanitize=thread $(WARN) -D_POSIX_C_SOURCE=200809L $(LUA_INC) -pthread \
+	  -o $(MT_BUILD)/multistate test/multistate.c -llua5.4 -ldl
+	TSAN_OPTIONS=halt_on_error=1 $(MT_BUILD)/multistate "$(CURDIR)" "$(MT_BUILD)/?.so"
