@@ -391,8 +391,27 @@ describe("lunet.Model", function()
       end)
     end
 
+    it("save/load keeps a regression model's accuracy precision", function()
+      lunet.seed(13)
+      local X, y = lunet.data.sine(200)
+      local m = lunet.Model()
+      m:add(lunet.Dense(1, 8)); m:add(lunet.ReLU()); m:add(lunet.Dense(8, 1)); m:add(lunet.Linear())
+      m:set { loss = lunet.MeanSquaredError(), optimizer = lunet.Adam(), accuracy = lunet.RegressionAccuracy() }
+      m:finalize()
+      m:train(X, y, { epochs = 2, verbose = 0 })
+      local path = tmpfile()
+      m:save(path)
+      local l = lunet.Model.load(path)
+      os.remove(path)
+      assert.equal(m.accuracy.precision, l.accuracy.precision)
+      local _, a1 = m:evaluate(X, y, { verbose = 0 })
+      local _, a2 = l:evaluate(X, y, { verbose = 0 })
+      assert.equal(a1, a2)
+    end)
+
     it("raises naming the path when loading a missing or foreign file", function()
-      assert.error_matches(function() lunet.Model.load("/nonexistent/m.safetensors") end, "/nonexistent/m.safetensors")
+      assert.error_matches(function() lunet.Model.load("/nonexistent/m.safetensors") end,
+        "lunet.Model.load: /nonexistent/m.safetensors: No such file")
       local a = spiral_model()
       local path = tmpfile()
       a:save_parameters(path)

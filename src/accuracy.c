@@ -191,8 +191,29 @@ static const luaL_Reg methods[] = {
   {NULL, NULL}
 };
 
+/* acc.precision = p (regression, p finite > 0): restores a saved model's
+** precision without the data it came from; other assignments raise */
+static int mm_newindex(lua_State *L) {
+  ln_Accuracy *a = ln_toaccuracy(L, 1);
+  const char *k = lua_tostring(L, 2);
+  const char *name = a && a->regression ? "RegressionAccuracy" : "CategoricalAccuracy";
+  if (a && a->regression && k && strcmp(k, "precision") == 0) {
+    int isnum;
+    lua_Number p = lua_tonumberx(L, 3, &isnum);
+    if (!isnum || !(p > 0) || p == HUGE_VAL)
+      ln_error(L, "RegressionAccuracy: precision must be a finite positive number, got %s",
+               isnum ? "a non-positive or non-finite number" : luaL_typename(L, 3));
+    a->precision = p;
+    a->initialized = 1;
+    return 0;
+  }
+  ln_error(L, "%s: cannot set field '%s'", name, k ? k : luaL_typename(L, 2));
+  return 0;
+}
+
 static const luaL_Reg metamethods[] = {
   {"__tostring", mm_tostring},
+  {"__newindex", mm_newindex},
   {NULL, NULL}
 };
 

@@ -73,11 +73,14 @@ local function checkdata(X, y, who, what)
   end
 end
 
--- call a C method; on error re-raise its message (without the position
--- inside this file) at the position of the user's call
-local function rethrow(level, ok, ...)
+-- finish a pcall of a C function: on error re-raise its message at the
+-- position of the user's call (level counts from the caller of rethrow),
+-- without the position inside this file; `rename` swaps a C name prefix
+-- (e.g. "lunet.safetensors.load") for the public function's name
+local function rethrow(level, rename, ok, ...)
   if ok then return ... end
   local msg = tostring((...)):gsub("^[^\n]-lunet[/\\]model%.lua:%d+: ", "")
+  if rename then msg = msg:gsub("^lunet%.safetensors%.%a+:", rename .. ":") end
   error(msg, level + 1)
 end
 
@@ -155,7 +158,7 @@ function methods.train(self, X, y, opts)
     for step = 0, steps - 1 do
       local first = step * bs + 1
       local count = math.min(bs, n - first + 1)
-      local data_loss, reg_loss, accuracy = rethrow(2, pcall(self._step, self, X, y, first, count, shuffle))
+      local data_loss, reg_loss, accuracy = rethrow(2, nil, pcall(self._step, self, X, y, first, count, shuffle))
       local total = data_loss + reg_loss
       if check_finite and not isfinite(total) then
         error(string.format("%s: the loss became %s at epoch %d, step %d (data_loss %s, reg_loss %s); lower the " ..
@@ -223,7 +226,7 @@ function methods.evaluate(self, X, y, opts)
   acc:new_pass()
   for step = 0, steps - 1 do
     local first = step * bs + 1
-    rethrow(2, pcall(self._eval_step, self, X, y, first, math.min(bs, n - first + 1)))
+    rethrow(2, nil, pcall(self._eval_step, self, X, y, first, math.min(bs, n - first + 1)))
   end
   local vl = loss:calculate_accumulated()
   local va = acc:calculate_accumulated()
@@ -337,7 +340,7 @@ function methods.load_parameters(self, path)
   local who = "Model:load_parameters"
   if type(path) ~= "string" then error(who .. ": path must be a string", 2) end
   if not self.finalized then error(who .. ": call model:finalize() first", 2) end
-  local tensors = safetensors.load(path)
+  local tensors = rethrow(2, who, pcall(safetensors.load, path))
   load_parameter_tensors(self, tensors, path, who)
   return self
 end
@@ -454,7 +457,7 @@ end
 function M.load(path)
   local who = "lunet.Model.load"
   if type(path) ~= "string" then error(who .. ": path must be a string", 2) end
-  local tensors, meta = safetensors.load(path)
+  local tensors, meta = rethrow(2, who, pcall(safetensors.load, path))
   if meta["lunet.model"] == nil then
     error(string.format("%s: %s: no lunet model metadata (a file from save_parameters? use " ..
       "model:load_parameters)", who, path), 2)
