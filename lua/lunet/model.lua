@@ -73,6 +73,20 @@ local function checkdata(X, y, who, what)
   end
 end
 
+-- a tensor's sizes joined with "x"
+local function shapestr(t) return table.concat({ t:shape() }, "x") end
+
+-- raise unless a and b have the same sizes after the first (validation
+-- data must look like the training data, whatever their sample counts)
+local function checksamelike(a, b, who, aname, bname)
+  local sa, sb = { a:shape() }, { b:shape() }
+  table.remove(sa, 1); table.remove(sb, 1)
+  if table.concat(sa, "x") ~= table.concat(sb, "x") or #sa ~= #sb then
+    error(string.format("%s: %s is %s but %s is %s (sizes after the first must match)", who, aname,
+      shapestr(a), bname, shapestr(b)), 3)
+  end
+end
+
 -- finish a pcall of a C function: on error re-raise its message at the
 -- position of the user's call (level counts from the caller of rethrow),
 -- without the position inside this file; `rename` swaps a C name prefix
@@ -128,6 +142,9 @@ function methods.train(self, X, y, opts)
   if vd ~= nil then
     if type(vd) ~= "table" then error(who .. ": validation_data must be a table { X_val, y_val }", 2) end
     checkdata(vd[1], vd[2], who, { "validation_data[1]", "validation_data[2]" })
+    -- caught here, not by evaluate after a whole epoch of training
+    checksamelike(vd[1], X, who, "validation_data[1]", "X")
+    checksamelike(vd[2], y, who, "validation_data[2]", "y")
   end
   local cbs = opts.callbacks or {}
   local callbacks = require "lunet.callbacks"
