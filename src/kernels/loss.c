@@ -48,7 +48,8 @@ void ln_cce_onehot_forward(size_t rows, size_t cols, const float *pred,
     const float *p = pred + r * cols, *t = y + r * cols;
     double s = 0.0;
     for (c = 0; c < cols; c++) s += (double)(clip(p[c]) * t[c]);
-    out[r] = -logf((float)s);
+    /* an all-zero target row has no correct class: -log(0) = inf, as NumPy */
+    out[r] = s == 0.0 ? (float)INFINITY : -logf((float)s);
   }
 }
 
