@@ -42,7 +42,7 @@ LUA_FILES = $(wildcard lua/lunet/*.lua)
 INST_LIBDIR ?= /usr/local/lib/lua/5.4
 INST_LUADIR ?= /usr/local/share/lua/5.4
 
-.PHONY: all test demo deps clean spec examples install bench
+.PHONY: all test demo deps clean spec examples install lint bench
 
 all: $(SO)
 
@@ -94,6 +94,13 @@ demo: deps
 # speed and memory benchmark (bench/README.md): lunet vs NumPy vs the GEMM floor
 bench: $(SO)
 	LUNET_CPATH="$(dir $(SO))../?.so" LUA="$(LUA)" sh bench/run.sh
+
+# static checks: luacheck on the Lua, cppcheck on the C, a -Werror build
+lint:
+	luacheck lua spec examples bench
+	cppcheck --enable=warning,performance --std=c99 -q -D__GNUC__ -Isrc --error-exitcode=1 src
+	$(MAKE) BUILD=build/werror SO=build/werror/lunet/core.so CFLAGS=-Werror
+	$(MAKE) BLAS=none BUILD=build/werror SO=build/werror/lunet/core-none.so CFLAGS=-Werror
 
 # used by the rockspec (build.type = "make")
 install: $(SO)
