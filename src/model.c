@@ -766,11 +766,19 @@ static int m_eval_step(lua_State *L) {
   return 2;
 }
 
+/* the tensor X at idx, or an error naming who and X's type (luaL's
+** "bad argument #2 to '?'" does not name the method under pcall) */
+static ln_Tensor *checkx(lua_State *L, int idx, const char *who) {
+  ln_Tensor *t = ln_totensor(L, idx);
+  if (t == NULL) ln_error(L, "%s: argument 1 (X) must be a lunet.Tensor, got %s", who, ln_typename(L, idx));
+  return t;
+}
+
 /* model:predict(X, { batch_size = nil }) -> output tensor, in batches */
 static int m_predict(lua_State *L) {
   static const char *const keys[] = {"batch_size", NULL};
   Model *m = checkmodel(L, 1);
-  ln_Tensor *X = ln_checktensor(L, 2), *res = NULL;
+  ln_Tensor *X = checkx(L, 2, "Model:predict"), *res = NULL;
   lua_Integer bs;
   size_t N = X->dims[0], first, cols = 0;
   ln_checkoptions(L, 3, "Model:predict", keys);
