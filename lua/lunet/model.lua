@@ -326,8 +326,8 @@ end
 function methods.save_parameters(self, path)
   if type(path) ~= "string" then error("Model:save_parameters: path must be a string", 2) end
   if not self.finalized then error("Model:save_parameters: call model:finalize() first", 2) end
-  safetensors.save(path, parameter_tensors(self, {}),
-    { format = "lunet.parameters", ["lunet.version"] = core.version })
+  rethrow(2, "Model:save_parameters", pcall(safetensors.save, path, parameter_tensors(self, {}),
+    { format = "lunet.parameters", ["lunet.version"] = core.version }))
   return self
 end
 
@@ -412,8 +412,8 @@ function methods.save(self, path)
       end
     end
   end
-  safetensors.save(path, tensors, { format = "lunet.model", ["lunet.version"] = core.version,
-                                    ["lunet.model"] = json.encode(spec) })
+  rethrow(2, who, pcall(safetensors.save, path, tensors, { format = "lunet.model", ["lunet.version"] = core.version,
+                                                           ["lunet.model"] = json.encode(spec) }))
   return self
 end
 
