@@ -282,6 +282,10 @@ int ln_st_parse(const char *json, size_t len, uint64_t data_len, ln_StHeader *ou
     if (e == meta) continue;
     t = &out->tensors[out->ntensors++];
     t->name = e->string;
+    if (t->name[0] == '\0') { /* ln_st_format refuses it: a loaded file must save back */
+      fail(err, errlen, "a tensor has an empty name");
+      goto bad;
+    }
     if (parse_tensor(e, data_len, t, err, errlen) != 0) goto bad;
   }
   if (check_layout(out, data_len, err, errlen) != 0) goto bad;
