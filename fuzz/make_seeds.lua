@@ -62,3 +62,17 @@ lunet.image.save(out .. "/png/rgb.png", img(2, 7, 3))
 lunet.image.save(out .. "/png/rgba.png", img(6, 2, 4))
 lunet.image.save(out .. "/png/one.png", img(1, 1, 1))
 print("seeds written to " .. out)
+
+-- image folders for folder_fuzz: records of (folder | file << 2, length
+-- as 2 bytes little-endian, content); see fuzz/folder_fuzz.c
+mkdir(out .. "/folder")
+local function png(name) local f = assert(io.open(out .. "/png/" .. name, "rb")); local s = f:read("a"); f:close(); return s end
+local function record(folder, file, content, txt)
+  return string.char(folder | (file << 2) | (txt and 32 or 0)) .. string.pack("<I2", #content) .. content
+end
+write(out .. "/folder/two_labels", "\0" .. record(0, 0, png("gray.png")) .. record(0, 1, png("gray.png")) ..
+  record(1, 0, png("gray.png")))
+write(out .. "/folder/color", "\1" .. record(0, 0, png("rgb.png")) .. record(2, 3, png("rgb.png")) ..
+  record(2, 4, "not an image", true))
+write(out .. "/folder/named", "\0" .. record(3, 0, png("one.png")) .. record(0, 2, png("one.png")))
+write(out .. "/folder/sizes_differ", "\0" .. record(0, 0, png("gray.png")) .. record(1, 0, png("rgba.png")))

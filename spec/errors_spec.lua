@@ -387,6 +387,17 @@ describe("bad files", function()
     assert.equal(bytes, readfile(p))
   end)
 
+  it("safetensors: a tensor with an empty name is refused (fuzz regression: it loaded but could not be saved)",
+    function()
+      local json = '{"":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}'
+      local p = writefile(path("empty_name.safetensors"), string.pack("<I8", #json) .. json .. string.pack("<f", 1.5))
+      raises({ "lunet.safetensors.load", p, "empty name" }, lunet.safetensors.load, p)
+      local q = path("fuzz_st_empty_name")
+      local f = assert(io.open("fuzz/regress/st/empty-tensor-name", "rb"))
+      writefile(q, f:read("a")); f:close()
+      raises({ "lunet.safetensors.load", q, "empty name" }, lunet.safetensors.load, q)
+    end)
+
   it("IDX: a lying gzip header is refused before any allocation", function()
     -- 00 00 08 03, 65535 x 65535 x 255 bytes claimed, a few bytes of gzip
     local raw = path("lie.idx")
