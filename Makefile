@@ -120,15 +120,17 @@ clean:
 CLANG        ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_DIR     ?= $(BUILD)/fuzz
-FUZZ_TARGETS  = st idx png
+FUZZ_TARGETS  = st idx png folder
 FUZZ_FLAGS    = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-                -Isrc/kernels -I/usr/include/cjson
+                -Isrc/kernels -I/usr/include/cjson $(LUA_INC) -D_POSIX_C_SOURCE=200809L
 FUZZ_LIBS_st  = -lcjson
 FUZZ_LIBS_idx = -lz
 FUZZ_LIBS_png = -lpng -lz
+FUZZ_LIBS_folder = -llua5.4 -lpng -lz -lcjson -lm
 FUZZ_SRC_st   = src/kernels/st_format.c
 FUZZ_SRC_idx  = src/kernels/idx.c
 FUZZ_SRC_png  = src/kernels/png.c
+FUZZ_SRC_folder = $(SRC)   # the whole module, portable BLAS, through Lua
 SAN_BUILD    ?= $(BUILD)/sanitize
 SAN_LEAKS    ?= 1
 SAN_FLAGS     = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
@@ -136,7 +138,7 @@ MEM_BUILD    ?= $(BUILD)/memcheck
 VALGRIND     ?= valgrind --quiet --error-exitcode=99 --leak-check=full --show-leak-kinds=definite \
                 --errors-for-leak-kinds=definite --track-origins=no --suppressions=fuzz/valgrind.supp
 
-$(FUZZ_DIR)/%_fuzz: fuzz/%_fuzz.c src/kernels/*.c src/kernels/*.h
+$(FUZZ_DIR)/%_fuzz: fuzz/%_fuzz.c $(SRC) $(HDR)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_SRC_$*) $(FUZZ_LIBS_$*)
 
