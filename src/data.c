@@ -391,7 +391,7 @@ static int l_image_folder(lua_State *L) {
         ln_error(L, "%s: all images must have the same size: %s", who, msg);
       }
       if (ln_png_read(&b->png, X->data + row * h * w * c) != 0) png_fail(L, b, who, path);
-      ln_png_close(&b->png);
+      ln_png_done(&b->png);
       y->data[row++] = (float)label;
     }
   }

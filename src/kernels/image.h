@@ -64,6 +64,8 @@ void ln_hint_hugepages(void *p, size_t n);
 
 #define LN_PNG_MAXDIM 16384           /* png_set_user_limits */
 #define LN_PNG_CHUNK_MAX (8u << 20)   /* png_set_chunk_malloc_max */
+#define LN_PNG_SMALL (64u << 10)      /* files up to this size are read whole */
+#define LN_PNG_FASTRAW (64u << 10)    /* fast path: filtered image bytes at most */
 
 typedef struct ln_PngReader {
   FILE *fp;               /* file source (owned) */
@@ -76,6 +78,13 @@ typedef struct ln_PngReader {
   int channels;           /* output channels: 1 (gray), 3 (RGB), 4 (RGBA) */
   int gray;               /* convert to gray */
   int src_color, src_alpha; /* file has color / alpha (channel or tRNS) */
+  int nofast;             /* set by the caller: always decode with libpng */
+  int fast;               /* header read by the fast path (see png.c) */
+  int inch;               /* fast path: channels in the file */
+  size_t idat_first, idat_last; /* fast path: offsets of the first and last IDAT */
+  unsigned char *file; size_t filecap; /* whole small file (owned, reused) */
+  unsigned char *raw; size_t rawcap;   /* fast path: inflated rows (owned, reused) */
+  void *z;                /* fast path: z_stream (owned, reused) */
   char warn[LN_ERRLEN];   /* libpng's last warning, appended to errors */
   char err[LN_ERRLEN];
 } ln_PngReader;
@@ -87,10 +96,16 @@ void ln_png_init(ln_PngReader *r);
 ** files 3, and files with transparency (alpha channel or tRNS) 4 (gray is
 ** replicated into R, G, B). */
 int ln_png_open(ln_PngReader *r, const char *path, int gray);
+/* the same with path relative to the open folder dirfd (openat) */
+int ln_png_open_at(ln_PngReader *r, int dirfd, const char *path, int gray);
 int ln_png_open_mem(ln_PngReader *r, const void *data, size_t len, int gray);
 /* decode into out (height * width * channels floats, 0..255; 16-bit
 ** samples scaled by 255 / 65535) */
 int ln_png_read(ln_PngReader *r, float *out);
+/* release one image's resources but keep the reusable buffers, so that the
+** reader can open the next file (safe twice) */
+void ln_png_done(ln_PngReader *r);
+/* release everything (safe twice) */
 void ln_png_close(ln_PngReader *r);
 
 /* Write an 8-bit PNG of h x w pixels with c channels (1 gray, 2 gray +

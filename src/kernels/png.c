@@ -3,12 +3,27 @@
 ** back into the function that called it (png_jmpbuf), which returns -1 with
 ** the message in the reader; everything the reader allocated is released by
 ** ln_png_close, so a caller can own a reader from a garbage-collected box.
+**
+** Fast path: a small regular file is read whole into the reader's buffer
+** (one open, fstat, read, close).  When its chunks are exactly what a
+** plain 8-bit, non-interlaced gray / gray+alpha / RGB / RGBA image needs
+** (IHDR, contiguous IDATs, IEND with correct CRCs; ancillary chunks other
+** than tRNS skipped), the IDAT stream is inflated in one zlib call (adler32
+** checked by zlib) and unfiltered here; libpng's row-by-row inflate of tiny
+** rows cost more than the rest of the decode.  Anything else, and any
+** failure on the way (bad CRC, corrupt or short or overlong data, unknown
+** filter byte), restarts the decode with libpng on the same bytes, so
+** errors and unusual files behave exactly as libpng decides.
 */
 #include <errno.h>
+#include <fcntl.h>
 #include <png.h>
 #include <setjmp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
 #include "image.h"
 
 #define DEFLATE_MAX_RATIO 1032u /* deflate never expands more than this */
@@ -58,8 +73,9 @@ void ln_png_init(ln_PngReader *r) {
   memset(r, 0, sizeof *r);
 }
 
-/* release libpng structs, buffers and the file (safe twice) */
-void ln_png_close(ln_PngReader *r) {
+/* release what one image needs (libpng structs, row buffers, the file);
+** the reusable buffers and the zlib stream stay (safe twice) */
+void ln_png_done(ln_PngReader *r) {
   if (r->png) {
     png_structp png = (png_structp)r->png;
     png_infop info = (png_infop)r->info;
@@ -71,6 +87,19 @@ void ln_png_close(ln_PngReader *r) {
   if (r->fp) fclose(r->fp);
   r->fp = NULL;
   r->mem = NULL;
+  r->fast = 0;
+}
+
+/* release everything (safe twice) */
+void ln_png_close(ln_PngReader *r) {
+  ln_png_done(r);
+  if (r->z) {
+    inflateEnd((z_stream *)r->z);
+    free(r->z);
+  }
+  r->z = NULL;
+  free(r->file); r->file = NULL; r->filecap = 0;
+  free(r->raw); r->raw = NULL; r->rawcap = 0;
 }
 
 /* format into r->err, returns -1 */
@@ -79,7 +108,8 @@ static int fail(ln_PngReader *r, const char *msg) {
   return -1;
 }
 
-/* read the signature and header, set the transforms (setjmp inside) */
+/* read the signature and header with libpng, set the transforms (setjmp
+** inside) */
 static int open_common(ln_PngReader *r, int gray) {
   unsigned char sig[8];
   png_structp png;
@@ -126,16 +156,137 @@ static int open_common(ln_PngReader *r, int gray) {
   return 0;
 }
 
-/* open a file source, note its size, read the header */
-int ln_png_open(ln_PngReader *r, const char *path, int gray) {
+/* big-endian 32-bit value */
+static uint32_t be32(const unsigned char *p) {
+  return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+/* Scan the chunks of the memory source for the fast path: 1 when the file
+** is a plain 8-bit non-interlaced image with valid CRCs on IHDR, IDAT and
+** IEND (fields set, IDAT span noted), 0 when libpng must decode it. */
+static int fast_scan(ln_PngReader *r, int gray) {
+  static const unsigned char sig[8] = {137, 80, 78, 71, 13, 10, 26, 10};
+  const unsigned char *p = r->mem, *ihdr;
+  size_t n = r->memlen, pos = 8, first = 0, last = 0, idat_limit;
+  int state = 0; /* 0 before IDAT, 1 in the IDAT run, 2 after it */
+  uint32_t w, h;
+  int ctype, inch;
+  if (r->nofast || n < 8 + 25 + 12 || memcmp(p, sig, 8) != 0) return 0;
+  ihdr = p + 8;
+  if (be32(ihdr) != 13 || memcmp(ihdr + 4, "IHDR", 4) != 0 ||
+      (uint32_t)crc32(0L, ihdr + 4, 17) != be32(ihdr + 21))
+    return 0;
+  w = be32(ihdr + 8);
+  h = be32(ihdr + 12);
+  ctype = ihdr[17];
+  if (w < 1 || h < 1 || w > LN_PNG_MAXDIM || h > LN_PNG_MAXDIM || ihdr[16] != 8 ||
+      ihdr[18] != 0 || ihdr[19] != 0 || ihdr[20] != 0)
+    return 0;
+  switch (ctype) {
+    case 0: inch = 1; break;
+    case 2: inch = 3; break;
+    case 4: inch = 2; break;
+    case 6: inch = 4; break;
+    default: return 0;
+  }
+  if ((uint64_t)h * ((uint64_t)w * (uint64_t)inch + 1) > LN_PNG_FASTRAW) return 0;
+  /* libpng's bound on one IDAT chunk (png_check_chunk_length) */
+  idat_limit = (size_t)h * ((size_t)w * (size_t)inch + 1);
+  idat_limit += 6 + 5 * (idat_limit / ((size_t)w * (size_t)inch + 1) + 1);
+  pos = 8 + 25;
+  for (;;) {
+    uint32_t len;
+    const unsigned char *c = p + pos;
+    if (n - pos < 12) return 0;
+    len = be32(c);
+    if (len > n - pos - 12) return 0;
+    if (memcmp(c + 4, "IDAT", 4) == 0) {
+      if (state == 2) return 0;
+      if (state == 0) first = pos;
+      state = 1;
+      last = pos;
+      if (len > idat_limit) return 0; /* libpng: "chunk data is too large" */
+      if ((uint32_t)crc32(0L, c + 4, 4 + len) != be32(c + 8 + len)) return 0;
+    } else if (memcmp(c + 4, "IEND", 4) == 0) {
+      if (state == 0 || len != 0 || (uint32_t)crc32(0L, c + 4, 4) != be32(c + 8)) return 0;
+      break;
+    } else {
+      /* critical chunks (PLTE, unknown), tRNS, names libpng rejects and
+      ** bad CRCs are libpng's business; other ancillary chunks change
+      ** nothing in the decoded pixels */
+      int k;
+      for (k = 4; k < 8; k++)
+        if (!((c[k] >= 'A' && c[k] <= 'Z') || (c[k] >= 'a' && c[k] <= 'z'))) return 0;
+      if (!(c[4] & 0x20) || memcmp(c + 4, "tRNS", 4) == 0) return 0;
+      if ((uint32_t)crc32(0L, c + 4, 4 + len) != be32(c + 8 + len)) return 0;
+      if (state == 1) state = 2;
+    }
+    pos += 12 + (size_t)len;
+  }
+  r->width = w;
+  r->height = h;
+  r->src_color = (ctype & 2) != 0;
+  r->src_alpha = (ctype & 4) != 0;
+  r->gray = gray;
+  r->channels = gray || (!r->src_color && !r->src_alpha) ? 1 : r->src_alpha ? 4 : 3;
+  r->inch = inch;
+  r->idat_first = first;
+  r->idat_last = last;
+  r->fast = 1;
+  return 1;
+}
+
+/* read the signature and header: the fast path's scan for memory sources,
+** else libpng */
+static int open_source(ln_PngReader *r, int gray) {
+  if (r->mem && fast_scan(r, gray)) return 0;
+  return open_common(r, gray);
+}
+
+/* open a file source, note its size, read the header.  Small regular files
+** are read whole into the reader's buffer and decoded from memory. */
+int ln_png_open_at(ln_PngReader *r, int dirfd, const char *path, int gray) {
+  struct stat st;
   long size;
+  int fd;
   r->warn[0] = r->err[0] = '\0';
-  r->fp = fopen(path, "rb");
-  if (r->fp == NULL) return fail(r, strerror(errno));
+  fd = openat(dirfd, path, O_RDONLY);
+  if (fd < 0) return fail(r, strerror(errno));
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size <= (off_t)LN_PNG_SMALL) {
+    size_t want = (size_t)st.st_size, got = 0;
+    if (r->filecap < want || r->file == NULL) {
+      size_t cap = want < 4096 ? 4096 : want;
+      unsigned char *f = (unsigned char *)malloc(cap);
+      if (f == NULL) { close(fd); return fail(r, "out of memory"); }
+      free(r->file);
+      r->file = f;
+      r->filecap = cap;
+    }
+    while (got < want) {
+      ssize_t k = read(fd, r->file + got, want - got);
+      if (k < 0 && errno == EINTR) continue;
+      if (k < 0) { int e = errno; close(fd); return fail(r, strerror(e)); }
+      if (k == 0) break;
+      got += (size_t)k;
+    }
+    close(fd);
+    r->mem = r->file;
+    r->memlen = got;
+    r->mempos = 0;
+    r->srcsize = got;
+    return open_source(r, gray);
+  }
+  r->fp = fdopen(fd, "rb");
+  if (r->fp == NULL) { int e = errno; close(fd); return fail(r, strerror(e)); }
   if (fseek(r->fp, 0, SEEK_END) != 0 || (size = ftell(r->fp)) < 0 || fseek(r->fp, 0, SEEK_SET) != 0)
     return fail(r, errno == EISDIR || errno == ESPIPE ? strerror(errno) : "cannot determine the file size");
   r->srcsize = (uint64_t)size;
   return open_common(r, gray);
+}
+
+/* open a file source by path */
+int ln_png_open(ln_PngReader *r, const char *path, int gray) {
+  return ln_png_open_at(r, AT_FDCWD, path, gray);
 }
 
 /* a memory source (fuzzing, embedded data) */
@@ -145,13 +296,18 @@ int ln_png_open_mem(ln_PngReader *r, const void *data, size_t len, int gray) {
   r->memlen = len;
   r->mempos = 0;
   r->srcsize = len;
-  return open_common(r, gray);
+  return open_source(r, gray);
 }
 
 /* one decoded row (8- or 16-bit, inch channels) into out */
 static void convert_row(const ln_PngReader *r, const unsigned char *p, int inch, int depth, float *out) {
   size_t x, w = r->width;
   int c = r->channels, k;
+  if (depth == 8 && inch == c) { /* no conversion: a vectorisable copy */
+    size_t n = w * (size_t)c;
+    for (x = 0; x < n; x++) out[x] = (float)p[x];
+    return;
+  }
   for (x = 0; x < w; x++) {
     double v[4];
     for (k = 0; k < inch; k++) /* 16-bit: exact 0 and 255 at the ends */
@@ -169,12 +325,103 @@ static void convert_row(const ln_PngReader *r, const unsigned char *p, int inch,
   }
 }
 
+/* undo the PNG filter of one row (n bytes, bpp bytes per pixel) in place;
+** prev is the previous unfiltered row or NULL; 0, or -1 on a bad filter */
+static int unfilter(int type, unsigned char *row, const unsigned char *prev, size_t n, size_t bpp) {
+  size_t i;
+  switch (type) {
+    case 0: return 0;
+    case 1:
+      for (i = bpp; i < n; i++) row[i] = (unsigned char)(row[i] + row[i - bpp]);
+      return 0;
+    case 2:
+      if (prev) for (i = 0; i < n; i++) row[i] = (unsigned char)(row[i] + prev[i]);
+      return 0;
+    case 3:
+      for (i = 0; i < n; i++) {
+        unsigned a = i >= bpp ? row[i - bpp] : 0, b = prev ? prev[i] : 0;
+        row[i] = (unsigned char)(row[i] + ((a + b) >> 1));
+      }
+      return 0;
+    case 4:
+      for (i = 0; i < n; i++) {
+        int a = i >= bpp ? row[i - bpp] : 0, b = prev ? prev[i] : 0;
+        int c = i >= bpp && prev ? prev[i - bpp] : 0;
+        int pa = abs(b - c), pb = abs(a - c), pc = abs(a + b - 2 * c);
+        int pred = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+        row[i] = (unsigned char)(row[i] + pred);
+      }
+      return 0;
+    default:
+      return -1;
+  }
+}
+
+/* the fast decode: inflate all IDAT data at once, unfilter, convert;
+** 0 ok, 1 when libpng must decide (nothing reported) */
+static int fast_read(ln_PngReader *r, float *out) {
+  size_t bpp = (size_t)r->inch, rowbytes = r->width * bpp, stride = rowbytes + 1;
+  size_t rawlen = r->height * stride, y, pos;
+  z_stream *z = (z_stream *)r->z;
+  unsigned char *prev = NULL;
+  int rc = Z_OK;
+  if (r->rawcap < rawlen || r->raw == NULL) {
+    unsigned char *b = (unsigned char *)malloc(LN_PNG_FASTRAW);
+    if (b == NULL) return 1;
+    free(r->raw);
+    r->raw = b;
+    r->rawcap = LN_PNG_FASTRAW;
+  }
+  if (z == NULL) {
+    z = (z_stream *)calloc(1, sizeof *z);
+    if (z == NULL) return 1;
+    if (inflateInit(z) != Z_OK) { free(z); return 1; }
+    r->z = z;
+  } else if (inflateReset(z) != Z_OK) {
+    return 1;
+  }
+  z->next_out = r->raw;
+  z->avail_out = (uInt)rawlen;
+  for (pos = r->idat_first; pos <= r->idat_last; ) { /* the IDAT run, in order */
+    uint32_t len = be32(r->mem + pos);
+    z->next_in = (Bytef *)(uintptr_t)(r->mem + pos + 8);
+    z->avail_in = len;
+    rc = inflate(z, pos == r->idat_last ? Z_FINISH : Z_NO_FLUSH);
+    if (rc == Z_BUF_ERROR && len == 0) rc = Z_OK;
+    if (rc != Z_OK && rc != Z_STREAM_END) return 1;
+    if (rc == Z_STREAM_END && (pos != r->idat_last || z->avail_in != 0)) return 1;
+    pos += 12 + (size_t)len;
+  }
+  if (rc != Z_STREAM_END || z->avail_out != 0) return 1;
+  for (y = 0; y < r->height; y++) {
+    unsigned char *row = r->raw + y * stride;
+    if (unfilter(row[0], row + 1, prev, rowbytes, bpp) != 0) return 1;
+    prev = row + 1;
+  }
+  for (y = 0; y < r->height; y++)
+    convert_row(r, r->raw + y * stride + 1, r->inch, 8, out + y * r->width * (size_t)r->channels);
+  return 0;
+}
+
 /* decode all rows into out (row by row, or the whole image when interlaced) */
 int ln_png_read(ln_PngReader *r, float *out) {
-  png_structp png = (png_structp)r->png;
-  png_infop info = (png_infop)r->info;
+  png_structp png;
+  png_infop info;
   size_t rowbytes, y, rowfloats = r->width * (size_t)r->channels;
   int inch, depth, passes;
+  if (r->fast) {
+    size_t w = r->width, h = r->height;
+    int c = r->channels;
+    if (fast_read(r, out) == 0) return 0;
+    /* libpng decides about this file: from its first byte again */
+    r->fast = 0;
+    r->mempos = 0;
+    if (open_common(r, r->gray) != 0) return -1;
+    if (r->width != w || r->height != h || r->channels != c)
+      return fail(r, "inconsistent header");
+  }
+  png = (png_structp)r->png;
+  info = (png_infop)r->info;
   if (png == NULL || info == NULL) return fail(r, "reader is not open");
   if (setjmp(png_jmpbuf(png))) return -1;
   rowbytes = png_get_rowbytes(png, info);
