@@ -11,13 +11,27 @@
 #pragma GCC optimize("O3", "no-math-errno", "vect-cost-model=dynamic")
 #endif
 #include <math.h>
+#include <stdint.h>
+#include <string.h>
 #include "optim.h"
+
+/* the loops are compiled three times, for AVX-512, AVX2 and the baseline,
+** and the loader picks the one the CPU runs (GCC's target_clones, an ifunc;
+** the default build keeps no -march).  Results are identical in every clone:
+** -std=c99 keeps contraction off (no FMA), and division and sqrt are
+** correctly rounded at any vector width */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__ELF__)
+#define LN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define LN_CLONES
+#endif
 
 /* Note: the sqrtf loops vectorise with -O3 -fno-math-errno (GCC needs to
 ** know sqrtf cannot set errno); at the default -O2 they run scalar, which
 ** costs little next to the matrix products of a training step. */
 
 /* w += -lr * g */
+LN_CLONES
 void ln_sgd(size_t n, float lr, const float *restrict g, float *restrict w) {
   size_t i;
   const float nlr = -lr;
@@ -25,6 +39,7 @@ void ln_sgd(size_t n, float lr, const float *restrict g, float *restrict w) {
 }
 
 /* u = mu * m - lr * g; m = u; w += u */
+LN_CLONES
 void ln_sgd_momentum(size_t n, float lr, float mu, const float *restrict g,
                      float *restrict m, float *restrict w) {
   size_t i;
@@ -36,6 +51,7 @@ void ln_sgd_momentum(size_t n, float lr, float mu, const float *restrict g,
 }
 
 /* c += g^2; w += -lr * g / (sqrt(c) + eps) */
+LN_CLONES
 void ln_adagrad(size_t n, float lr, float eps, const float *restrict g,
                 float *restrict c, float *restrict w) {
   size_t i;
@@ -48,6 +64,7 @@ void ln_adagrad(size_t n, float lr, float eps, const float *restrict g,
 }
 
 /* c = rho * c + a1 * g^2 (a1 = 1 - rho); w += -lr * g / (sqrt(c) + eps) */
+LN_CLONES
 void ln_rmsprop(size_t n, float lr, float rho, float a1, float eps,
                 const float *restrict g, float *restrict c, float *restrict w) {
   size_t i;
@@ -59,19 +76,188 @@ void ln_rmsprop(size_t n, float lr, float rho, float a1, float eps,
   }
 }
 
+/* ---------------------------------------------------------------- Adam
+** Subnormal floats make x86 cores take a microcode assist (about 150
+** cycles) on every instruction that reads or writes one, and Adam makes
+** them: the momentum of a weight whose gradient is always 0 (a dead ReLU)
+** decays by beta_1 each step into the subnormal range and stays there
+** (0.9 * the smallest subnormal rounds back to itself).  A few percent of
+** such weights made the update loop six times slower.  Flushing them to zero
+** would change results, so instead:
+**   1. the vector loop runs on every element with the "tiny" inputs (a
+**      momentum or cache below 2^-100, a gradient below 2^-56, not 0)
+**      replaced by 0 and keeps the old m, v, w of those elements;
+**   2. a scalar pass redoes exactly those elements, computing each float
+**      operation in double (no subnormal double arises) and rounding it to
+**      float in software, moving subnormals in and out as bit patterns.
+** One float operation computed in double and rounded to float gives the
+** correctly rounded float result (53 >= 2 * 24 + 2), so every element is
+** bit-identical to the plain float loop. */
+
+#define TINY_MV 0x0D800000u /* bits of 2^-100 */
+#define TINY_G  0x23800000u /* bits of 2^-56 */
+#define ADAM_CHUNK 512      /* elements per vector pass (a multiple of 8) */
+
+/* the bits of a float */
+static uint32_t fbits(const float *x) {
+  uint32_t b;
+  memcpy(&b, x, sizeof b);
+  return b;
+}
+
+/* 1 when 0 < |x| < the float with bits t (x given by its bits b) */
+static int tiny(uint32_t b, uint32_t t) {
+  return (b & 0x7fffffffu) - 1u < t - 1u;
+}
+
+/* the value of a finite float, from its bits, as a double, without loading
+** a subnormal float into an FP register */
+static double bits2d(uint32_t b) {
+  uint32_t a = b & 0x7fffffffu;
+  double x;
+  if (a >= 0x00800000u) {
+    float f;
+    memcpy(&f, &b, sizeof f);
+    return (double)f;
+  }
+  x = (double)a * 0x1p-149;
+  return b >> 31 ? -x : x;
+}
+
+/* a double rounded to the nearest float (ties to even), still as a double;
+** x is a finite double result of one operation on floats.  Below 2^-126
+** the float grid is the multiples of 2^-149: a * 2^149 < 2^23 is rounded to
+** an integer by adding and removing 2^52 (round to nearest even) */
+static double rnd(double x) {
+  double a = fabs(x);
+  if (a >= 0x1p-126) return (double)(float)x;
+  a = (a * 0x1p149 + 0x1p52) - 0x1p52;
+  return copysign(a * 0x1p-149, x);
+}
+
+/* the bits of a double that holds a float value */
+static uint32_t d2bits(double x) {
+  double a = fabs(x);
+  uint32_t s = signbit(x) ? 0x80000000u : 0u;
+  if (a < 0x1p-126) return s | (uint32_t)(a * 0x1p149);
+  {
+    float f = (float)x;
+    uint32_t b;
+    memcpy(&b, &f, sizeof b);
+    return b;
+  }
+}
+
+/* one Adam element exactly as the float expression in ln_adam */
+static void adam_exact(float lr, float b1, float a1, float b2, float a2, float c1, float c2,
+                       float eps, const float *g, float *m, float *v, float *w) {
+  uint32_t gb = fbits(g), mb = fbits(m), vb = fbits(v), wb = fbits(w);
+  double G, M, V, W, q;
+  if (((gb >> 23) & 0xff) == 0xff || ((mb >> 23) & 0xff) == 0xff || ((vb >> 23) & 0xff) == 0xff ||
+      ((wb >> 23) & 0xff) == 0xff) { /* inf or NaN: the plain float expression */
+    float mi = b1 * *m + a1 * *g, vi = b2 * *v + a2 * (*g * *g);
+    *m = mi;
+    *v = vi;
+    *w += -lr * (mi / c1) / (sqrtf(vi / c2) + eps);
+    return;
+  }
+  G = bits2d(gb);
+  M = rnd(rnd((double)b1 * bits2d(mb)) + rnd((double)a1 * G));
+  V = rnd(rnd((double)b2 * bits2d(vb)) + rnd((double)a2 * rnd(G * G)));
+  q = rnd(rnd(-(double)lr * rnd(M / (double)c1)) / rnd(rnd(sqrt(rnd(V / (double)c2))) + (double)eps));
+  W = rnd(bits2d(wb) + q);
+  mb = d2bits(M);
+  vb = d2bits(V);
+  wb = d2bits(W);
+  memcpy(m, &mb, sizeof mb);
+  memcpy(v, &vb, sizeof vb);
+  memcpy(w, &wb, sizeof wb);
+}
+
+/* a float from its bits */
+static float bitsf(uint32_t b) {
+  float f;
+  memcpy(&f, &b, sizeof f);
+  return f;
+}
+
+/* the vector loop over a chunk: every element but the tiny ones, which are
+** left unchanged and flagged (all bits set); returns how many were tiny.
+** Selections are bit masks so no float operation sees a tiny input */
+LN_CLONES
+static uint32_t adam_bulk(size_t n, float lr, float b1, float a1, float b2, float a2,
+                          float c1, float c2, float eps,
+                          const float *restrict g, float *restrict m, float *restrict v,
+                          float *restrict w, uint32_t *restrict flag) {
+  size_t i;
+  uint32_t ntiny = 0;
+  const float nlr = -lr;
+  for (i = 0; i < n; i++) {
+    uint32_t gb = fbits(g + i), mb = fbits(m + i), vb = fbits(v + i);
+    uint32_t t = (uint32_t)(tiny(gb, TINY_G) | tiny(mb, TINY_MV) | tiny(vb, TINY_MV));
+    uint32_t k = t - 1u; /* all ones to keep the new value, 0 for a tiny element */
+    float gi = bitsf(gb & k), mi = b1 * bitsf(mb & k) + a1 * gi;
+    float vi = b2 * bitsf(vb & k) + a2 * (gi * gi);
+    float wi = w[i] + nlr * (mi / c1) / (sqrtf(vi / c2) + eps);
+    m[i] = bitsf((fbits(&mi) & k) | (mb & ~k));
+    v[i] = bitsf((fbits(&vi) & k) | (vb & ~k));
+    w[i] = bitsf((fbits(&wi) & k) | (fbits(w + i) & ~k));
+    flag[i] = t;
+    ntiny += t;
+  }
+  return ntiny;
+}
+
+/* the usual tiny element, a dead unit's: g = 0, a tiny m, a normal v and w.
+** Then v = b2 v (normal, > 0, so the root term is >= eps), m = b1 m in software, and w is unchanged when a
+** bound of the step (each rounding counted as up to 2^-150 plus 2^-20
+** relative; the root term >= eps) stays below a quarter of w's ulp.
+** k = |lr| / (c1 eps) for that bound.  Returns 0 (nothing written) when the
+** element is not such a case (the caller checked c1, c2, eps > 0) */
+static int adam_dead(float b1, float b2, double k, double kabs, const float *g, float *m, float *v,
+                     const float *w) {
+  uint32_t gb = fbits(g), mb = fbits(m), vb = fbits(v), wb = fbits(w);
+  uint32_t va = vb & 0x7fffffffu, wa = wb & 0x7fffffffu;
+  double M, bound;
+  float vn;
+  if ((gb & 0x7fffffffu) != 0 || va < TINY_MV || va >= 0x7f800000u || wa < 0x00800000u || wa >= 0x7f800000u ||
+      ((mb >> 23) & 0xff) == 0xff)
+    return 0;
+  M = rnd((double)b1 * bits2d(mb));
+  bound = (k * (fabs(M) + 0x1p-150) + kabs) * (1.0 + 0x1p-20) + 0x1p-150;
+  vn = b2 * *v;
+  if (M == 0.0 || !(vn > 0.0f) || !(bound < (double)bitsf(wa) * 0x1p-26)) return 0;
+  mb = d2bits(M);
+  memcpy(m, &mb, sizeof mb);
+  *v = vn;
+  return 1;
+}
+
 /* m = b1 m + a1 g; v = b2 v + a2 g^2;
-** w += -lr * (m / c1) / (sqrt(v / c2) + eps) */
+** w += -lr * (m / c1) / (sqrt(v / c2) + eps)
+** in chunks: the vector loop, then the flagged elements exactly */
 void ln_adam(size_t n, float lr, float b1, float a1, float b2, float a2,
              float c1, float c2, float eps,
              const float *restrict g, float *restrict m, float *restrict v,
              float *restrict w) {
-  size_t i;
-  const float nlr = -lr;
-  for (i = 0; i < n; i++) {
-    float mi = b1 * m[i] + a1 * g[i];
-    float vi = b2 * v[i] + a2 * (g[i] * g[i]);
-    m[i] = mi;
-    v[i] = vi;
-    w[i] += nlr * (mi / c1) / (sqrtf(vi / c2) + eps);
+  uint32_t flag[ADAM_CHUNK];
+  size_t i0, j, k;
+  /* the dead-unit bound: |step| <= (|lr| (|m/c1| + 2^-150) + 2^-150) / eps */
+  int dead = c1 > 0.0f && c2 > 0.0f && eps > 0.0f && isfinite(lr) && isfinite(c1);
+  double kd = dead ? fabs((double)lr) / ((double)c1 * (double)eps) : 0.0;
+  double kabs = dead ? (fabs((double)lr) + 1.0) * 0x1p-150 / (double)eps : 0.0;
+  for (i0 = 0; i0 < n; i0 += ADAM_CHUNK) {
+    size_t len = n - i0 < ADAM_CHUNK ? n - i0 : ADAM_CHUNK;
+    if (adam_bulk(len, lr, b1, a1, b2, a2, c1, c2, eps, g + i0, m + i0, v + i0, w + i0, flag) == 0) continue;
+    for (j = len; j < ADAM_CHUNK; j++) flag[j] = 0;
+    for (j = 0; j < len; j += 8) { /* eight flags at a time */
+      if ((flag[j] | flag[j + 1] | flag[j + 2] | flag[j + 3] | flag[j + 4] | flag[j + 5] | flag[j + 6] |
+           flag[j + 7]) == 0) continue;
+      for (k = j; k < j + 8; k++) {
+        size_t e = i0 + k;
+        if (flag[k] && !(dead && adam_dead(b1, b2, kd, kabs, g + e, m + e, v + e, w + e)))
+          adam_exact(lr, b1, a1, b2, a2, c1, c2, eps, g + e, m + e, v + e, w + e);
+      }
+    }
   }
 }
