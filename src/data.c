@@ -12,6 +12,8 @@
 */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,10 +37,12 @@ typedef struct Names {
 
 typedef struct Box {
   ln_IdxReader idx;
-  ln_PngReader png;
+  ln_PngReader png, png2; /* png2: image_folder's second decoding thread */
   DIR *dir;
   Names dirs, files;     /* image_folder: label folders, files of all folders */
   size_t *start;         /* image_folder: first file of each folder (dirs.n + 1) */
+  int *dfd;              /* image_folder: the open label folders (-1: closed) */
+  size_t ndfd;
 } Box;
 
 /* free a list of names */
@@ -54,6 +58,14 @@ static void names_free(Names *s) {
 static void box_close(Box *b) {
   ln_idx_close(&b->idx);
   ln_png_close(&b->png);
+  ln_png_close(&b->png2);
+  if (b->dfd) {
+    size_t i;
+    for (i = 0; i < b->ndfd; i++) if (b->dfd[i] >= 0) close(b->dfd[i]);
+    free(b->dfd);
+  }
+  b->dfd = NULL;
+  b->ndfd = 0;
   if (b->dir) closedir(b->dir);
   b->dir = NULL;
   names_free(&b->dirs);
@@ -73,6 +85,9 @@ static Box *newbox(lua_State *L) {
   Box *b = (Box *)lua_newuserdatauv(L, sizeof *b, 0);
   ln_idx_init(&b->idx);
   ln_png_init(&b->png);
+  ln_png_init(&b->png2);
+  b->dfd = NULL;
+  b->ndfd = 0;
   b->dir = NULL;
   memset(&b->dirs, 0, sizeof b->dirs);
   memset(&b->files, 0, sizeof b->files);
@@ -327,20 +342,135 @@ static void listdir(lua_State *L, Box *b, Names *l, const char *dir, int dirs_on
   b->dir = NULL;
 }
 
+/* The decoding of an image folder, shared by its threads: files are
+** claimed in chunks of FOLDER_CHUNK in sorted order under the mutex; a
+** thread stops at its first failure and nobody claims files after the
+** first failure seen so far, so the failure reported (the smallest index
+** over the threads) is the first bad file in sorted order.  The threads
+** call no Lua function; each owns its reader. */
+#define FOLDER_CHUNK 32
+#define FOLDER_MIN_THREADED 256 /* fewer files: one thread */
+
+typedef struct Folder {
+  pthread_mutex_t mu;
+  size_t next, end;       /* next file to claim, one past the last */
+  size_t stop;            /* first failed file so far (end: none) */
+  const Box *b;
+  float *X;               /* N x h*w*c, preallocated */
+  size_t h, w, c;
+  int gray;
+} Folder;
+
+typedef struct Worker {
+  Folder *f;
+  ln_PngReader *r;
+  size_t bad;             /* its first failed file (f->end: none) */
+  int kind;               /* 1: reader error (err), 2: size differs (bh, bw, bc) */
+  size_t bh, bw;
+  int bc;
+  char err[LN_ERRLEN];
+} Worker;
+
+/* label folder of file j: the last folder starting at or before j */
+static size_t folder_of(const Box *b, size_t j) {
+  size_t lo = 0, hi = b->dirs.n;
+  while (hi - lo > 1) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (b->start[mid] <= j) lo = mid; else hi = mid;
+  }
+  return lo;
+}
+
+/* open file j and check its size against the first image (f->h == 0:
+** no check); 0, or -1 with the failure noted in wk (reader released) */
+static int folder_open(Worker *wk, size_t j) {
+  Folder *f = wk->f;
+  ln_PngReader *r = wk->r;
+  if (ln_png_open_at(r, f->b->dfd[folder_of(f->b, j)], f->b->files.v[j], f->gray) != 0) {
+    wk->kind = 1;
+    memcpy(wk->err, r->err, sizeof wk->err);
+  } else if (f->h && (r->height != f->h || r->width != f->w || (size_t)r->channels != f->c)) {
+    wk->kind = 2;
+    wk->bh = r->height; wk->bw = r->width; wk->bc = r->channels;
+  } else {
+    return 0;
+  }
+  wk->bad = j;
+  ln_png_done(r);
+  return -1;
+}
+
+/* decode the opened file j into its row of X; 0, or -1 noted in wk */
+static int folder_read(Worker *wk, size_t j) {
+  Folder *f = wk->f;
+  int rc = ln_png_read(wk->r, f->X + j * f->h * f->w * f->c);
+  if (rc != 0) {
+    wk->kind = 1;
+    wk->bad = j;
+    memcpy(wk->err, wk->r->err, sizeof wk->err);
+  }
+  ln_png_done(wk->r);
+  return rc;
+}
+
+/* a decoding thread: claim chunks until the end or a failure */
+static void *folder_work(void *arg) {
+  Worker *wk = (Worker *)arg;
+  Folder *f = wk->f;
+  for (;;) {
+    size_t s, e, j;
+    pthread_mutex_lock(&f->mu);
+    s = f->next;
+    e = s + FOLDER_CHUNK < f->end ? s + FOLDER_CHUNK : f->end;
+    if (s >= f->end || s > f->stop) s = e = f->end;
+    f->next = e;
+    pthread_mutex_unlock(&f->mu);
+    if (s >= e) return NULL;
+    for (j = s; j < e; j++) {
+      if (folder_open(wk, j) != 0 || folder_read(wk, j) != 0) {
+        pthread_mutex_lock(&f->mu);
+        if (j < f->stop) f->stop = j;
+        pthread_mutex_unlock(&f->mu);
+        return NULL;
+      }
+    }
+  }
+}
+
+/* raise the failure noted in wk (file j) after releasing the box */
+static LN_NORETURN void folder_fail(lua_State *L, Box *b, const Worker *wk, const Folder *f,
+                                    const char *who, const char *dir) {
+  char msg[3 * PATHMAX + LN_ERRLEN + 128];
+  size_t j = wk->bad, i = folder_of(b, j);
+  if (wk->kind == 2)
+    snprintf(msg, sizeof msg,
+             "all images must have the same size: %s/%s/%s is %zux%zu with %d channel(s), expected %zux%zu with %zu like %s/%s/%s",
+             dir, b->dirs.v[i], b->files.v[j], wk->bh, wk->bw, wk->bc, f->h, f->w, f->c,
+             dir, b->dirs.v[folder_of(b, 0)], b->files.v[0]);
+  else
+    snprintf(msg, sizeof msg, "%s/%s/%s: %s", dir, b->dirs.v[i], b->files.v[j], wk->err);
+  box_close(b);
+  ln_error(L, "%s: %s", who, msg);
+}
+
 /* lunet.data.image_folder(dir, { gray = true }) -> X, y, classes.
 ** Reads dir/<label>/<name>.png; label folders are sorted numerically when all
 ** names are integers (then folder n holds label n + 1: the book's 0..9
 ** become 1..10), else by name (then labels are 1..K in that order); files
-** in strcmp order.  X is N x (H*W*C) pixel values 0..255. */
+** in strcmp order.  X is N x (H*W*C) pixel values 0..255.  The files are
+** decoded by two threads (openat in the label folders' descriptors). */
 static int l_image_folder(lua_State *L) {
   static const char *const opts[] = {"gray", NULL};
   const char *who = "lunet.data.image_folder";
   const char *dir = luaL_checkstring(L, 1);
-  char path[PATHMAX], first[PATHMAX], sub[PATHMAX];
-  int gray, allint = 1, classes_idx;
-  size_t i, j, n, h = 0, w = 0, c = 0, row = 0;
+  char sub[PATHMAX];
+  int gray, allint = 1, classes_idx, threaded = 0;
+  size_t i, j, n, d[2];
   Box *b;
-  ln_Tensor *X = NULL, *y = NULL;
+  ln_Tensor *X, *y;
+  Folder f;
+  Worker wk[2];
+  pthread_t th;
   ln_checkoptions(L, 2, who, opts);
   gray = ln_optboolean(L, 2, "gray", 1, who);
   b = newbox(L);
@@ -359,42 +489,49 @@ static int l_image_folder(lua_State *L) {
     lua_rawseti(L, classes_idx, label);
   }
   b->start = (size_t *)malloc((b->dirs.n + 1) * sizeof *b->start);
-  if (b->start == NULL) ln_error(L, "%s: out of memory", who);
+  b->dfd = (int *)malloc(b->dirs.n * sizeof *b->dfd);
+  if (b->start == NULL || b->dfd == NULL) ln_error(L, "%s: out of memory", who);
+  for (i = 0; i < b->dirs.n; i++) b->dfd[i] = -1;
+  b->ndfd = b->dirs.n;
   for (i = 0; i < b->dirs.n; i++) {
     b->start[i] = b->files.n;
     joinpath(L, sub, who, dir, b->dirs.v[i]);
     listdir(L, b, &b->files, sub, 0, who);
     if (b->files.n > b->start[i]) /* files.v is NULL while no file was found (UB to offset) */
       qsort(b->files.v + b->start[i], b->files.n - b->start[i], sizeof *b->files.v, cmp_str);
+    b->dfd[i] = open(sub, O_RDONLY | O_DIRECTORY);
+    if (b->dfd[i] < 0) ln_error(L, "%s: %s: %s", who, sub, strerror(errno));
   }
   b->start[b->dirs.n] = n = b->files.n;
   if (n == 0) ln_error(L, "%s: %s: no .png files in its %zu label folders", who, dir, b->dirs.n);
-  for (i = 0; i < b->dirs.n; i++) {
-    lua_Integer label = allint ? intname(b->dirs.v[i]) + 1 : (lua_Integer)i + 1;
-    for (j = b->start[i]; j < b->start[i + 1]; j++) {
-      int k = snprintf(path, sizeof path, "%s/%s/%s", dir, b->dirs.v[i], b->files.v[j]);
-      if (k < 0 || k >= PATHMAX)
-        ln_error(L, "%s: path too long: %s/%s/%s", who, dir, b->dirs.v[i], b->files.v[j]);
-      if (ln_png_open(&b->png, path, gray) != 0) png_fail(L, b, who, path);
-      if (row == 0) {
-        size_t d[2];
-        h = b->png.height; w = b->png.width; c = (size_t)b->png.channels;
-        memcpy(first, path, sizeof first);
-        d[0] = n; d[1] = h * w * c;
-        X = ln_newtensor_uninit(L, 2, d);       /* box, classes, X */
-        y = ln_newvector(L, n);                 /* box, classes, X, y */
-      } else if (b->png.height != h || b->png.width != w || (size_t)b->png.channels != c) {
-        char msg[2 * PATHMAX + 128];
-        snprintf(msg, sizeof msg, "%s is %zux%zu with %d channel(s), expected %zux%zu with %zu like %s",
-                 path, b->png.height, b->png.width, b->png.channels, h, w, c, first);
-        box_close(b);
-        ln_error(L, "%s: all images must have the same size: %s", who, msg);
-      }
-      if (ln_png_read(&b->png, X->data + row * h * w * c) != 0) png_fail(L, b, who, path);
-      ln_png_done(&b->png);
-      y->data[row++] = (float)label;
-    }
+  /* the first file gives the size of all */
+  memset(&f, 0, sizeof f);
+  f.b = b; f.gray = gray; f.end = f.stop = n;
+  for (i = 0; i < 2; i++) {
+    memset(&wk[i], 0, sizeof wk[i]);
+    wk[i].f = &f;
+    wk[i].bad = n;
+    wk[i].r = i ? &b->png2 : &b->png;
   }
+  if (folder_open(&wk[0], 0) != 0) folder_fail(L, b, &wk[0], &f, who, dir);
+  f.h = b->png.height; f.w = b->png.width; f.c = (size_t)b->png.channels;
+  d[0] = n; d[1] = f.h * f.w * f.c;
+  X = ln_newtensor_uninit(L, 2, d);           /* box, classes, X */
+  y = ln_newvector(L, n);                     /* box, classes, X, y */
+  f.X = X->data;
+  if (folder_read(&wk[0], 0) != 0) folder_fail(L, b, &wk[0], &f, who, dir);
+  for (i = 0; i < b->dirs.n; i++) {
+    float label = (float)(allint ? intname(b->dirs.v[i]) + 1 : (lua_Integer)i + 1);
+    for (j = b->start[i]; j < b->start[i + 1]; j++) y->data[j] = label;
+  }
+  /* the rest: this thread and one more */
+  f.next = 1;
+  if (pthread_mutex_init(&f.mu, NULL) != 0) ln_error(L, "%s: cannot create a mutex", who);
+  if (n - 1 >= FOLDER_MIN_THREADED) threaded = pthread_create(&th, NULL, folder_work, &wk[1]) == 0;
+  folder_work(&wk[0]);
+  if (threaded) pthread_join(th, NULL);
+  pthread_mutex_destroy(&f.mu);
+  if (wk[0].bad < n || wk[1].bad < n) folder_fail(L, b, wk[1].bad < wk[0].bad ? &wk[1] : &wk[0], &f, who, dir);
   box_close(b);
   lua_pushvalue(L, classes_idx);               /* box, classes, X, y, classes */
   return 3;

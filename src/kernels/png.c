@@ -326,30 +326,39 @@ static void convert_row(const ln_PngReader *r, const unsigned char *p, int inch,
 }
 
 /* undo the PNG filter of one row (n bytes, bpp bytes per pixel) in place;
-** prev is the previous unfiltered row or NULL; 0, or -1 on a bad filter */
-static int unfilter(int type, unsigned char *row, const unsigned char *prev, size_t n, size_t bpp) {
+** prev is the previous unfiltered row or NULL (the first row, whose
+** predecessor is all zeros); 0, or -1 on a bad filter type */
+static int unfilter(int type, unsigned char *restrict row, const unsigned char *restrict prev,
+                    size_t n, size_t bpp) {
   size_t i;
+  if (prev == NULL) { /* Up adds 0, Paeth predicts the left byte (Sub) */
+    if (type == 2) type = 0;
+    else if (type == 4) type = 1;
+    else if (type == 3) {
+      for (i = bpp; i < n; i++) row[i] = (unsigned char)(row[i] + (row[i - bpp] >> 1));
+      return 0;
+    }
+  }
   switch (type) {
     case 0: return 0;
     case 1:
       for (i = bpp; i < n; i++) row[i] = (unsigned char)(row[i] + row[i - bpp]);
       return 0;
     case 2:
-      if (prev) for (i = 0; i < n; i++) row[i] = (unsigned char)(row[i] + prev[i]);
+      for (i = 0; i < n; i++) row[i] = (unsigned char)(row[i] + prev[i]);
       return 0;
     case 3:
-      for (i = 0; i < n; i++) {
-        unsigned a = i >= bpp ? row[i - bpp] : 0, b = prev ? prev[i] : 0;
-        row[i] = (unsigned char)(row[i] + ((a + b) >> 1));
-      }
+      for (i = 0; i < bpp && i < n; i++) row[i] = (unsigned char)(row[i] + (prev[i] >> 1));
+      for (; i < n; i++) row[i] = (unsigned char)(row[i] + (((unsigned)row[i - bpp] + prev[i]) >> 1));
       return 0;
     case 4:
-      for (i = 0; i < n; i++) {
-        int a = i >= bpp ? row[i - bpp] : 0, b = prev ? prev[i] : 0;
-        int c = i >= bpp && prev ? prev[i - bpp] : 0;
+      for (i = 0; i < bpp && i < n; i++) row[i] = (unsigned char)(row[i] + prev[i]);
+      for (; i < n; i++) {
+        int a = row[i - bpp], b = prev[i], c = prev[i - bpp];
         int pa = abs(b - c), pb = abs(a - c), pc = abs(a + b - 2 * c);
-        int pred = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
-        row[i] = (unsigned char)(row[i] + pred);
+        int pred = pb < pa ? b : a;
+        int pm = pb < pa ? pb : pa;
+        row[i] = (unsigned char)(row[i] + (pc < pm ? c : pred));
       }
       return 0;
     default:
