@@ -6,8 +6,11 @@
 ** it by the input's size.  Mutated chunks almost never keep a valid CRC,
 ** so a copy with every chunk's CRC recomputed is decoded as well: that
 ** reaches libpng's chunk handlers, the transforms and lunet's limits.
+** That copy is decoded by lunet's fast path and by libpng alone
+** (nofast), and whenever both succeed their pixels must be identical.
 */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -15,10 +18,20 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* decode once; returns nothing, aborts on a broken contract */
-static void decode(const uint8_t *data, size_t size, int gray) {
+/* one decode's outcome: pixels (malloc'd) and their layout, or none */
+typedef struct Decoded {
+  float *px;
+  size_t width, height, n;
+  int channels;
+} Decoded;
+
+/* decode once (nofast: libpng only); aborts on a broken contract */
+static Decoded decode(const uint8_t *data, size_t size, int gray, int nofast) {
   ln_PngReader r;
+  Decoded d;
+  memset(&d, 0, sizeof d);
   ln_png_init(&r);
+  r.nofast = nofast;
   if (ln_png_open_mem(&r, data, size, gray) == 0) {
     size_t n = r.width * r.height * (size_t)r.channels;
     float *out;
@@ -31,16 +44,33 @@ static void decode(const uint8_t *data, size_t size, int gray) {
         size_t i;
         for (i = 0; i < n; i++)
           if (!(out[i] >= 0.0f && out[i] <= 255.0f)) abort();
-      } else if (r.err[0] == '\0') {
-        abort();
+        d.px = out; d.n = n; d.width = r.width; d.height = r.height; d.channels = r.channels;
+      } else {
+        if (r.err[0] == '\0') abort();
+        free(out);
       }
-      free(out);
     }
   } else if (r.err[0] == '\0') {
     abort();
   }
   ln_png_close(&r);
   ln_png_close(&r);
+  return d;
+}
+
+/* lunet's fast path and libpng must agree on every image both decode */
+static void differential(const uint8_t *data, size_t size, int gray) {
+  Decoded a = decode(data, size, gray, 0), b = decode(data, size, gray, 1);
+  if (a.px && b.px) {
+    if (a.width != b.width || a.height != b.height || a.channels != b.channels ||
+        memcmp(a.px, b.px, a.n * sizeof(float)) != 0) {
+      fprintf(stderr, "png_fuzz: fast path and libpng decode differently (%zux%zux%d vs %zux%zux%d)\n",
+              a.width, a.height, a.channels, b.width, b.height, b.channels);
+      abort();
+    }
+  }
+  free(a.px);
+  free(b.px);
 }
 
 /* big-endian 32-bit read and write */
@@ -65,13 +95,13 @@ static void fix_crcs(uint8_t *p, size_t n) {
 /* as given (color), then with fixed CRCs in color and gray */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   uint8_t *copy;
-  decode(data, size, 0);
+  free(decode(data, size, 0, 0).px);
   copy = (uint8_t *)malloc(size ? size : 1);
   if (copy == NULL) return 0;
   memcpy(copy, data, size);
   fix_crcs(copy, size);
-  decode(copy, size, 0);
-  decode(copy, size, 1);
+  differential(copy, size, 0);
+  differential(copy, size, 1);
   free(copy);
   return 0;
 }
