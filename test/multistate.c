@@ -4,7 +4,7 @@
 ** Each worker thread opens its own lua_State, requires lunet and runs the
 ** same seeded workload (data set, Model training with shuffling and
 ** dropout, save and load through safetensors, predict, a few raising
-** calls).  The main thread first runs every seed alone to get the
+** calls, a PNG saved and read back).  The main thread first runs every seed alone to get the
 ** expected results; then NTHREADS threads run them at the same time, each
 ** with a seed chosen so that neighbours differ.  Any mutable state shared
 ** between lua_States (the RNG, a scratch buffer, an error message, a class
@@ -47,7 +47,12 @@ static const char *const workload =
   "ok, err = pcall(m.predict, m, lunet.zeros(4, 5))\n"
   "assert(not ok and err:find('4x5'), 'predict on 4x5 must raise naming the shape: ' .. tostring(err))\n"
   "local r = lunet.randn(3, 3)\n"
-  "return string.format('%.9g %.9g %.9g %.9g', h.loss[#h.loss], h.accuracy[#h.accuracy], (p * p):sum(), r:sum())\n";
+  "local img = (lunet.rand(5, 6, 3) * 255)\n"
+  "lunet.image.save(path .. '.png', img)\n"
+  "local back = lunet.image.load(path .. '.png', { gray = true })\n"
+  "os.remove(path .. '.png')\n"
+  "return string.format('%.9g %.9g %.9g %.9g %.9g', h.loss[#h.loss], h.accuracy[#h.accuracy], (p * p):sum(),\n"
+  "                     r:sum(), back:sum())\n";
 
 typedef struct Job {
   const char *root, *cpath;
