@@ -1,5 +1,6 @@
 """bench/load_png_cv2.py DIR: the book's loader (chapter 19): os.listdir and
-cv2.imread(..., cv2.IMREAD_UNCHANGED) per file of DIR/train and DIR/test."""
+cv2.imread(..., cv2.IMREAD_UNCHANGED) per file of DIR/train and DIR/test,
+timed REPEAT times (default 3, like bench/load_png.lua): best and median."""
 import os, sys, time
 import numpy as np
 import cv2
@@ -16,8 +17,15 @@ def load_mnist_dataset(dataset, path):
     return np.array(X), np.array(y).astype('uint8')
 
 
-t = time.perf_counter()
-X, y = load_mnist_dataset('train', sys.argv[1])
-Xt, yt = load_mnist_dataset('test', sys.argv[1])
-print("load_png_cv2 %.4f" % (time.perf_counter() - t))
-print("png_images_cv2 %d" % (len(X) + len(Xt)))
+times = []
+for _ in range(int(os.environ.get("REPEAT", "3"))):
+    t = time.perf_counter()
+    X, y = load_mnist_dataset('train', sys.argv[1])
+    Xt, yt = load_mnist_dataset('test', sys.argv[1])
+    times.append(time.perf_counter() - t)
+    count = len(X) + len(Xt)
+    del X, y, Xt, yt
+times.sort()
+print("load_png_cv2 %.4f" % times[0])
+print("load_png_cv2_median %.4f" % times[(len(times) - 1) // 2])
+print("png_images_cv2 %d" % count)
