@@ -66,7 +66,11 @@ print("seeds written to " .. out)
 -- image folders for folder_fuzz: records of (folder | file << 2, length
 -- as 2 bytes little-endian, content); see fuzz/folder_fuzz.c
 mkdir(out .. "/folder")
-local function png(name) local f = assert(io.open(out .. "/png/" .. name, "rb")); local s = f:read("a"); f:close(); return s end
+local function png(name)
+  local f = assert(io.open(out .. "/png/" .. name, "rb"))
+  local s = f:read("a"); f:close()
+  return s
+end
 local function record(folder, file, content, txt)
   return string.char(folder | (file << 2) | (txt and 32 or 0)) .. string.pack("<I2", #content) .. content
 end

@@ -4,9 +4,11 @@
 ** Each worker thread opens its own lua_State, requires lunet and runs the
 ** same seeded workload (data set, Model training with shuffling and
 ** dropout, save and load through safetensors, predict, a few raising
-** calls, a PNG saved and read back).  The main thread first runs every seed alone to get the
-** expected results; then NTHREADS threads run them at the same time, each
-** with a seed chosen so that neighbours differ.  Any mutable state shared
+** calls, a PNG saved and read back, an image folder of 300 files written
+** and read, which decodes in two threads).  The main thread first runs
+** every seed alone to get the expected results; then NTHREADS threads
+** run them at the same time, each with a seed chosen so that neighbours
+** differ.  Any mutable state shared
 ** between lua_States (the RNG, a scratch buffer, an error message, a class
 ** registry) would make a thread's result differ from its solo run.
 **
@@ -47,10 +49,16 @@ static const char *const workload =
   "ok, err = pcall(m.predict, m, lunet.zeros(4, 5))\n"
   "assert(not ok and err:find('4x5'), 'predict on 4x5 must raise naming the shape: ' .. tostring(err))\n"
   "local r = lunet.randn(3, 3)\n"
-  "local img = (lunet.rand(5, 6, 3) * 255)\n"
+  "local img, back = (lunet.rand(5, 6, 3) * 255)\n"
   "lunet.image.save(path .. '.png', img)\n"
-  "local back = lunet.image.load(path .. '.png', { gray = true })\n"
+  "back = lunet.image.load(path .. '.png', { gray = true })\n"
   "os.remove(path .. '.png')\n"
+  "local labels = {}\n"
+  "for i = 1, 300 do labels[i] = i % 3 + 1 end\n" /* over 256 files: image_folder's two threads */
+  "lunet.data.export_image_folder(lunet.rand(300, 12) * 255, lunet.tensor(labels), path .. '.d', 4, 3)\n"
+  "local FX, Fy = lunet.data.image_folder(path .. '.d')\n"
+  "os.execute(\"rm -rf '\" .. path .. \".d'\")\n"
+  "back = back + FX:sum() / 1000 + Fy:sum()\n"
   "return string.format('%.9g %.9g %.9g %.9g %.9g', h.loss[#h.loss], h.accuracy[#h.accuracy], (p * p):sum(),\n"
   "                     r:sum(), back:sum())\n";
 
