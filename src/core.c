@@ -22,11 +22,16 @@ static int l_config(lua_State *L) {
   return 1;
 }
 
-/* lunet.set_threads(n): threads for the matrix products (OpenBLAS) */
+/* lunet.set_threads(n): threads lunet may use in this Lua state: n = 1
+** keeps training on the calling thread; n >= 2 lets Model:train split each
+** batch across two threads (the default on machines with 2 or more cores)
+** and sets OpenBLAS' thread count.  Kept in the registry, not a C global. */
 static int l_set_threads(lua_State *L) {
   lua_Integer n = luaL_checkinteger(L, 1);
   if (n < 1 || n > 1024) ln_error(L, "lunet.set_threads: argument 1 must be in 1..1024, got %lld", (long long)n);
   ln_gemm_set_threads((int)n);
+  lua_pushinteger(L, n);
+  lua_setfield(L, LUA_REGISTRYINDEX, LN_THREADS_KEY);
   return 0;
 }
 

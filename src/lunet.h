@@ -77,6 +77,9 @@ void ln_setuv(lua_State *L, int obj, int uv);
 
 /* ============================================================= common */
 
+/* registry field holding lunet.set_threads' value (absent: all cores) */
+#define LN_THREADS_KEY "lunet.threads"
+
 /* luaL_error with full printf formats; position info like luaL_error */
 LN_NORETURN void ln_error(lua_State *L, const char *fmt, ...) LN_PRINTF(2, 3);
 /* the interpreter's generator (registry), for randn, dropout, shuffles */

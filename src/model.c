@@ -339,11 +339,14 @@ static int m_shuffle(lua_State *L) {
 ** changes which products are summed, only who computes them, so results do
 ** not depend on the thread count.  The first layer's input gradient is not
 ** computed by train (nothing reads it).
-** Default: the plan runs on the calling thread with a 1-thread GEMM (the
-** fastest on the shared 2-core machine measured by `make bench`: OpenBLAS'
-** threads lose on these small products and spin on tiny ones).  In the
-** environment, LUNET_SPLIT=1 splits the batch across two threads and
-** LUNET_SPLIT=blas keeps OpenBLAS' own threads. */
+** Default: the batch is split across two threads when the machine has 2 or
+** more cores (the fastest of the three on the quiet 2-core machine measured
+** by `make bench`: 0.34-0.37 s/epoch against 0.35-0.38 with OpenBLAS'
+** threads and 0.38-0.40 on one thread).  Steps too small to gain
+** (SPLIT_WORK) run on the calling thread with a 1-thread GEMM, so OpenBLAS'
+** threads never spin on tiny products.  lunet.set_threads(1) or
+** LUNET_SPLIT=0 keep everything on the calling thread; LUNET_SPLIT=blas
+** uses OpenBLAS' own threads instead. */
 
 #define MAXFAST 32        /* longest Dense/ReLU prefix taken by the plan */
 #define SPLIT_WORK 200000 /* multiply-adds per step below which one thread runs */
@@ -504,10 +507,22 @@ static int pool_gc(lua_State *L) {
   return 0;
 }
 
+/* may this Lua state's training split batches across two threads?  Yes on
+** 2 or more cores unless lunet.set_threads(1) or LUNET_SPLIT=0 / blas */
+static int splitallowed(lua_State *L) {
+  const char *env = getenv("LUNET_SPLIT");
+  lua_Integer threads = 2;
+  if (env && (strcmp(env, "0") == 0 || strcmp(env, "blas") == 0)) return 0;
+  if (lua_getfield(L, LUA_REGISTRYINDEX, LN_THREADS_KEY) == LUA_TNUMBER) threads = lua_tointeger(L, -1);
+  lua_pop(L, 1);
+  return threads >= 2 && sysconf(_SC_NPROCESSORS_ONLN) >= 2;
+}
+
 /* the model's worker pool, created on first use; NULL when the split is
-** off (LUNET_SPLIT=0, one core, or the thread could not start) */
+** off (see splitallowed) or the thread could not start */
 static Pool *getpool(lua_State *L) {
   Pool *p;
+  if (!splitallowed(L)) return NULL;
   if (lua_getiuservalue(L, 1, UV_POOL) == LUA_TUSERDATA) {
     p = (Pool *)lua_touserdata(L, -1);
     lua_pop(L, 1);
@@ -522,10 +537,6 @@ static Pool *getpool(lua_State *L) {
   }
   lua_setmetatable(L, -2);
   lua_setiuservalue(L, 1, UV_POOL);
-  {
-    const char *env = getenv("LUNET_SPLIT");
-    if (env == NULL || strcmp(env, "1") != 0 || sysconf(_SC_NPROCESSORS_ONLN) < 2) return NULL;
-  }
   if (pthread_mutex_init(&p->mu, NULL) != 0) return NULL;
   if (pthread_cond_init(&p->cv, NULL) != 0) { pthread_mutex_destroy(&p->mu); return NULL; }
   if (pthread_create(&p->th, NULL, pool_main, p) != 0) {
