@@ -32,7 +32,7 @@ for epoch = 0, epochs do
   local acc = accuracy:calculate(predictions, y)
   if epoch % 100 == 0 then
     print(string.format("epoch: %d, acc: %.3f, loss: %.3f (data_loss: %.3f, reg_loss: %.3f), lr: %s",
-      epoch, acc, loss, data_loss, regularization_loss, optimizer.current_learning_rate))
+      epoch, acc, loss, data_loss, regularization_loss, lunet.float_repr(optimizer.current_learning_rate)))
   end
   loss_function:backward(activation2.output, y)
   activation2:backward(loss_function.dinputs)

@@ -32,7 +32,7 @@ model:train(X, y, {
     function(epoch, logs)
       if epoch % 100 == 0 then
         print(string.format("epoch: %d, acc: %.3f, loss: %.3f (data_loss: %.3f, reg_loss: %.3f), lr: %s", epoch,
-          logs.accuracy, logs.loss, logs.data_loss, logs.regularization_loss, logs.learning_rate))
+          logs.accuracy, logs.loss, logs.data_loss, logs.regularization_loss, lunet.float_repr(logs.learning_rate)))
       end
     end,
   },

@@ -39,6 +39,11 @@ setmetatable(lunet, {
 
 -- lunet.Model() builds a model; lunet.Model.load(path) reads a saved one
 local model = require "lunet.model"
+
+--- lunet.float_repr(x): x the way Python prints a float (the shortest text
+-- that reads back to the same double, "1.0" for integral values), so ports
+-- of the book print its learning rates exactly as the book does
+lunet.float_repr = model.pyfloat
 lunet.Model = setmetatable({ load = model.load }, {
   __call = function(_, ...) return core.Model(...) end,
   __tostring = function() return "lunet.Model" end,
