@@ -191,13 +191,12 @@ static void checkready(lua_State *L, Model *m, const char *who, int needtrain) {
   if (needtrain) lua_pop(L, 1);
 }
 
-/* forward through all layers from the tensor at in_idx; leaves the output
-** on the stack top */
-static void forward_all(lua_State *L, int in_idx, int training, const char *fn) {
-  int n = nlayers(L, 1), i;
+/* forward through layers first..last from the tensor on the stack top,
+** which is replaced by the last layer's output */
+static void forward_range(lua_State *L, int first, int last, int training, const char *fn) {
+  int i;
   char who[256];
-  lua_pushvalue(L, in_idx);
-  for (i = 1; i <= n; i++) {
+  for (i = first; i <= last; i++) {
     int top = lua_gettop(L);
     ln_Layer *l = pushlayer(L, 1, i);
     l->cls->forward(L, top + 1, top, training, layerwho(who, sizeof who, fn, i, l));
@@ -208,11 +207,19 @@ static void forward_all(lua_State *L, int in_idx, int training, const char *fn) 
   }
 }
 
-/* backward from the tensor on the stack top through layers n..1 */
-static void backward_from(lua_State *L, int n, const char *fn) {
+/* forward through all layers from the tensor at in_idx; leaves the output
+** on the stack top */
+static void forward_all(lua_State *L, int in_idx, int training, const char *fn) {
+  lua_pushvalue(L, in_idx);
+  forward_range(L, 1, nlayers(L, 1), training, fn);
+}
+
+/* backward from the tensor on the stack top through layers hi..lo, which
+** is replaced by layer lo's dinputs */
+static void backward_range(lua_State *L, int hi, int lo, const char *fn) {
   int i;
   char who[256];
-  for (i = n; i >= 1; i--) {
+  for (i = hi; i >= lo; i--) {
     int top = lua_gettop(L);
     ln_Layer *l = pushlayer(L, 1, i);
     l->cls->backward(L, top + 1, top, layerwho(who, sizeof who, fn, i, l));
@@ -243,13 +250,13 @@ static int m_backward(lua_State *L) {
   if (lua_getiuservalue(L, 1, UV_COMBINED) != LUA_TNIL) {
     ln_softmax_cce_backward(L, 4, 2, 3, "Model:backward: softmax/cross-entropy");
     lua_getiuservalue(L, 4, LN_UV_DINPUTS);
-    backward_from(L, n - 1, "Model:backward");
+    backward_range(L, n - 1, 1, "Model:backward");
   } else {
     lua_pop(L, 1);
     lua_getiuservalue(L, 1, UV_LOSS);
     ln_loss_backward(L, 4, 2, 3, "Model:backward: loss");
     lua_getiuservalue(L, 4, 2);
-    backward_from(L, n, "Model:backward");
+    backward_range(L, n, 1, "Model:backward");
   }
   return 0;
 }
@@ -635,35 +642,6 @@ static void fast_backward(lua_State *L, Plan *pl, Pool *pool) {
   }
 }
 
-/* forward through layers first..last from the tensor on the stack top */
-static void forward_range(lua_State *L, int first, int last, const char *fn) {
-  int i;
-  char who[256];
-  for (i = first; i <= last; i++) {
-    int top = lua_gettop(L);
-    ln_Layer *l = pushlayer(L, 1, i);
-    l->cls->forward(L, top + 1, top, 1, layerwho(who, sizeof who, fn, i, l));
-    lua_settop(L, top + 1);
-    lua_getiuservalue(L, top + 1, LN_UV_OUTPUT);
-    lua_replace(L, top);
-    lua_settop(L, top);
-  }
-}
-
-/* backward from the tensor on the stack top through layers hi..lo */
-static void backward_range(lua_State *L, int hi, int lo, const char *fn) {
-  int i;
-  char who[256];
-  for (i = hi; i >= lo; i--) {
-    int top = lua_gettop(L);
-    ln_Layer *l = pushlayer(L, 1, i);
-    l->cls->backward(L, top + 1, top, layerwho(who, sizeof who, fn, i, l));
-    lua_getiuservalue(L, top + 1, LN_UV_DINPUTS);
-    lua_replace(L, top);
-    lua_settop(L, top);
-  }
-}
-
 /* model:_step(X, y, first, count, shuffled) -> data_loss, reg_loss, acc:
 ** one training step on rows first..first+count-1 (1-based) of X and y, or
 ** those positions of the epoch's permutation when shuffled */
@@ -704,7 +682,7 @@ static int m_step(lua_State *L) {
     }
     pool = (size_t)count >= 2 && work * (size_t)count >= SPLIT_WORK ? getpool(L) : NULL;
     fast_forward(L, &plan, pool, bx, k);
-    forward_range(L, k + 1, n, "Model:train");
+    forward_range(L, k + 1, n, 1, "Model:train");
   } else forward_all(L, bx, 1, "Model:train");
   out = lua_gettop(L);
   lua_getiuservalue(L, 1, UV_LOSS);
