@@ -1,17 +1,7 @@
 -- Specs of lunet.CategoricalAccuracy and lunet.RegressionAccuracy (src/accuracy.c).
 local lunet = require "lunet"
-
-local function assert_close(a, b, tol)
-  assert(math.abs(a - b) <= tol, string.format("%.9g differs from %.9g by more than %g", a, b, tol))
-end
-
--- assert that f(...) fails with a message containing `sub` (plain text)
-local function assert_error_has(sub, f, ...)
-  local ok, msg = pcall(f, ...)
-  assert.is_false(ok, "expected an error")
-  msg = tostring(msg)
-  assert(msg:find(sub, 1, true), "error message '" .. msg .. "' does not contain '" .. sub .. "'")
-end
+local check = require "helpers.check"
+local assert_close, assert_error_has = check.close, check.error_has
 
 describe("lunet.CategoricalAccuracy", function()
   describe("lunet.CategoricalAccuracy()", function()

@@ -2,43 +2,8 @@
 -- BinaryCrossentropy, MeanSquaredError, MeanAbsoluteError and the combined
 -- SoftmaxCategoricalCrossentropy.
 local lunet = require "lunet"
-
--- every element of a (nested table or tensor) within tol of b
-local function assert_close(a, b, tol)
-  if lunet.is_tensor(a) then a = a:totable() end
-  if lunet.is_tensor(b) then b = b:totable() end
-  if type(a) == "table" then
-    assert.are.equal(#b, #a)
-    for i = 1, #a do assert_close(a[i], b[i], tol) end
-  else
-    assert(math.abs(a - b) <= tol, string.format("%.9g differs from %.9g by more than %g", a, b, tol))
-  end
-end
-
--- assert that f(...) fails with a message containing `sub` (plain text)
-local function assert_error_has(sub, f, ...)
-  local ok, msg = pcall(f, ...)
-  assert.is_false(ok, "expected an error")
-  msg = tostring(msg)
-  assert(msg:find(sub, 1, true), "error message '" .. msg .. "' does not contain '" .. sub .. "'")
-end
-
--- central-difference gradient of f() with respect to the 2-D tensor x,
--- using the perturbation actually stored in float32
-local function numgrad(f, x, h)
-  local rows, cols = x:shape()
-  local g = lunet.zeros(rows, cols)
-  for i = 1, rows do
-    for j = 1, cols do
-      local v = x:get(i, j)
-      x:set(i, j, v + h); local xp = x:get(i, j); local fp = f()
-      x:set(i, j, v - h); local xm = x:get(i, j); local fm = f()
-      x:set(i, j, v)
-      g:set(i, j, (fp - fm) / (xp - xm))
-    end
-  end
-  return g
-end
+local check = require "helpers.check"
+local assert_close, assert_error_has, numgrad = check.close, check.error_has, check.numgrad
 
 -- analytic and numeric gradients agree within float32 finite-difference error
 local function assert_grad(analytic, numeric)

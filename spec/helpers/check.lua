@@ -1,0 +1,51 @@
+-- Assertions shared by the specs of layers, activations, losses and
+-- accuracies: element-wise closeness, error messages, and the central
+-- finite-difference gradient the gradient checks compare against.
+local lunet = require "lunet"
+local assert = require "luassert"
+
+local check = {}
+
+--- every element of a (a number, nested table or tensor) within tol of b
+function check.close(a, b, tol)
+  if lunet.is_tensor(a) then a = a:totable() end
+  if lunet.is_tensor(b) then b = b:totable() end
+  if type(a) == "table" then
+    assert.are.equal(#b, #a)
+    for i = 1, #a do check.close(a[i], b[i], tol) end
+  else
+    assert(math.abs(a - b) <= tol, string.format("%.9g differs from %.9g by more than %g", a, b, tol))
+  end
+end
+
+--- the error message of f(...), which must fail
+function check.err(f, ...)
+  local ok, msg = pcall(f, ...)
+  assert.is_false(ok, "expected an error")
+  return tostring(msg)
+end
+
+--- assert that f(...) fails with a message containing `sub` (plain text)
+function check.error_has(sub, f, ...)
+  local msg = check.err(f, ...)
+  assert(msg:find(sub, 1, true), "error message '" .. msg .. "' does not contain '" .. sub .. "'")
+end
+
+--- central-difference gradient of f() with respect to the 2-D tensor x,
+-- using the perturbation actually stored in float32
+function check.numgrad(f, x, h)
+  local rows, cols = x:shape()
+  local g = lunet.zeros(rows, cols)
+  for i = 1, rows do
+    for j = 1, cols do
+      local v = x:get(i, j)
+      x:set(i, j, v + h); local xp = x:get(i, j); local fp = f()
+      x:set(i, j, v - h); local xm = x:get(i, j); local fm = f()
+      x:set(i, j, v)
+      g:set(i, j, (fp - fm) / (xp - xm))
+    end
+  end
+  return g
+end
+
+return check
