@@ -1,4 +1,6 @@
 local lunet = require "lunet"
+local check = require "helpers.check"
+local read_file, error_of = check.readall, check.err
 local callbacks = lunet.callbacks or require "lunet.callbacks"
 
 -- A stand-in for Model: one "layer" whose weights and biases hold the epoch number,
@@ -45,19 +47,6 @@ local function accuracies(...)
     out[i] = { loss = 1, accuracy = v, learning_rate = 0.001, val_loss = 1, val_accuracy = v }
   end
   return out
-end
-
-local function read_file(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
-local function error_of(f, ...)
-  local ok, err = pcall(f, ...)
-  assert.is_false(ok)
-  return tostring(err)
 end
 
 describe("lunet.callbacks", function()

@@ -1,16 +1,10 @@
 local lunet = require "lunet"
+local check = require "helpers.check"
+local tmpdir, errmsg = check.tmpdir, check.err
 local png = require "helpers.png_writer"
 
 local TOL = 1e-5
 local FASHION = "/usr/share/datasets/fashion-mnist"
-
--- a fresh temporary folder (os.tmpname-based)
-local function tmpdir()
-  local base = os.tmpname()
-  os.remove(base)
-  assert(os.execute("mkdir -p '" .. base .. "'"))
-  return base
-end
 
 local function writefile(path, s)
   local f = assert(io.open(path, "wb"))
@@ -29,12 +23,6 @@ local function idx_bytes(type, dims, body)
   local h = { string.char(0, 0, type, #dims) }
   for _, d in ipairs(dims) do h[#h + 1] = string.pack(">I4", d) end
   return table.concat(h) .. body
-end
-
-local function errmsg(f, ...)
-  local ok, err = pcall(f, ...)
-  assert.is_false(ok, "expected an error")
-  return tostring(err)
 end
 
 local function flat(t)

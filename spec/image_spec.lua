@@ -1,15 +1,9 @@
 local lunet = require "lunet"
+local check = require "helpers.check"
+local tmpdir, errmsg = check.tmpdir, check.err
 local png = require "helpers.png_writer"
 
 local TOL = 1e-4
-
--- a fresh temporary folder (os.tmpname-based), removed by teardown
-local function tmpdir()
-  local base = os.tmpname()
-  os.remove(base)
-  assert(os.execute("mkdir -p '" .. base .. "'"))
-  return base
-end
 
 local function exists(path)
   local f = io.open(path, "rb")
@@ -37,12 +31,6 @@ local function assert_close(expected, t, tol)
     end
   end
   cmp(expected, got, "t")
-end
-
-local function errmsg(f, ...)
-  local ok, err = pcall(f, ...)
-  assert.is_false(ok, "expected an error")
-  return tostring(err)
 end
 
 describe("lunet.image", function()

@@ -1,4 +1,6 @@
 local lunet = require "lunet"
+local check = require "helpers.check"
+local errmsg = check.err
 
 -- The tiny layer of spec/optimizers_reference.py: 2x3 weights, 1x3 biases,
 -- and a Dense backward whose dweights/dbiases are the fixed arrays below.
@@ -44,13 +46,6 @@ end
 -- the exact element values of two tensors are the same
 local function assert_same(a, b)
   assert.are.same(a:totable(), b:totable())
-end
-
--- the error message of f(...), which must fail
-local function errmsg(f, ...)
-  local ok, msg = pcall(f, ...)
-  assert.is_false(ok)
-  return tostring(msg)
 end
 
 -- Numbers printed by `/usr/bin/python3 spec/optimizers_reference.py` (the

@@ -1,15 +1,9 @@
 local lunet = require "lunet"
+local check = require "helpers.check"
+local slurp, error_of = check.readall, check.err
 local plot = lunet.plot or require "lunet.plot"
 
 local has_gnuplot = os.execute("gnuplot --version >/dev/null 2>&1") == true
-
--- Bytes of a file.
-local function slurp(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
 
 -- Assert `path` is a PNG file of plausible size; return its width and height (from IHDR).
 local function png_size(path)
@@ -20,12 +14,6 @@ local function png_size(path)
   assert.equal(13, len)
   assert.equal("IHDR", kind)
   return w, h
-end
-
-local function error_of(f, ...)
-  local ok, err = pcall(f, ...)
-  assert.is_false(ok)
-  return tostring(err)
 end
 
 -- A small training history (as Model:train returns it).

@@ -1,22 +1,11 @@
 local lunet = require "lunet"
+local check = require "helpers.check"
+local readall, writeall = check.readall, check.writeall
 local st = lunet.safetensors
 
 -- a fresh folder per run, removed at the end
 local dir
 local function path(name) return dir .. "/" .. name end
-
-local function readall(p)
-  local f = assert(io.open(p, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
-local function writeall(p, s)
-  local f = assert(io.open(p, "wb"))
-  f:write(s)
-  f:close()
-end
 
 -- a safetensors file from a header JSON text and a data section
 local function rawfile(name, json, data)

@@ -1,14 +1,9 @@
 -- spec/tensor_spec.lua: lunet.Tensor (src/tensor.c), API.md "Tensors".
 local lunet = require "lunet"
+local check = require "helpers.check"
+local errmsg = check.err
 
 local TOL = 1e-6
-
--- the error message of f(...), which must fail
-local function errmsg(f, ...)
-  local ok, e = pcall(f, ...)
-  assert.is_false(ok, "expected an error")
-  return tostring(e)
-end
 
 -- f(...) must fail with a message containing each plain substring
 local function assert_error_has(f, args, ...)

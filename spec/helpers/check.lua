@@ -1,6 +1,6 @@
--- Assertions shared by the specs of layers, activations, losses and
--- accuracies: element-wise closeness, error messages, and the central
--- finite-difference gradient the gradient checks compare against.
+-- Helpers shared by the specs: element-wise closeness, error messages, the
+-- central finite-difference gradient the gradient checks compare against,
+-- and small file helpers.
 local lunet = require "lunet"
 local assert = require "luassert"
 
@@ -46,6 +46,29 @@ function check.numgrad(f, x, h)
     end
   end
   return g
+end
+
+--- the whole content of a file
+function check.readall(path)
+  local f = assert(io.open(path, "rb"))
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+--- write s as the whole content of a file
+function check.writeall(path, s)
+  local f = assert(io.open(path, "wb"))
+  f:write(s)
+  f:close()
+end
+
+--- a new empty folder under the system's temporary folder
+function check.tmpdir()
+  local base = os.tmpname()
+  os.remove(base)
+  assert(os.execute("mkdir -p '" .. base .. "'"))
+  return base
 end
 
 return check
