@@ -145,7 +145,7 @@ static ln_Tensor *softmax_backward(lua_State *L, int self, int dv_idx, const cha
 /* class labels 1..K: the argmax of each row */
 static void softmax_pred(const ln_Layer *l, const ln_Tensor *outputs, ln_Tensor *dst) {
   (void)l;
-  ln_nn_argmax_labels(outputs->dims[0], ln_cols(outputs), outputs->data, dst->data);
+  ln_argmax_labels(outputs->dims[0], ln_cols(outputs), outputs->data, dst->data);
 }
 
 static const ln_LayerClass softmax_class = {

@@ -756,19 +756,13 @@ static int m_max(lua_State *L) {
 static int m_argmax(lua_State *L) {
   ln_Tensor *a = ln_checktensor(L, 1), *o;
   char sa[LN_SHAPELEN];
-  size_t i, rows, cols, best;
   if (a->ndim == 1) {
-    ln_argmax_rows(1, a->numel, a->data, &best);
-    lua_pushinteger(L, (lua_Integer)best + 1);
+    lua_pushinteger(L, (lua_Integer)ln_argmax(a->numel, a->data) + 1);
     return 1;
   }
   if (a->ndim != 2) ln_error(L, "Tensor:argmax: expected a 1-D or 2-D tensor, got shape %s", ln_shapestr(a, sa));
-  rows = a->dims[0]; cols = a->dims[1];
-  o = ln_newvector(L, rows);
-  for (i = 0; i < rows; i++) {
-    ln_argmax_rows(1, cols, a->data + i * cols, &best);
-    o->data[i] = (float)(best + 1);
-  }
+  o = ln_newvector(L, a->dims[0]);
+  ln_argmax_labels(a->dims[0], a->dims[1], a->data, o->data);
   return 1;
 }
 

@@ -75,8 +75,10 @@ double ln_sum(size_t n, const float *a);
 double ln_std(size_t n, const float *a);
 float ln_min(size_t n, const float *a);
 float ln_max(size_t n, const float *a);
-/* index (0-based) of the first maximum of each row */
-void ln_argmax_rows(size_t rows, size_t cols, const float *a, size_t *out);
+/* index (0-based) of the first maximum of a[0..n) */
+size_t ln_argmax(size_t n, const float *a);
+/* 1-based column of the first maximum of each row, as floats (labels) */
+void ln_argmax_labels(size_t rows, size_t cols, const float *a, float *out);
 
 /* row-wise softmax with the row maximum subtracted first (out may alias in) */
 void ln_softmax_rows(size_t rows, size_t cols, const float *in, float *out);

@@ -110,17 +110,6 @@ void ln_nn_softmax_backward(size_t rows, size_t cols, const float *out,
 
 /* ======================================================= predictions */
 
-/* argmax of each row as a 1-based label */
-void ln_nn_argmax_labels(size_t rows, size_t cols, const float *a, float *out) {
-  size_t i, j;
-  for (i = 0; i < rows; i++) {
-    const float *r = a + i * cols;
-    size_t best = 0;
-    for (j = 1; j < cols; j++) if (r[j] > r[best]) best = j;
-    out[i] = (float)(best + 1);
-  }
-}
-
 /* 1 where a > 0.5 else 0 (the book's (outputs > 0.5) * 1) */
 void ln_nn_threshold(size_t n, const float *a, float *out) {
   size_t i;

@@ -47,8 +47,6 @@ void ln_nn_softmax_backward(size_t rows, size_t cols, const float *out,
 
 /* --------------------------------------------------------- predictions */
 
-/* out[r] = 1-based column of the first maximum of row r (a class label) */
-void ln_nn_argmax_labels(size_t rows, size_t cols, const float *a, float *out);
 /* out = 1 where a > 0.5, else 0 */
 void ln_nn_threshold(size_t n, const float *a, float *out);
 

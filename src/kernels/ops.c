@@ -88,14 +88,15 @@ float ln_max(size_t n, const float *a) {
   return m;
 }
 
-void ln_argmax_rows(size_t rows, size_t cols, const float *a, size_t *out) {
-  size_t r, c;
-  for (r = 0; r < rows; r++) {
-    const float *p = a + r * cols;
-    size_t best = 0;
-    for (c = 1; c < cols; c++) if (p[c] > p[best]) best = c;
-    out[r] = best;
-  }
+size_t ln_argmax(size_t n, const float *a) {
+  size_t i, best = 0;
+  for (i = 1; i < n; i++) if (a[i] > a[best]) best = i;
+  return best;
+}
+
+void ln_argmax_labels(size_t rows, size_t cols, const float *a, float *out) {
+  size_t r;
+  for (r = 0; r < rows; r++) out[r] = (float)(ln_argmax(cols, a + r * cols) + 1);
 }
 
 void ln_softmax_rows(size_t rows, size_t cols, const float *in, float *out) {
