@@ -65,7 +65,6 @@ void ln_hint_hugepages(void *p, size_t n);
 #define LN_PNG_MAXDIM 16384           /* png_set_user_limits */
 #define LN_PNG_CHUNK_MAX (8u << 20)   /* png_set_chunk_malloc_max */
 #define LN_PNG_SMALL (64u << 10)      /* files up to this size are read whole */
-#define LN_PNG_FASTRAW (64u << 10)    /* fast path: filtered image bytes at most */
 
 typedef struct ln_PngReader {
   FILE *fp;               /* file source (owned) */
@@ -78,13 +77,7 @@ typedef struct ln_PngReader {
   int channels;           /* output channels: 1 (gray), 3 (RGB), 4 (RGBA) */
   int gray;               /* convert to gray */
   int src_color, src_alpha; /* file has color / alpha (channel or tRNS) */
-  int nofast;             /* set by the caller: always decode with libpng */
-  int fast;               /* header read by the fast path (see png.c) */
-  int inch;               /* fast path: channels in the file */
-  size_t idat_first, idat_last; /* fast path: offsets of the first and last IDAT */
   unsigned char *file; size_t filecap; /* whole small file (owned, reused) */
-  unsigned char *raw; size_t rawcap;   /* fast path: inflated rows (owned, reused) */
-  void *z;                /* fast path: z_stream (owned, reused) */
   char warn[LN_ERRLEN];   /* libpng's last warning, appended to errors */
   char err[LN_ERRLEN];
 } ln_PngReader;

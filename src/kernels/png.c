@@ -4,16 +4,8 @@
 ** the message in the reader; everything the reader allocated is released by
 ** ln_png_close, so a caller can own a reader from a garbage-collected box.
 **
-** Fast path: a small regular file is read whole into the reader's buffer
-** (one open, fstat, read, close).  When its chunks are exactly what a
-** plain 8-bit, non-interlaced gray / gray+alpha / RGB / RGBA image needs
-** (IHDR, contiguous IDATs, IEND with correct CRCs; ancillary chunks other
-** than tRNS skipped), the IDAT stream is inflated in one zlib call (adler32
-** checked by zlib) and unfiltered here; libpng's row-by-row inflate of tiny
-** rows cost more than the rest of the decode.  Anything else, and any
-** failure on the way (bad CRC, corrupt or short or overlong data, unknown
-** filter byte), restarts the decode with libpng on the same bytes, so
-** errors and unusual files behave exactly as libpng decides.
+** A small regular file is read whole into the reader's reused buffer (one
+** open, fstat, read, close) and libpng decodes it from memory.
 */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,7 +15,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 #include "image.h"
 
 #define DEFLATE_MAX_RATIO 1032u /* deflate never expands more than this */
@@ -74,7 +65,7 @@ void ln_png_init(ln_PngReader *r) {
 }
 
 /* release what one image needs (libpng structs, row buffers, the file);
-** the reusable buffers and the zlib stream stay (safe twice) */
+** the reusable file buffer stays (safe twice) */
 void ln_png_done(ln_PngReader *r) {
   if (r->png) {
     png_structp png = (png_structp)r->png;
@@ -87,19 +78,12 @@ void ln_png_done(ln_PngReader *r) {
   if (r->fp) fclose(r->fp);
   r->fp = NULL;
   r->mem = NULL;
-  r->fast = 0;
 }
 
 /* release everything (safe twice) */
 void ln_png_close(ln_PngReader *r) {
   ln_png_done(r);
-  if (r->z) {
-    inflateEnd((z_stream *)r->z);
-    free(r->z);
-  }
-  r->z = NULL;
   free(r->file); r->file = NULL; r->filecap = 0;
-  free(r->raw); r->raw = NULL; r->rawcap = 0;
 }
 
 /* format into r->err, returns -1 */
@@ -156,93 +140,6 @@ static int open_common(ln_PngReader *r, int gray) {
   return 0;
 }
 
-/* big-endian 32-bit value */
-static uint32_t be32(const unsigned char *p) {
-  return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-
-/* Scan the chunks of the memory source for the fast path: 1 when the file
-** is a plain 8-bit non-interlaced image with valid CRCs on IHDR, IDAT and
-** IEND (fields set, IDAT span noted), 0 when libpng must decode it. */
-static int fast_scan(ln_PngReader *r, int gray) {
-  static const unsigned char sig[8] = {137, 80, 78, 71, 13, 10, 26, 10};
-  const unsigned char *p = r->mem, *ihdr;
-  size_t n = r->memlen, pos = 8, first = 0, last = 0, idat_limit;
-  int state = 0; /* 0 before IDAT, 1 in the IDAT run, 2 after it */
-  uint32_t w, h;
-  int ctype, inch;
-  if (r->nofast || n < 8 + 25 + 12 || memcmp(p, sig, 8) != 0) return 0;
-  ihdr = p + 8;
-  if (be32(ihdr) != 13 || memcmp(ihdr + 4, "IHDR", 4) != 0 ||
-      (uint32_t)crc32(0L, ihdr + 4, 17) != be32(ihdr + 21))
-    return 0;
-  w = be32(ihdr + 8);
-  h = be32(ihdr + 12);
-  ctype = ihdr[17];
-  if (w < 1 || h < 1 || w > LN_PNG_MAXDIM || h > LN_PNG_MAXDIM || ihdr[16] != 8 ||
-      ihdr[18] != 0 || ihdr[19] != 0 || ihdr[20] != 0)
-    return 0;
-  switch (ctype) {
-    case 0: inch = 1; break;
-    case 2: inch = 3; break;
-    case 4: inch = 2; break;
-    case 6: inch = 4; break;
-    default: return 0;
-  }
-  if ((uint64_t)h * ((uint64_t)w * (uint64_t)inch + 1) > LN_PNG_FASTRAW) return 0;
-  /* libpng's bound on one IDAT chunk (png_check_chunk_length) */
-  idat_limit = (size_t)h * ((size_t)w * (size_t)inch + 1);
-  idat_limit += 6 + 5 * (idat_limit / ((size_t)w * (size_t)inch + 1) + 1);
-  pos = 8 + 25;
-  for (;;) {
-    uint32_t len;
-    const unsigned char *c = p + pos;
-    if (n - pos < 12) return 0;
-    len = be32(c);
-    if (len > n - pos - 12) return 0;
-    if (memcmp(c + 4, "IDAT", 4) == 0) {
-      if (state == 2) return 0;
-      if (state == 0) first = pos;
-      state = 1;
-      last = pos;
-      if (len > idat_limit) return 0; /* libpng: "chunk data is too large" */
-      if ((uint32_t)crc32(0L, c + 4, 4 + len) != be32(c + 8 + len)) return 0;
-    } else if (memcmp(c + 4, "IEND", 4) == 0) {
-      if (state == 0 || len != 0 || (uint32_t)crc32(0L, c + 4, 4) != be32(c + 8)) return 0;
-      break;
-    } else {
-      /* critical chunks (PLTE, unknown), tRNS, names libpng rejects and
-      ** bad CRCs are libpng's business; other ancillary chunks change
-      ** nothing in the decoded pixels */
-      int k;
-      for (k = 4; k < 8; k++)
-        if (!((c[k] >= 'A' && c[k] <= 'Z') || (c[k] >= 'a' && c[k] <= 'z'))) return 0;
-      if (!(c[4] & 0x20) || memcmp(c + 4, "tRNS", 4) == 0) return 0;
-      if ((uint32_t)crc32(0L, c + 4, 4 + len) != be32(c + 8 + len)) return 0;
-      if (state == 1) state = 2;
-    }
-    pos += 12 + (size_t)len;
-  }
-  r->width = w;
-  r->height = h;
-  r->src_color = (ctype & 2) != 0;
-  r->src_alpha = (ctype & 4) != 0;
-  r->gray = gray;
-  r->channels = gray || (!r->src_color && !r->src_alpha) ? 1 : r->src_alpha ? 4 : 3;
-  r->inch = inch;
-  r->idat_first = first;
-  r->idat_last = last;
-  r->fast = 1;
-  return 1;
-}
-
-/* read the signature and header: the fast path's scan for memory sources,
-** else libpng */
-static int open_source(ln_PngReader *r, int gray) {
-  if (r->mem && fast_scan(r, gray)) return 0;
-  return open_common(r, gray);
-}
-
 /* open a file source, note its size, read the header.  Small regular files
 ** are read whole into the reader's buffer and decoded from memory. */
 int ln_png_open_at(ln_PngReader *r, int dirfd, const char *path, int gray) {
@@ -274,7 +171,7 @@ int ln_png_open_at(ln_PngReader *r, int dirfd, const char *path, int gray) {
     r->memlen = got;
     r->mempos = 0;
     r->srcsize = got;
-    return open_source(r, gray);
+    return open_common(r, gray);
   }
   r->fp = fdopen(fd, "rb");
   if (r->fp == NULL) { int e = errno; close(fd); return fail(r, strerror(e)); }
@@ -296,7 +193,7 @@ int ln_png_open_mem(ln_PngReader *r, const void *data, size_t len, int gray) {
   r->memlen = len;
   r->mempos = 0;
   r->srcsize = len;
-  return open_source(r, gray);
+  return open_common(r, gray);
 }
 
 /* one decoded row (8- or 16-bit, inch channels) into out */
@@ -325,110 +222,12 @@ static void convert_row(const ln_PngReader *r, const unsigned char *p, int inch,
   }
 }
 
-/* undo the PNG filter of one row (n bytes, bpp bytes per pixel) in place;
-** prev is the previous unfiltered row or NULL (the first row, whose
-** predecessor is all zeros); 0, or -1 on a bad filter type */
-static int unfilter(int type, unsigned char *restrict row, const unsigned char *restrict prev,
-                    size_t n, size_t bpp) {
-  size_t i;
-  if (prev == NULL) { /* Up adds 0, Paeth predicts the left byte (Sub) */
-    if (type == 2) type = 0;
-    else if (type == 4) type = 1;
-    else if (type == 3) {
-      for (i = bpp; i < n; i++) row[i] = (unsigned char)(row[i] + (row[i - bpp] >> 1));
-      return 0;
-    }
-  }
-  switch (type) {
-    case 0: return 0;
-    case 1:
-      for (i = bpp; i < n; i++) row[i] = (unsigned char)(row[i] + row[i - bpp]);
-      return 0;
-    case 2:
-      for (i = 0; i < n; i++) row[i] = (unsigned char)(row[i] + prev[i]);
-      return 0;
-    case 3:
-      for (i = 0; i < bpp && i < n; i++) row[i] = (unsigned char)(row[i] + (prev[i] >> 1));
-      for (; i < n; i++) row[i] = (unsigned char)(row[i] + (((unsigned)row[i - bpp] + prev[i]) >> 1));
-      return 0;
-    case 4:
-      for (i = 0; i < bpp && i < n; i++) row[i] = (unsigned char)(row[i] + prev[i]);
-      for (; i < n; i++) {
-        int a = row[i - bpp], b = prev[i], c = prev[i - bpp];
-        int pa = abs(b - c), pb = abs(a - c), pc = abs(a + b - 2 * c);
-        int pred = pb < pa ? b : a;
-        int pm = pb < pa ? pb : pa;
-        row[i] = (unsigned char)(row[i] + (pc < pm ? c : pred));
-      }
-      return 0;
-    default:
-      return -1;
-  }
-}
-
-/* the fast decode: inflate all IDAT data at once, unfilter, convert;
-** 0 ok, 1 when libpng must decide (nothing reported) */
-static int fast_read(ln_PngReader *r, float *out) {
-  size_t bpp = (size_t)r->inch, rowbytes = r->width * bpp, stride = rowbytes + 1;
-  size_t rawlen = r->height * stride, y, pos;
-  z_stream *z = (z_stream *)r->z;
-  unsigned char *prev = NULL;
-  int rc = Z_OK;
-  if (r->rawcap < rawlen || r->raw == NULL) {
-    unsigned char *b = (unsigned char *)malloc(LN_PNG_FASTRAW);
-    if (b == NULL) return 1;
-    free(r->raw);
-    r->raw = b;
-    r->rawcap = LN_PNG_FASTRAW;
-  }
-  if (z == NULL) {
-    z = (z_stream *)calloc(1, sizeof *z);
-    if (z == NULL) return 1;
-    if (inflateInit(z) != Z_OK) { free(z); return 1; }
-    r->z = z;
-  } else if (inflateReset(z) != Z_OK) {
-    return 1;
-  }
-  z->next_out = r->raw;
-  z->avail_out = (uInt)rawlen;
-  for (pos = r->idat_first; pos <= r->idat_last; ) { /* the IDAT run, in order */
-    uint32_t len = be32(r->mem + pos);
-    z->next_in = (Bytef *)(uintptr_t)(r->mem + pos + 8);
-    z->avail_in = len;
-    rc = inflate(z, pos == r->idat_last ? Z_FINISH : Z_NO_FLUSH);
-    if (rc == Z_BUF_ERROR && len == 0) rc = Z_OK;
-    if (rc != Z_OK && rc != Z_STREAM_END) return 1;
-    if (rc == Z_STREAM_END && (pos != r->idat_last || z->avail_in != 0)) return 1;
-    pos += 12 + (size_t)len;
-  }
-  if (rc != Z_STREAM_END || z->avail_out != 0) return 1;
-  for (y = 0; y < r->height; y++) {
-    unsigned char *row = r->raw + y * stride;
-    if (unfilter(row[0], row + 1, prev, rowbytes, bpp) != 0) return 1;
-    prev = row + 1;
-  }
-  for (y = 0; y < r->height; y++)
-    convert_row(r, r->raw + y * stride + 1, r->inch, 8, out + y * r->width * (size_t)r->channels);
-  return 0;
-}
-
 /* decode all rows into out (row by row, or the whole image when interlaced) */
 int ln_png_read(ln_PngReader *r, float *out) {
   png_structp png;
   png_infop info;
   size_t rowbytes, y, rowfloats = r->width * (size_t)r->channels;
   int inch, depth, passes;
-  if (r->fast) {
-    size_t w = r->width, h = r->height;
-    int c = r->channels;
-    if (fast_read(r, out) == 0) return 0;
-    /* libpng decides about this file: from its first byte again */
-    r->fast = 0;
-    r->mempos = 0;
-    if (open_common(r, r->gray) != 0) return -1;
-    if (r->width != w || r->height != h || r->channels != c)
-      return fail(r, "inconsistent header");
-  }
   png = (png_structp)r->png;
   info = (png_infop)r->info;
   if (png == NULL || info == NULL) return fail(r, "reader is not open");
