@@ -262,17 +262,20 @@ static int m_backward(lua_State *L) {
 }
 
 /* copy `count` rows of src starting at row first (0-based), or the rows
-** perm[first..] when perm is given, into the buffer uv of the model.
+** perm[first..] when perm is given, into the buffer uv of the model (only
+** sized when copy is 0: the split step copies on its two threads).
 ** Unshuffled batches are copied too, not viewed: a view would keep the
 ** caller's whole data set alive after training (through the layers'
 ** `inputs`), and the copy costs about 4% of a step. */
-static int gather(lua_State *L, int uv, const ln_Tensor *src, size_t first, size_t count, const size_t *perm) {
+static int gather(lua_State *L, int uv, const ln_Tensor *src, size_t first, size_t count, const size_t *perm,
+                  int copy) {
   size_t dims[LN_MAXDIM], stride = ln_cols(src), i;
   ln_Tensor *b;
   memcpy(dims, src->dims, sizeof dims);
   dims[0] = count;
   b = ln_buffer(L, 1, uv, src->ndim, dims);
-  if (perm)
+  if (!copy) { /* the split step copies the rows on its threads */
+  } else if (perm)
     for (i = 0; i < count; i++)
       memcpy(b->data + i * stride, src->data + perm[first + i] * stride, stride * sizeof(float));
   else
@@ -360,7 +363,9 @@ static int m_shuffle(lua_State *L) {
 
 #define MAXFAST 32        /* longest Dense/ReLU prefix taken by the plan */
 #define SPLIT_WORK 200000 /* multiply-adds per step below which one thread runs */
-#define SPINS 20000       /* busy-wait rounds before sleeping / yielding */
+#define SPLIT_UPDATE 32768 /* parameters below which one thread updates them */
+#define SPINS 20000       /* busy-wait rounds before yielding the core */
+#define IDLE_NS 3000000L  /* the worker sleeps after 3 ms without a job */
 
 typedef struct FLayer {
   int dense;              /* 1 Dense, 0 ReLU */
@@ -369,10 +374,20 @@ typedef struct FLayer {
   const float *dv;        /* backward: gradient of the output */
 } FLayer;
 
+enum { PLAN_FORWARD, PLAN_BACKWARD, PLAN_UPDATE };
+
 typedef struct Plan {
-  int n, backward;
+  int n, mode;
   size_t rows;
   FLayer l[MAXFAST];
+  /* forward: each thread first gathers its rows of the batch into l[0].in,
+  ** row i from src row perm[first + i] (or first + i when perm is NULL) */
+  const float *src;
+  const size_t *perm;
+  size_t first;
+  /* update: the optimizer's prepared updates, each split in two ranges */
+  int nup;
+  ln_Update up[2 * MAXFAST];
 } Plan;
 
 typedef struct Pool {
@@ -391,11 +406,27 @@ static void span(size_t n, int part, int parts, size_t *lo, size_t *hi) {
   *hi = part == 0 ? h : n;
 }
 
+/* a hint to the core that this thread is spinning */
+static void relax(void) {
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+  __builtin_ia32_pause();
+#endif
+}
+
+/* monotonic nanoseconds */
+static long long nanos(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
 /* wait until *x reaches v: spin, then yield the core */
 static void waitfor(const unsigned *x, unsigned v) {
   int spins = 0;
-  while ((int)(__atomic_load_n(x, __ATOMIC_ACQUIRE) - v) < 0)
+  while ((int)(__atomic_load_n(x, __ATOMIC_ACQUIRE) - v) < 0) {
+    relax();
     if (++spins > SPINS) sched_yield();
+  }
 }
 
 /* two-party barrier number k (1, 2, ...) of the current job */
@@ -411,6 +442,12 @@ static void plan_forward(const Plan *pl, int part, int parts) {
   int k;
   span(pl->rows, part, parts, &r0, &r1);
   if (r1 == r0) return;
+  if (pl->src) { /* this thread's rows of the batch */
+    size_t w = pl->l[0].n_in;
+    for (i = r0; i < r1; i++)
+      memcpy(pl->l[0].in + i * w, pl->src + (pl->perm ? pl->perm[pl->first + i] : pl->first + i) * w,
+             w * sizeof(float));
+  }
   for (k = 0; k < pl->n; k++) {
     const FLayer *f = &pl->l[k];
     if (f->dense) {
@@ -450,25 +487,49 @@ static void plan_backward(Pool *p, const Plan *pl, int part, int parts) {
   }
 }
 
-/* the worker: run part 1 of each job posted by the step */
+/* this thread's share of the prepared updates: each is split at a multiple
+** of 16 elements (whole cache lines) */
+static void plan_update(const Plan *pl, int part, int parts) {
+  int j;
+  for (j = 0; j < pl->nup; j++) {
+    const ln_Update *u = &pl->up[j];
+    size_t h = parts == 1 ? u->n : (u->n / 2) & ~(size_t)15;
+    if (part == 0) ln_update_run(u, 0, h);
+    else ln_update_run(u, h, u->n);
+  }
+}
+
+/* part of a plan */
+static void plan_part(Pool *p, const Plan *pl, int part, int parts) {
+  switch (pl->mode) {
+    case PLAN_FORWARD: plan_forward(pl, part, parts); break;
+    case PLAN_BACKWARD: plan_backward(p, pl, part, parts); break;
+    default: plan_update(pl, part, parts); break;
+  }
+}
+
+/* the worker: run part 1 of each job posted by the step.  Between jobs it
+** spins (a step posts three jobs a few microseconds apart; waking a
+** sleeping thread costs more than the job) and sleeps after IDLE_NS */
 static void *pool_main(void *arg) {
   Pool *p = (Pool *)arg;
   unsigned seen = 0;
   for (;;) {
     int spins = 0;
+    long long t0 = nanos();
     while (__atomic_load_n(&p->go, __ATOMIC_ACQUIRE) == seen) {
-      if (++spins > SPINS) {
+      relax();
+      if (++spins % 1024 == 0 && nanos() - t0 > IDLE_NS) {
         pthread_mutex_lock(&p->mu);
         while (__atomic_load_n(&p->go, __ATOMIC_ACQUIRE) == seen && !p->quit) pthread_cond_wait(&p->cv, &p->mu);
         pthread_mutex_unlock(&p->mu);
-        spins = 0;
+        t0 = nanos();
       }
       if (p->quit) return NULL;
     }
     if (p->quit) return NULL;
     seen++;
-    if (p->plan->backward) plan_backward(p, p->plan, 1, 2);
-    else plan_forward(p->plan, 1, 2);
+    plan_part(p, p->plan, 1, 2);
     __atomic_store_n(&p->done, seen, __ATOMIC_RELEASE);
   }
 }
@@ -481,8 +542,7 @@ static void plan_run(Pool *p, Plan *pl) {
     int own = env && strcmp(env, "blas") == 0; /* keep OpenBLAS' own threads */
     blas = ln_gemm_threads();
     if (blas != 1 && !own) ln_gemm_set_threads(1);
-    if (pl->backward) plan_backward(NULL, pl, 0, 1);
-    else plan_forward(pl, 0, 1);
+    plan_part(NULL, pl, 0, 1);
     if (blas != 1 && !own) ln_gemm_set_threads(blas);
     return;
   }
@@ -494,8 +554,7 @@ static void plan_run(Pool *p, Plan *pl) {
   __atomic_add_fetch(&p->go, 1, __ATOMIC_ACQ_REL);
   pthread_cond_signal(&p->cv);
   pthread_mutex_unlock(&p->mu);
-  if (pl->backward) plan_backward(p, pl, 0, 2);
-  else plan_forward(pl, 0, 2);
+  plan_part(p, pl, 0, 2);
   waitfor(&p->done, __atomic_load_n(&p->go, __ATOMIC_ACQUIRE));
   if (blas != 1) ln_gemm_set_threads(blas);
 }
@@ -582,7 +641,7 @@ static void fast_forward(lua_State *L, Plan *pl, Pool *pool, int bx, int k) {
   lua_pushvalue(L, bx); /* current input */
   pl->n = k;
   pl->rows = rows;
-  pl->backward = 0;
+  pl->mode = PLAN_FORWARD;
   for (i = 1; i <= k; i++) {
     FLayer *f = &pl->l[i - 1];
     ln_Layer *l = pushlayer(L, 1, i);
@@ -615,7 +674,8 @@ static void fast_backward(lua_State *L, Plan *pl, Pool *pool) {
   int i;
   const float *dv = ln_totensor(L, -1)->data;
   size_t rows = pl->rows;
-  pl->backward = 1;
+  pl->mode = PLAN_BACKWARD;
+  pl->src = NULL;
   for (i = pl->n; i >= 1; i--) {
     FLayer *f = &pl->l[i - 1];
     int li;
@@ -653,6 +713,7 @@ static int m_step(lua_State *L) {
   ln_Tensor *X = ln_checktensor(L, 2), *Y = ln_checktensor(L, 3);
   lua_Integer first = luaL_checkinteger(L, 4), count = luaL_checkinteger(L, 5);
   int shuffled = lua_toboolean(L, 6), n, bx, by, out, i, ntrain, k;
+  size_t nparams = 0;
   const size_t *perm = NULL;
   Pool *pool = NULL;
   Plan plan;
@@ -671,10 +732,10 @@ static int m_step(lua_State *L) {
     if (perm == NULL || m->perm_n != X->dims[0]) ln_error(L, "Model:train: no permutation for %zu rows", X->dims[0]);
   }
   lua_settop(L, 3);
-  bx = gather(L, UV_BX, X, (size_t)first - 1, (size_t)count, perm);
-  by = gather(L, UV_BY, Y, (size_t)first - 1, (size_t)count, perm);
+  k = fastprefix(L, X);
+  bx = gather(L, UV_BX, X, (size_t)first - 1, (size_t)count, perm, k == 0);
+  by = gather(L, UV_BY, Y, (size_t)first - 1, (size_t)count, perm, 1);
   n = nlayers(L, 1);
-  k = fastprefix(L, ln_totensor(L, bx));
   if (k > 0) {
     size_t work = 0;
     int j;
@@ -684,6 +745,9 @@ static int m_step(lua_State *L) {
       if (strcmp(l->cls->name, "Dense") == 0) work += ((ln_Dense *)l)->n_inputs * ((ln_Dense *)l)->n_neurons;
     }
     pool = (size_t)count >= 2 && work * (size_t)count >= SPLIT_WORK ? getpool(L) : NULL;
+    plan.src = X->data;
+    plan.perm = perm;
+    plan.first = (size_t)first - 1;
     fast_forward(L, &plan, pool, bx, k);
     forward_range(L, k + 1, n, 1, "Model:train");
   } else forward_all(L, bx, 1, "Model:train");
@@ -716,13 +780,22 @@ static int m_step(lua_State *L) {
   ln_optimizer_pre(opt);
   lua_getiuservalue(L, 1, UV_TRAINABLE);
   ntrain = (int)lua_rawlen(L, -1);
+  plan.mode = PLAN_UPDATE;
+  plan.nup = 0;
   for (i = 1; i <= ntrain; i++) {
     ln_Layer *l;
     lua_rawgeti(L, -1, i);
     l = (ln_Layer *)lua_touserdata(L, -1);
-    ln_optimizer_update(L, out + 1, lua_gettop(L), layerwho(who, sizeof who, "Model:train: optimizer, trainable", i, l));
+    layerwho(who, sizeof who, "Model:train: optimizer, trainable", i, l);
+    if (ntrain <= MAXFAST) { /* prepared now, run below on the pool */
+      ln_optimizer_prepare(L, out + 1, lua_gettop(L), who, &plan.up[2 * (i - 1)]);
+      nparams += plan.up[2 * (i - 1)].n + plan.up[2 * i - 1].n;
+      plan.nup += 2;
+    } else ln_optimizer_update(L, out + 1, lua_gettop(L), who);
     lua_pop(L, 1);
   }
+  if (plan.nup > 0)
+    plan_run(nparams >= SPLIT_UPDATE ? (pool ? pool : getpool(L)) : NULL, &plan);
   ln_optimizer_post(opt);
   lua_pushnumber(L, data_loss);
   lua_pushnumber(L, reg);
@@ -743,8 +816,8 @@ static int m_eval_step(lua_State *L) {
     ln_error(L, "Model:evaluate: rows %lld..%lld outside 1..%zu", (long long)first,
              (long long)(first + count - 1), X->dims[0]);
   lua_settop(L, 3);
-  bx = gather(L, UV_BX, X, (size_t)first - 1, (size_t)count, NULL);
-  by = gather(L, UV_BY, Y, (size_t)first - 1, (size_t)count, NULL);
+  bx = gather(L, UV_BX, X, (size_t)first - 1, (size_t)count, NULL, 1);
+  by = gather(L, UV_BY, Y, (size_t)first - 1, (size_t)count, NULL, 1);
   forward_all(L, bx, 0, "Model:evaluate");
   out = lua_gettop(L);
   lua_getiuservalue(L, 1, UV_LOSS);
@@ -782,7 +855,7 @@ static int m_predict(lua_State *L) {
   lua_setiuservalue(L, 1, UV_OUT);
   for (first = 0; first < N; first += (size_t)bs) {
     size_t count = N - first < (size_t)bs ? N - first : (size_t)bs;
-    int bx = gather(L, UV_BX, X, first, count, NULL);
+    int bx = gather(L, UV_BX, X, first, count, NULL, 1);
     ln_Tensor *out;
     forward_all(L, bx, 0, "Model:predict");
     out = ln_totensor(L, -1);

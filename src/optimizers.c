@@ -155,22 +155,39 @@ void ln_optimizer_post(ln_Optimizer *o) {
   o->iterations += 1;
 }
 
-void ln_optimizer_update(lua_State *L, int opt, int layer, const char *who) {
+void ln_optimizer_prepare(lua_State *L, int opt, int layer, const char *who, ln_Update u[2]) {
   ln_Optimizer *o;
   ln_Tensor *st[ST_N];
   Params p;
-  int s, top = lua_gettop(L);
-  float lr;
+  int s, i, top = lua_gettop(L);
   char s1[LN_SHAPELEN], s2[LN_SHAPELEN];
   opt = lua_absindex(L, opt);
   layer = lua_absindex(L, layer);
   o = ln_tooptimizer(L, opt);
   if (o == NULL) ln_error(L, "%s: expected an optimizer, got %s", who, ln_typename(L, opt));
   checkparams(L, layer, 1, who, &p);
-  lr = (float)o->current_learning_rate;
+  memset(u, 0, 2 * sizeof *u);
+  for (i = 0; i < 2; i++) {
+    u[i].kind = o->kind;
+    u[i].lr = (float)o->current_learning_rate;
+    u[i].n = i == 0 ? p.w->numel : p.b->numel;
+    u[i].g = i == 0 ? p.dw->data : p.db->data;
+    u[i].w = i == 0 ? p.w->data : p.b->data;
+    u[i].eps = (float)o->epsilon;
+    u[i].mu = (float)o->momentum;
+    u[i].rho = (float)o->rho;
+    u[i].a1 = (float)(1.0 - (o->kind == LN_RMSPROP ? o->rho : o->beta_1));
+    if (o->kind == LN_ADAM) {
+      double t = (double)o->iterations + 1.0;
+      u[i].b1 = (float)o->beta_1;
+      u[i].b2 = (float)o->beta_2;
+      u[i].a2 = (float)(1.0 - o->beta_2);
+      u[i].c1 = (float)(1.0 - pow(o->beta_1, t));
+      u[i].c2 = (float)(1.0 - pow(o->beta_2, t));
+    }
+  }
   if (o->kind == LN_SGD && o->momentum == 0) { /* the book keeps no state here */
-    ln_sgd(p.w->numel, lr, p.dw->data, p.w->data);
-    ln_sgd(p.b->numel, lr, p.db->data, p.b->data);
+    u[0].plain = u[1].plain = 1;
     return;
   }
   /* find or create this layer's state table, then its tensors */
@@ -201,37 +218,33 @@ void ln_optimizer_update(lua_State *L, int opt, int layer, const char *who) {
     }
   }
   lua_settop(L, top); /* the state table keeps the tensors alive */
-  switch (o->kind) {
-    case LN_SGD: {
-      float mu = (float)o->momentum;
-      ln_sgd_momentum(p.w->numel, lr, mu, p.dw->data, st[ST_WM]->data, p.w->data);
-      ln_sgd_momentum(p.b->numel, lr, mu, p.db->data, st[ST_BM]->data, p.b->data);
+  u[0].s1 = st[ST_WM] ? st[ST_WM]->data : st[ST_WC]->data;
+  u[0].s2 = st[ST_WM] && st[ST_WC] ? st[ST_WC]->data : NULL;
+  u[1].s1 = st[ST_BM] ? st[ST_BM]->data : st[ST_BC]->data;
+  u[1].s2 = st[ST_BM] && st[ST_BC] ? st[ST_BC]->data : NULL;
+}
+
+void ln_update_run(const ln_Update *u, size_t lo, size_t hi) {
+  size_t n = hi - lo;
+  const float *g = u->g + lo;
+  float *w = u->w + lo;
+  if (hi <= lo) return;
+  if (u->plain) { ln_sgd(n, u->lr, g, w); return; }
+  switch (u->kind) {
+    case LN_SGD: ln_sgd_momentum(n, u->lr, u->mu, g, u->s1 + lo, w); break;
+    case LN_ADAGRAD: ln_adagrad(n, u->lr, u->eps, g, u->s1 + lo, w); break;
+    case LN_RMSPROP: ln_rmsprop(n, u->lr, u->rho, u->a1, u->eps, g, u->s1 + lo, w); break;
+    case LN_ADAM:
+      ln_adam(n, u->lr, u->b1, u->a1, u->b2, u->a2, u->c1, u->c2, u->eps, g, u->s1 + lo, u->s2 + lo, w);
       break;
-    }
-    case LN_ADAGRAD: {
-      float eps = (float)o->epsilon;
-      ln_adagrad(p.w->numel, lr, eps, p.dw->data, st[ST_WC]->data, p.w->data);
-      ln_adagrad(p.b->numel, lr, eps, p.db->data, st[ST_BC]->data, p.b->data);
-      break;
-    }
-    case LN_RMSPROP: {
-      float eps = (float)o->epsilon, rho = (float)o->rho, a1 = (float)(1.0 - o->rho);
-      ln_rmsprop(p.w->numel, lr, rho, a1, eps, p.dw->data, st[ST_WC]->data, p.w->data);
-      ln_rmsprop(p.b->numel, lr, rho, a1, eps, p.db->data, st[ST_BC]->data, p.b->data);
-      break;
-    }
-    case LN_ADAM: {
-      double t = (double)o->iterations + 1.0;
-      float eps = (float)o->epsilon, b1 = (float)o->beta_1, b2 = (float)o->beta_2;
-      float a1 = (float)(1.0 - o->beta_1), a2 = (float)(1.0 - o->beta_2);
-      float c1 = (float)(1.0 - pow(o->beta_1, t)), c2 = (float)(1.0 - pow(o->beta_2, t));
-      ln_adam(p.w->numel, lr, b1, a1, b2, a2, c1, c2, eps, p.dw->data,
-              st[ST_WM]->data, st[ST_WC]->data, p.w->data);
-      ln_adam(p.b->numel, lr, b1, a1, b2, a2, c1, c2, eps, p.db->data,
-              st[ST_BM]->data, st[ST_BC]->data, p.b->data);
-      break;
-    }
   }
+}
+
+void ln_optimizer_update(lua_State *L, int opt, int layer, const char *who) {
+  ln_Update u[2];
+  ln_optimizer_prepare(L, opt, layer, who, u);
+  ln_update_run(&u[0], 0, u[0].n);
+  ln_update_run(&u[1], 0, u[1].n);
 }
 
 /* ============================================================ methods */
