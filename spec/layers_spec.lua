@@ -162,6 +162,33 @@ describe("lunet.Dense", function()
       assert.are.equal(din, d.dinputs)
     end)
 
+    it("matches naive sums for wide layers (transposed products, every tile edge)", function()
+      lunet.seed(5)
+      for _, shape in ipairs{{37, 70, 13}, {130, 33, 7}, {20, 10, 64}} do
+        local n_in, n_out, rows = shape[1], shape[2], shape[3]
+        local d = lunet.Dense(n_in, n_out)
+        local x, dv = lunet.randn(rows, n_in), lunet.randn(rows, n_out)
+        d:forward(x)
+        d:backward(dv)
+        local xt, dvt, wt = x:totable(), dv:totable(), d.weights:totable()
+        local dw, di = d.dweights:totable(), d.dinputs:totable()
+        for i = 1, n_in do
+          for j = 1, n_out do -- dweights = inputs^T dvalues
+            local sum = 0
+            for r = 1, rows do sum = sum + xt[r][i] * dvt[r][j] end
+            assert.is_near(sum, dw[i][j], 1e-4 * (1 + math.abs(sum)))
+          end
+        end
+        for r = 1, rows do
+          for i = 1, n_in do -- dinputs = dvalues weights^T
+            local sum = 0
+            for j = 1, n_out do sum = sum + dvt[r][j] * wt[i][j] end
+            assert.is_near(sum, di[r][i], 1e-4 * (1 + math.abs(sum)))
+          end
+        end
+      end
+    end)
+
     it("adds the regularizers' gradients (sign(0) = +1 for L1)", function()
       local d = lunet.Dense(2, 3, { weight_regularizer_l1 = 0.1, weight_regularizer_l2 = 0.5,
                                     bias_regularizer_l1 = 0.25, bias_regularizer_l2 = 1 })

@@ -696,6 +696,30 @@ describe("lunet.Tensor", function()
       end
     end)
 
+    it("matches a naive loop on every tile edge of the blocked kernels", function()
+      -- rows around the tile heights (6 and 14), columns around the tile
+      -- widths (16, 32, 64), depths around the packed block (128)
+      lunet.seed(11)
+      for _, m in ipairs{1, 5, 6, 7, 14, 15} do
+        for _, n in ipairs{10, 16, 31, 32, 33, 64, 65, 130} do
+          for _, k in ipairs{1, 3, 129, 257} do
+            local a, b = lunet.randn(m, k), lunet.randn(k, n)
+            local c, at, bt = lunet.dot(a, b), a:totable(), b:totable()
+            local worst = 0
+            for i = 1, m do
+              local ai, ci = at[i], c:rows(i, i):totable()
+              for j = 1, n do
+                local sum = 0
+                for q = 1, k do sum = sum + ai[q] * bt[q][j] end
+                worst = math.max(worst, math.abs(sum - ci[1][j]) / (1 + math.abs(sum)))
+              end
+            end
+            assert.is_true(worst < 1e-5, ("%dx%d @ %dx%d: relative error %g"):format(m, k, k, n, worst))
+          end
+        end
+      end
+    end)
+
     it("raises on shapes that do not multiply, naming both", function()
       assert_error_has(lunet.dot, {lunet.zeros(2, 3), lunet.zeros(2, 3)},
                        "lunet.dot: shapes 2x3 and 2x3 do not multiply")

@@ -121,6 +121,119 @@ static void narrow_cols(size_t rows, size_t i0, size_t j1, size_t j2, size_t kb,
 }
 #endif
 
+#ifdef LN_WIDE
+/* ------------------------------------------------------ AVX-512 path
+** On CPUs with AVX-512 every product with at least FAST_MINN columns goes
+** here, in both builds: for the shapes of a training step it beats
+** OpenBLAS 0.3.21's single-thread SkylakeX kernels (bench/gemm_floor.c:
+** 0.129 -> 0.115 s per epoch of half-batch products).  A panel of FKB rows
+** x 64 columns of op(B) is packed (32 KB, stays in L1) and tiles of 6 rows
+** x 64 columns of C are accumulated in 24 registers with fused
+** multiply-adds, the 6 values of op(A) broadcast from memory; partial
+** panels use masked loads and stores, so no column edge code.  Sums run
+** over k in order within each FKB block, so results do not depend on M's
+** split between threads (the rows of C are independent). */
+#include <immintrin.h>
+#define FKB 128
+#define FR 6         /* rows of a wide tile (6 x 64: 24 accumulators) */
+#define FRN 14       /* rows of a narrow tile (14 x 16) */
+#define FAST_MINN 32
+
+#define FAST_ATTR __attribute__((target("avx512f"), always_inline)) static inline
+/* C tile (R x 16 NV) = or += alpha * sum_k a(r, k) P[k][0 .. 16 NV) */
+FAST_ATTR void fast_tile(const int R, const int NV, size_t kb, const float *a, size_t ar, size_t ak,
+                         const float *P, float alpha, float *C, size_t ldc, const __mmask16 *mk, int over) {
+  __m512 c[FRN][4], b[4];
+  int r, v;
+  size_t k;
+  for (r = 0; r < R; r++)
+    for (v = 0; v < NV; v++) c[r][v] = _mm512_setzero_ps();
+  for (k = 0; k < kb; k++) {
+    const float *x = a + k * ak;
+    for (v = 0; v < NV; v++) b[v] = _mm512_load_ps(P + k * 16 * (size_t)NV + 16 * v);
+    for (r = 0; r < R; r++) {
+      __m512 xr = _mm512_set1_ps(x[(size_t)r * ar]);
+      for (v = 0; v < NV; v++) c[r][v] = _mm512_fmadd_ps(xr, b[v], c[r][v]);
+    }
+  }
+  for (r = 0; r < R; r++)
+    for (v = 0; v < NV; v++) {
+      float *cp = C + (size_t)r * ldc + 16 * v;
+      __m512 al = _mm512_set1_ps(alpha);
+      if (!mk[v]) continue;
+      if (over) _mm512_mask_storeu_ps(cp, mk[v], _mm512_mul_ps(al, c[r][v]));
+      else _mm512_mask_storeu_ps(cp, mk[v], _mm512_fmadd_ps(al, c[r][v], _mm512_maskz_loadu_ps(mk[v], cp)));
+    }
+}
+
+typedef void (*fast_fn)(size_t, const float *, size_t, size_t, const float *, float, float *, size_t,
+                        const __mmask16 *, int);
+#define FAST_TILE(R, NV)                                                                               \
+  __attribute__((target("avx512f"))) static void fast_tile##R##_##NV(size_t kb, const float *a,       \
+      size_t ar, size_t ak, const float *P, float alpha, float *C, size_t ldc, const __mmask16 *mk,    \
+      int over) {                                                                                      \
+    fast_tile(R, NV, kb, a, ar, ak, P, alpha, C, ldc, mk, over);                                       \
+  }
+FAST_TILE(1, 4) FAST_TILE(2, 4) FAST_TILE(3, 4) FAST_TILE(4, 4) FAST_TILE(5, 4) FAST_TILE(6, 4)
+FAST_TILE(1, 1) FAST_TILE(2, 1) FAST_TILE(3, 1) FAST_TILE(4, 1) FAST_TILE(5, 1) FAST_TILE(6, 1)
+FAST_TILE(7, 1) FAST_TILE(8, 1) FAST_TILE(9, 1) FAST_TILE(10, 1) FAST_TILE(11, 1) FAST_TILE(12, 1)
+FAST_TILE(13, 1) FAST_TILE(14, 1)
+/* wide tiles (64 columns, up to FR rows) and narrow ones (16 columns, up
+** to FRN rows, for products with fewer than FAST_MINN columns) */
+static const fast_fn fast_wide[FR + 1] = { NULL, fast_tile1_4, fast_tile2_4, fast_tile3_4, fast_tile4_4,
+                                           fast_tile5_4, fast_tile6_4 };
+static const fast_fn fast_narrow[FRN + 1] = { NULL, fast_tile1_1, fast_tile2_1, fast_tile3_1, fast_tile4_1,
+                                              fast_tile5_1, fast_tile6_1, fast_tile7_1, fast_tile8_1,
+                                              fast_tile9_1, fast_tile10_1, fast_tile11_1, fast_tile12_1,
+                                              fast_tile13_1, fast_tile14_1 };
+
+/* the AVX-512 product; returns 0 (nothing done) when the CPU lacks
+** AVX-512F or the shape is not one it wins on */
+static int gemm_fast(int transA, int transB, size_t M, size_t N, size_t K, float alpha, const float *A,
+                     size_t lda, const float *B, size_t ldb, float beta, float *C, size_t ldc, int narrow_ok) {
+  static int has = -1;
+  float P[FKB * 64] __attribute__((aligned(64)));
+  size_t ar = transA ? 1 : lda, ak = transA ? lda : 1, k0, j0, i0, i, j;
+  size_t W, R;
+  const fast_fn *tiles;
+  if (has < 0) {
+    __builtin_cpu_init();
+    has = __builtin_cpu_supports("avx512f") ? 1 : 0; /* same value from any thread */
+  }
+  if (!has || K == 0 || (N < FAST_MINN && !narrow_ok)) return 0;
+  if (N < FAST_MINN) { W = 16; R = FRN; tiles = fast_narrow; }
+  else { W = 64; R = FR; tiles = fast_wide; }
+  if (beta != 0.0f && beta != 1.0f)
+    for (i = 0; i < M; i++)
+      for (j = 0; j < N; j++) C[i * ldc + j] *= beta;
+  for (j0 = 0; j0 < N; j0 += W) {
+    size_t jw = N - j0 < W ? N - j0 : W;
+    __mmask16 mk[4];
+    int v;
+    for (v = 0; v < 4; v++) {
+      size_t lo = 16 * (size_t)v;
+      mk[v] = jw >= lo + 16 ? (__mmask16)0xffff : jw <= lo ? (__mmask16)0 : (__mmask16)((1u << (jw - lo)) - 1u);
+    }
+    for (k0 = 0; k0 < K; k0 += FKB) {
+      size_t kb = K - k0 < FKB ? K - k0 : FKB, k;
+      int over = beta == 0.0f && k0 == 0;
+      for (k = 0; k < kb; k++) { /* pack op(B)[k0 + k][j0 .. j0 + W), zero-padded */
+        float *d = P + k * W;
+        if (transB) for (j = 0; j < jw; j++) d[j] = B[(j0 + j) * ldb + k0 + k];
+        else memcpy(d, B + (k0 + k) * ldb + j0, jw * sizeof(float));
+        for (j = jw; j < W; j++) d[j] = 0.0f;
+      }
+      for (i0 = 0; i0 < M; i0 += R) {
+        size_t mr = M - i0 < R ? M - i0 : R;
+        const float *a = transA ? A + k0 * lda + i0 : A + i0 * lda + k0;
+        tiles[mr](kb, a, ar, ak, P, alpha, C + i0 * ldc + j0, ldc, mk, over);
+      }
+    }
+  }
+  return 1;
+}
+#endif
+
 void ln_gemm_ref(int transA, int transB, size_t M, size_t N, size_t K,
                  float alpha, const float *A, size_t lda,
                  const float *B, size_t ldb,
@@ -184,6 +297,9 @@ void ln_gemm(int transA, int transB, size_t M, size_t N, size_t K,
              const float *B, size_t ldb,
              float beta, float *C, size_t ldc) {
   if (M == 0 || N == 0) return;
+#ifdef LN_WIDE
+  if (gemm_fast(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, 0)) return;
+#endif
   if (K == 0) { /* BLAS may not touch C when K == 0; keep the semantics */
     ln_gemm_ref(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     return;
@@ -200,6 +316,9 @@ void ln_gemm(int transA, int transB, size_t M, size_t N, size_t K,
              float alpha, const float *A, size_t lda,
              const float *B, size_t ldb,
              float beta, float *C, size_t ldc) {
+#ifdef LN_WIDE
+  if (M > 0 && gemm_fast(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, 1)) return;
+#endif
   ln_gemm_ref(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 const char *ln_gemm_backend(void) { return "portable C"; }
