@@ -187,6 +187,26 @@ static const fast_fn fast_narrow[FRN + 1] = { NULL, fast_tile1_1, fast_tile2_1, 
                                               fast_tile9_1, fast_tile10_1, fast_tile11_1, fast_tile12_1,
                                               fast_tile13_1, fast_tile14_1 };
 
+/* P[k][0 .. w) = op(b)[k][0 .. w) under the column masks, zero-padded:
+** rows of b (ldb apart), or with trans its columns, gathered (vector moves:
+** memcpy of 256 bytes became a slow `rep movsq`) */
+__attribute__((target("avx512f"))) static void fast_pack(size_t kb, size_t w, const float *b, size_t ldb,
+                                                        int trans, const __mmask16 *mk, float *P) {
+  size_t k, v;
+  if (!trans) {
+    for (k = 0; k < kb; k++)
+      for (v = 0; v < w / 16; v++)
+        _mm512_store_ps(P + k * w + 16 * v, _mm512_maskz_loadu_ps(mk[v], b + k * ldb + 16 * v));
+  } else {
+    const __m512i step = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                                            _mm512_set1_epi32((int)ldb));
+    for (k = 0; k < kb; k++)
+      for (v = 0; v < w / 16; v++)
+        _mm512_store_ps(P + k * w + 16 * v,
+                        _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mk[v], step, b + 16 * v * ldb + k, 4));
+  }
+}
+
 /* the AVX-512 product; returns 0 (nothing done) when the CPU lacks
 ** AVX-512F or the shape is not one it wins on */
 static int gemm_fast(int transA, int transB, size_t M, size_t N, size_t K, float alpha, const float *A,
@@ -200,7 +220,7 @@ static int gemm_fast(int transA, int transB, size_t M, size_t N, size_t K, float
     __builtin_cpu_init();
     has = __builtin_cpu_supports("avx512f") ? 1 : 0; /* same value from any thread */
   }
-  if (!has || K == 0 || (N < FAST_MINN && !narrow_ok)) return 0;
+  if (!has || K == 0 || (N < FAST_MINN && !narrow_ok) || (transB && ldb > (size_t)1 << 26)) return 0;
   if (N < FAST_MINN) { W = 16; R = FRN; tiles = fast_narrow; }
   else { W = 64; R = FR; tiles = fast_wide; }
   if (beta != 0.0f && beta != 1.0f)
@@ -215,14 +235,9 @@ static int gemm_fast(int transA, int transB, size_t M, size_t N, size_t K, float
       mk[v] = jw >= lo + 16 ? (__mmask16)0xffff : jw <= lo ? (__mmask16)0 : (__mmask16)((1u << (jw - lo)) - 1u);
     }
     for (k0 = 0; k0 < K; k0 += FKB) {
-      size_t kb = K - k0 < FKB ? K - k0 : FKB, k;
+      size_t kb = K - k0 < FKB ? K - k0 : FKB;
       int over = beta == 0.0f && k0 == 0;
-      for (k = 0; k < kb; k++) { /* pack op(B)[k0 + k][j0 .. j0 + W), zero-padded */
-        float *d = P + k * W;
-        if (transB) for (j = 0; j < jw; j++) d[j] = B[(j0 + j) * ldb + k0 + k];
-        else memcpy(d, B + (k0 + k) * ldb + j0, jw * sizeof(float));
-        for (j = jw; j < W; j++) d[j] = 0.0f;
-      }
+      fast_pack(kb, W, transB ? B + j0 * ldb + k0 : B + k0 * ldb + j0, ldb, transB, mk, P);
       for (i0 = 0; i0 < M; i0 += R) {
         size_t mr = M - i0 < R ? M - i0 : R;
         const float *a = transA ? A + k0 * lda + i0 : A + i0 * lda + k0;
