@@ -29,8 +29,10 @@ else BF=""; BL=""; fi
 cc -O2 -fno-math-errno -std=c99 -D_POSIX_C_SOURCE=200809L $BF -o "$TMP/gemm_floor" bench/gemm_floor.c src/kernels/gemm.c $BL
 cc -O2 -shared -fPIC -o "$TMP/alloc_count.so" bench/alloc_count.c
 
-"$TMP/gemm_floor" 1 "$EPOCHS" > "$TMP/g1"
-"$TMP/gemm_floor" 2 "$EPOCHS" > "$TMP/g2"
+# the BLAS alone (1 and 2 threads), and lunet's ln_gemm (its AVX-512 tiles, 1 thread)
+"$TMP/gemm_floor" 1 "$EPOCHS" blas > "$TMP/g1"
+"$TMP/gemm_floor" 2 "$EPOCHS" blas > "$TMP/g2"
+"$TMP/gemm_floor" 1 "$EPOCHS" > "$TMP/gl"
 $LUA bench/lunet_epoch.lua "$EPOCHS" > "$TMP/l_def"
 LUNET_SPLIT=0 $LUA bench/lunet_epoch.lua "$EPOCHS" > "$TMP/l_one"
 LUNET_SPLIT=blas $LUA bench/lunet_epoch.lua "$EPOCHS" > "$TMP/l_b2"
@@ -52,8 +54,9 @@ else echo "load_png_cv2 nan (apt-get install python3-opencv)" > "$TMP/cv2"; fi
 
 LDEF=$(val epoch_best "$TMP/l_def"); LB1=$(val epoch_best "$TMP/l_one"); LB2=$(val epoch_best "$TMP/l_b2")
 NP=$(val epoch_best "$TMP/np"); G1=$(val gemm_floor "$TMP/g1"); G2=$(val gemm_floor "$TMP/g2")
+GL=$(val gemm_floor "$TMP/gl")
 A1=$(val allocs "$TMP/a1"); A3=$(val allocs "$TMP/a3")
-awk -v ls="$LDEF" -v lb1="$LB1" -v lb2="$LB2" -v np="$NP" -v g1="$G1" -v g2="$G2" \
+awk -v ls="$LDEF" -v lb1="$LB1" -v lb2="$LB2" -v np="$NP" -v g1="$G1" -v g2="$G2" -v gl="$GL" \
     -v gf1="$(val gemm_gflops "$TMP/g1")" -v a1="$A1" -v a3="$A3" -v rss="$(val rss_kb "$TMP/rss")" \
     -v li="$(val load_idx "$TMP/l_def")" -v lp="$(val load_png "$TMP/png")" -v lc="$(val load_png_cv2 "$TMP/cv2")" \
     -v acc="$(val final_acc "$TMP/l_def")" -v npacc="$(val final_acc "$TMP/np")" -v blas="$BLAS" 'BEGIN {
@@ -64,13 +67,15 @@ awk -v ls="$LDEF" -v lb1="$LB1" -v lb2="$LB2" -v np="$NP" -v g1="$G1" -v g2="$G2
   printf "%-46s %10.3f\n", "lunet s/epoch, LUNET_SPLIT=0 (1 thread)", lb1
   printf "%-46s %10.3f\n", "lunet s/epoch, LUNET_SPLIT=blas (BLAS threads)", lb2
   printf "%-46s %10.3f\n", "NumPy reference s/epoch", np
-  printf "%-46s %10.3f\n", "GEMM floor s/epoch, 1 thread", g1
-  printf "%-46s %10.3f\n", "GEMM floor s/epoch, 2 threads", g2
+  printf "%-46s %10.3f\n", "GEMM floor s/epoch, " blas " 1 thread", g1
+  printf "%-46s %10.3f\n", "GEMM floor s/epoch, " blas " 2 threads", g2
+  printf "%-46s %10.3f\n", "GEMM floor s/epoch, lunet kernels 1 thread", gl
   printf "%-46s %10.3f   (target <= 0.25)\n", "lunet default / NumPy", ls / np
-  printf "%-46s %10.3f   (aim <= 1.0)\n", "lunet default / best GEMM floor", ls / g
+  printf "%-46s %10.3f   (aim <= 1.0)\n", "lunet default / best " blas " floor", ls / g
+  printf "%-46s %10.3f\n", "lunet default / (lunet kernels floor / 2)", ls / (gl / 2)
   printf "%-46s %10.0f\n", "lunet samples/s", 60000 / ls
   printf "%-46s %10.1f\n", "lunet GFLOP/s (8 products)", flop / ls * 1e-9
-  printf "%-46s %10.1f\n", "GEMM floor GFLOP/s, 1 thread", gf1
+  printf "%-46s %10.1f\n", "GEMM floor GFLOP/s, " blas " 1 thread", gf1
   printf "%-46s %10s\n", "train accuracy after epochs, lunet / NumPy", acc " / " npacc
   printf "%-46s %10.1f   (469 steps; target 0)\n", "allocations per extra epoch", (a3 - a1) / 2
   printf "%-46s %10.0f   (target <= 300)\n", "peak RSS examples/fashion_mnist.lua, MB", rss / 1024
