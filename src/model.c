@@ -352,14 +352,17 @@ static int m_shuffle(lua_State *L) {
 ** changes which products are summed, only who computes them, so results do
 ** not depend on the thread count.  The first layer's input gradient is not
 ** computed by train (nothing reads it).
+** Each thread first gathers its own rows of the batch (plan.src); after
+** the backward pass both update half of every parameter tensor with the
+** optimizer (PLAN_UPDATE: the kernels are elementwise, so the halves give
+** the same numbers as one loop).  A step posts three jobs to the worker.
 ** Default: the batch is split across two threads when the machine has 2 or
-** more cores (the fastest of the three on the quiet 2-core machine measured
-** by `make bench`: 0.34-0.37 s/epoch against 0.35-0.38 with OpenBLAS'
-** threads and 0.38-0.40 on one thread).  Steps too small to gain
-** (SPLIT_WORK) run on the calling thread with a 1-thread GEMM, so OpenBLAS'
-** threads never spin on tiny products.  lunet.set_threads(1) or
-** LUNET_SPLIT=0 keep everything on the calling thread; LUNET_SPLIT=blas
-** uses OpenBLAS' own threads instead. */
+** more cores (the quiet 2-core machine of `make bench`: 0.24 s/epoch against
+** 0.37 on one thread).  Steps too small to gain (SPLIT_WORK, SPLIT_UPDATE)
+** run on the calling thread with a 1-thread GEMM, so no thread spins on
+** tiny products.  lunet.set_threads(1) or LUNET_SPLIT=0 keep everything on
+** the calling thread; LUNET_SPLIT=blas uses OpenBLAS' own threads instead
+** (products that go to lunet's AVX-512 tiles stay on one thread). */
 
 #define MAXFAST 32        /* longest Dense/ReLU prefix taken by the plan */
 #define SPLIT_WORK 200000 /* multiply-adds per step below which one thread runs */
