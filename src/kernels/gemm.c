@@ -25,6 +25,11 @@
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
 #define LN_WIDE 1
 #endif
+/* the AVX-512 path below builds with GCC and clang (so the sanitizer
+** builds, which use clang, run it too) */
+#if defined(__GNUC__) && defined(__x86_64__)
+#define LN_FAST 1
+#endif
 
 /* block sizes of the fallback: a KB x NB panel of op(B) is packed so the
 ** micro-kernel reads contiguous rows; MR x NR tiles of C are accumulated in
@@ -121,7 +126,7 @@ static void narrow_cols(size_t rows, size_t i0, size_t j1, size_t j2, size_t kb,
 }
 #endif
 
-#ifdef LN_WIDE
+#ifdef LN_FAST
 /* ------------------------------------------------------ AVX-512 path
 ** On CPUs with AVX-512 every product with at least FAST_MINN columns goes
 ** here, in both builds: for the shapes of a training step it beats
@@ -216,11 +221,13 @@ static int gemm_fast(int transA, int transB, size_t M, size_t N, size_t K, float
   size_t ar = transA ? 1 : lda, ak = transA ? lda : 1, k0, j0, i0, i, j;
   size_t W, R;
   const fast_fn *tiles;
-  if (has < 0) {
+  int ok = __atomic_load_n(&has, __ATOMIC_RELAXED);
+  if (ok < 0) { /* the same value from any thread; atomic so the race is defined */
     __builtin_cpu_init();
-    has = __builtin_cpu_supports("avx512f") ? 1 : 0; /* same value from any thread */
+    ok = __builtin_cpu_supports("avx512f") ? 1 : 0;
+    __atomic_store_n(&has, ok, __ATOMIC_RELAXED);
   }
-  if (!has || K == 0 || (N < FAST_MINN && !narrow_ok) || (transB && ldb > (size_t)1 << 26)) return 0;
+  if (!ok || K == 0 || (N < FAST_MINN && !narrow_ok) || (transB && ldb > (size_t)1 << 26)) return 0;
   if (N < FAST_MINN) { W = 16; R = FRN; tiles = fast_narrow; }
   else { W = 64; R = FR; tiles = fast_wide; }
   if (beta != 0.0f && beta != 1.0f)
@@ -312,7 +319,7 @@ void ln_gemm(int transA, int transB, size_t M, size_t N, size_t K,
              const float *B, size_t ldb,
              float beta, float *C, size_t ldc) {
   if (M == 0 || N == 0) return;
-#ifdef LN_WIDE
+#ifdef LN_FAST
   if (gemm_fast(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, 0)) return;
 #endif
   if (K == 0) { /* BLAS may not touch C when K == 0; keep the semantics */
@@ -331,7 +338,7 @@ void ln_gemm(int transA, int transB, size_t M, size_t N, size_t K,
              float alpha, const float *A, size_t lda,
              const float *B, size_t ldb,
              float beta, float *C, size_t ldc) {
-#ifdef LN_WIDE
+#ifdef LN_FAST
   if (M > 0 && gemm_fast(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, 1)) return;
 #endif
   ln_gemm_ref(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
