@@ -375,12 +375,15 @@ typedef struct FLayer {
   size_t n_in, n_out;     /* columns of inputs and outputs */
   float *in, *out, *w, *b, *dw, *db, *din;
   const float *dv;        /* backward: gradient of the output */
+  float wl1, wl2, bl1, bl2; /* Dense: the regularizers */
+  const ln_Update *up;    /* Dense, fused plans: the weights' and biases' updates */
 } FLayer;
 
 enum { PLAN_FORWARD, PLAN_BACKWARD, PLAN_UPDATE };
 
 typedef struct Plan {
   int n, mode;
+  int fused;              /* backward: then the optimizer's updates (FLayer.up) */
   size_t rows;
   FLayer l[MAXFAST];
   /* forward: each thread first gathers its rows of the batch into l[0].in,
@@ -476,10 +479,16 @@ static void plan_backward(Pool *p, const Plan *pl, int part, int parts) {
       if (!first) barrier(p, parts, ++nbar); /* dv is written by both threads */
       first = 0;
       span(f->n_in, part, parts, &c0, &c1);
-      if (c1 > c0)
+      if (c1 > c0) {
         ln_gemm(1, 0, c1 - c0, f->n_out, rows, 1.0f, f->in + c0, f->n_in, f->dv, f->n_out, 0.0f,
                 f->dw + c0 * f->n_out, f->n_out);
-      if (part == 0) ln_nn_colsum(rows, f->n_out, f->dv, f->db);
+        /* the regularizers' gradients, as Dense's own backward adds them */
+        ln_nn_reg_grad((c1 - c0) * f->n_out, f->w + c0 * f->n_out, f->wl1, f->wl2, f->dw + c0 * f->n_out);
+      }
+      if (part == 0) {
+        ln_nn_colsum(rows, f->n_out, f->dv, f->db);
+        ln_nn_reg_grad(f->n_out, f->b, f->bl1, f->bl2, f->db);
+      }
       if (f->din && r1 > r0)
         ln_gemm(0, 1, r1 - r0, f->n_in, f->n_out, 1.0f, f->dv + r0 * f->n_out, f->n_out, f->w, f->n_out,
                 0.0f, f->din + r0 * f->n_in, f->n_in);
@@ -488,6 +497,19 @@ static void plan_backward(Pool *p, const Plan *pl, int part, int parts) {
                           f->din + r0 * f->n_out);
     }
   }
+  /* fused: the optimizer updates the rows of the weights whose gradients
+  ** this thread computed (still in its cache), part 0 the biases.  Safe
+  ** without another barrier: the products that read the weights (the input
+  ** gradients of layers 2..n) all come before the barrier of the plan's
+  ** first Dense, which both threads have passed; layer 1 has none */
+  if (pl->fused)
+    for (k = 0; k < pl->n; k++) {
+      const FLayer *f = &pl->l[k];
+      if (!f->dense) continue;
+      span(f->n_in, part, parts, &c0, &c1);
+      ln_update_run(&f->up[0], c0 * f->n_out, c1 * f->n_out);
+      if (part == 0) ln_update_run(&f->up[1], 0, f->up[1].n);
+    }
 }
 
 /* this thread's share of the prepared updates: each is split at a multiple
@@ -686,12 +708,14 @@ static void fast_forward(lua_State *L, Plan *pl, Pool *pool, int bx, int k) {
 
 /* backward of layers k..1 from the tensor on the stack top (the gradient of
 ** layer k's output), after fast_forward filled pl */
-static void fast_backward(lua_State *L, Plan *pl, Pool *pool) {
-  int i;
+static void fast_backward(lua_State *L, Plan *pl, Pool *pool, int opt, int fused) {
+  int i, j = 0;
   const float *dv = ln_totensor(L, -1)->data;
   size_t rows = pl->rows;
+  char who[256];
   pl->mode = PLAN_BACKWARD;
   pl->src = NULL;
+  pl->fused = fused;
   for (i = pl->n; i >= 1; i--) {
     FLayer *f = &pl->l[i - 1];
     int li;
@@ -699,26 +723,33 @@ static void fast_backward(lua_State *L, Plan *pl, Pool *pool) {
     li = lua_gettop(L);
     f->dv = dv;
     if (f->dense) {
+      ln_Dense *d = (ln_Dense *)lua_touserdata(L, li);
       f->dw = ln_buffer2(L, li, LN_UV_DWEIGHTS, f->n_in, f->n_out)->data;
       f->db = ln_buffer2(L, li, LN_UV_DBIASES, 1, f->n_out)->data;
       f->din = i == 1 ? NULL : ln_buffer2(L, li, LN_UV_DINPUTS, rows, f->n_in)->data;
+      f->wl1 = (float)d->weight_regularizer_l1;
+      f->wl2 = (float)d->weight_regularizer_l2;
+      f->bl1 = (float)d->bias_regularizer_l1;
+      f->bl2 = (float)d->bias_regularizer_l2;
     } else {
       f->din = ln_buffer2(L, li, LN_UV_DINPUTS, rows, f->n_in)->data;
     }
     dv = f->din;
     lua_pop(L, 1);
   }
+  if (fused) /* the updates, prepared in the trainable layers' order */
+    for (i = 1; i <= pl->n; i++) {
+      FLayer *f = &pl->l[i - 1];
+      ln_Layer *l;
+      ln_Update *u = &pl->up[2 * j];
+      if (!f->dense) continue;
+      j++;
+      l = pushlayer(L, 1, i);
+      ln_optimizer_prepare(L, opt, lua_gettop(L), layerwho(who, sizeof who, "Model:train: optimizer, trainable", j, l), u);
+      f->up = u;
+      lua_pop(L, 1);
+    }
   plan_run(pool, pl);
-  /* the regularizers' gradients, as Dense's own backward adds them */
-  for (i = 1; i <= pl->n; i++) {
-    FLayer *f = &pl->l[i - 1];
-    ln_Dense *d;
-    if (!f->dense) continue;
-    d = (ln_Dense *)pushlayer(L, 1, i);
-    lua_pop(L, 1);
-    ln_nn_reg_grad(f->n_in * f->n_out, f->w, (float)d->weight_regularizer_l1, (float)d->weight_regularizer_l2, f->dw);
-    ln_nn_reg_grad(f->n_out, f->b, (float)d->bias_regularizer_l1, (float)d->bias_regularizer_l2, f->db);
-  }
 }
 
 /* model:_step(X, y, first, count, shuffled) -> data_loss, reg_loss, acc:
@@ -728,7 +759,7 @@ static int m_step(lua_State *L) {
   Model *m = checkmodel(L, 1);
   ln_Tensor *X = ln_checktensor(L, 2), *Y = ln_checktensor(L, 3);
   lua_Integer first = luaL_checkinteger(L, 4), count = luaL_checkinteger(L, 5);
-  int shuffled = lua_toboolean(L, 6), n, bx, by, out, i, ntrain, k;
+  int shuffled = lua_toboolean(L, 6), n, bx, by, out, i, ntrain, k, oi, fused = 0;
   size_t nparams = 0;
   const size_t *perm = NULL;
   Pool *pool = NULL;
@@ -788,17 +819,28 @@ static int m_step(lua_State *L) {
     lua_getiuservalue(L, out + 1, 2);
     backward_range(L, n, k + 1, "Model:train");
   }
-  if (k > 0) fast_backward(L, &plan, pool);
-  lua_settop(L, out);
-  /* optimizer */
+  /* the optimizer's updates run inside the backward plan (fused) when every
+  ** trainable layer is in it, else after it */
   lua_getiuservalue(L, 1, UV_OPT);
-  opt = ln_tooptimizer(L, -1);
+  oi = lua_gettop(L);
+  opt = ln_tooptimizer(L, oi);
   ln_optimizer_pre(opt);
   lua_getiuservalue(L, 1, UV_TRAINABLE);
   ntrain = (int)lua_rawlen(L, -1);
+  lua_pop(L, 1);
+  if (k > 0) {
+    int j, dense = 0;
+    for (j = 0; j < k; j++) dense += plan.l[j].dense;
+    fused = dense == ntrain;
+    lua_pushvalue(L, oi - 1); /* the gradient of layer k's output */
+    fast_backward(L, &plan, pool, oi, fused);
+  }
+  lua_settop(L, out);
+  lua_getiuservalue(L, 1, UV_OPT);
+  lua_getiuservalue(L, 1, UV_TRAINABLE);
   plan.mode = PLAN_UPDATE;
   plan.nup = 0;
-  for (i = 1; i <= ntrain; i++) {
+  for (i = 1; i <= ntrain && !fused; i++) {
     ln_Layer *l;
     lua_rawgeti(L, -1, i);
     l = (ln_Layer *)lua_touserdata(L, -1);
