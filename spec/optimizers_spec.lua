@@ -282,6 +282,72 @@ describe("lunet optimizers", function()
     end)
   end)
 
+  describe("Adam on tiny values", function()
+    -- x rounded to float32 (the C cast, subnormals included)
+    local function f(x) return (string.unpack("<f", string.pack("<f", x))) end
+
+    it("matches the float expression bit for bit with subnormal momentums and dead units", function()
+      local rows, cols = 24, 40 -- 960 weights: whole vector chunks and a remainder
+      local seed = 12345
+      local function rnd() seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648 end
+      local W, G, M, V = {}, {}, {}, {}
+      for i = 1, rows do
+        W[i], G[i], M[i], V[i] = {}, {}, {}, {}
+        for j = 1, cols do
+          local s = rnd() < 0.5 and -1 or 1
+          local w, g, m, v = s * (0.01 + rnd()), (rnd() - 0.5) * 1e-2, (rnd() - 0.5) * 1e-3, rnd() * 1e-6
+          local kind = (i * cols + j) % 9
+          if kind == 0 then g, m = 0, s * math.floor(1 + rnd() * 5000) * 2^-149 -- dead unit, subnormal m
+          elseif kind == 1 then g, m = 0, s * 2^-149                          -- stuck at the smallest subnormal
+          elseif kind == 2 then g, m = 0, s * (1 + rnd()) * 2^-110            -- tiny normal momentum
+          elseif kind == 3 then g = s * (1 + rnd()) * 2^-60                   -- tiny gradient
+          elseif kind == 4 then v = (1 + rnd()) * 2^-120                      -- tiny cache
+          elseif kind == 5 then g, m, v = 0, s * 2^-140, (1 + rnd()) * 2^-135 -- all tiny
+          elseif kind == 6 then g, m, w = 0, s * 2^-130, s * 2^-100           -- small w: the step may move it
+          elseif kind == 7 then g, m, v = 0, s * 3 * 2^-149, 0                -- no cache yet
+          end
+          W[i][j], G[i][j], M[i][j], V[i][j] = w, g, m, v
+        end
+      end
+      local opt = lunet.Adam{ learning_rate = 0.001, decay = 1e-3 }
+      for _ = 1, 3 do step(opt, layer()) end -- iterations 3: c1, c2 away from their first values
+      local d = lunet.Dense(rows, cols)
+      d:set_parameters(lunet.tensor(W), lunet.zeros(1, cols))
+      d:forward(lunet.zeros(1, rows), true)
+      d:backward(lunet.zeros(1, cols))
+      d.dweights:copy_(lunet.tensor(G))
+      opt:set_state(d, { weight_momentums = lunet.tensor(M), weight_cache = lunet.tensor(V),
+                         bias_momentums = lunet.zeros(1, cols), bias_cache = lunet.zeros(1, cols) })
+      local w0, g0 = d.weights:totable(), d.dweights:totable()
+      local st = opt:state(d)
+      local m0, v0 = st.weight_momentums:totable(), st.weight_cache:totable()
+      opt:pre_update_params()
+      local t = opt.iterations + 1
+      local lr, eps = f(opt.current_learning_rate), f(opt.epsilon)
+      local b1, a1, b2, a2 = f(opt.beta_1), f(1 - opt.beta_1), f(opt.beta_2), f(1 - opt.beta_2)
+      local c1, c2 = f(1 - opt.beta_1 ^ t), f(1 - opt.beta_2 ^ t)
+      opt:update_params(d)
+      opt:post_update_params()
+      st = opt:state(d)
+      local w1, m1, v1 = d.weights:totable(), st.weight_momentums:totable(), st.weight_cache:totable()
+      local bad, first = 0, nil
+      for i = 1, rows do
+        for j = 1, cols do
+          local g, m, v, w = g0[i][j], m0[i][j], v0[i][j], w0[i][j]
+          local em = f(f(b1 * m) + f(a1 * g))
+          local ev = f(f(b2 * v) + f(a2 * f(g * g)))
+          local ew = f(w + f(f(-lr * f(em / c1)) / f(f(math.sqrt(f(ev / c2))) + eps)))
+          if em ~= m1[i][j] or ev ~= v1[i][j] or ew ~= w1[i][j] then
+            bad = bad + 1
+            first = first or string.format("[%d][%d] m %a/%a v %a/%a w %a/%a", i, j, m1[i][j], em, v1[i][j], ev,
+                                           w1[i][j], ew)
+          end
+        end
+      end
+      assert.is_true(bad == 0, bad .. " elements differ, first " .. tostring(first))
+    end)
+  end)
+
   describe("pre_update_params() and post_update_params()", function()
     it("count iterations", function()
       local opt = lunet.SGD()
