@@ -233,6 +233,78 @@ static int adam_dead(float b1, float b2, double k, double kabs, const float *g, 
   return 1;
 }
 
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#define LN_DEAD_VEC 1
+/* adam_dead for eight elements at once (positions e[0..7] of g, m, v, w)
+** in AVX-512 doubles: the same tests and the same exactly rounded results,
+** and no subnormal float ever enters a vector register (a subnormal
+** momentum is converted from its integer mantissa; a tiny result is built
+** as one).  Returns a bit mask of the elements handled; the caller runs
+** adam_exact on the others */
+__attribute__((target("avx512f,avx2"))) static unsigned adam_dead8(float b1, float b2, double k, double kabs,
+                                                                 const uint32_t *e, const float *g, float *m,
+                                                                 float *v, const float *w) {
+  const __m256i idx = _mm256_loadu_si256((const __m256i *)(const void *)e);
+  const __m256i abs = _mm256_set1_epi32(0x7fffffff), inf = _mm256_set1_epi32(0x7f800000);
+  const __m256i gb = _mm256_i32gather_epi32((const int *)(const void *)g, idx, 4);
+  const __m256i mb = _mm256_i32gather_epi32((const int *)(const void *)m, idx, 4);
+  const __m256i vb = _mm256_i32gather_epi32((const int *)(const void *)v, idx, 4);
+  const __m256i wb = _mm256_i32gather_epi32((const int *)(const void *)w, idx, 4);
+  const __m256i ma = _mm256_and_si256(mb, abs), va = _mm256_and_si256(vb, abs), wa = _mm256_and_si256(wb, abs);
+  const __m256i sub = _mm256_cmpgt_epi32(_mm256_set1_epi32(0x00800000), ma); /* |m| < 2^-126 */
+  const __m512d one = _mm512_set1_pd(1.0);
+  __m256i ok, qi, fi;
+  __m512d md, Pa, q, Ma, bound, wl;
+  __m256 vn;
+  __mmask8 tiny, keep;
+  uint32_t mbits[8], mo, vo[8], qb[8], fb[8];
+  unsigned i;
+  /* g == 0; v in [2^-100, inf); w normal and finite; m finite */
+  ok = _mm256_cmpeq_epi32(_mm256_and_si256(gb, abs), _mm256_setzero_si256());
+  ok = _mm256_and_si256(ok, _mm256_cmpgt_epi32(va, _mm256_set1_epi32((int)TINY_MV - 1)));
+  ok = _mm256_and_si256(ok, _mm256_cmpgt_epi32(inf, va));
+  ok = _mm256_and_si256(ok, _mm256_cmpgt_epi32(wa, _mm256_set1_epi32(0x007fffff)));
+  ok = _mm256_and_si256(ok, _mm256_cmpgt_epi32(inf, wa));
+  ok = _mm256_and_si256(ok, _mm256_cmpgt_epi32(inf, ma));
+  /* |m| as a double: normal floats converted, subnormals as mantissa * 2^-149 */
+  md = _mm512_add_pd(_mm512_cvtps_pd(_mm256_castsi256_ps(_mm256_andnot_si256(sub, ma))),
+                     _mm512_mul_pd(_mm512_cvtepi32_pd(_mm256_and_si256(sub, ma)), _mm512_set1_pd(0x1p-149)));
+  /* |M| = |b1 m| rounded to float (b1 >= 0): the product is exact in
+  ** double; below 2^-126 it is rounded to a multiple of 2^-149 (nearest,
+  ** ties to even), else converted to float */
+  Pa = _mm512_mul_pd(_mm512_set1_pd((double)b1), md);
+  tiny = _mm512_cmp_pd_mask(Pa, _mm512_set1_pd(0x1p-126), _CMP_LT_OQ);
+  q = _mm512_roundscale_pd(_mm512_mul_pd(_mm512_maskz_mov_pd(tiny, Pa), _mm512_set1_pd(0x1p149)),
+                           _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  fi = _mm256_castps_si256(_mm512_cvtpd_ps(_mm512_mask_blend_pd(tiny, Pa, one)));
+  qi = _mm512_cvtpd_epi32(q);
+  Ma = _mm512_mask_blend_pd(tiny, _mm512_cvtps_pd(_mm256_castsi256_ps(fi)), _mm512_mul_pd(q, _mm512_set1_pd(0x1p-149)));
+  /* w stays unchanged when the bound of the step is below a quarter ulp */
+  bound = _mm512_add_pd(_mm512_mul_pd(_mm512_add_pd(_mm512_mul_pd(_mm512_set1_pd(k),
+                                                                  _mm512_add_pd(Ma, _mm512_set1_pd(0x1p-150))),
+                                                    _mm512_set1_pd(kabs)),
+                                      _mm512_set1_pd(1.0 + 0x1p-20)),
+                        _mm512_set1_pd(0x1p-150));
+  wl = _mm512_mul_pd(_mm512_cvtps_pd(_mm256_castsi256_ps(_mm256_and_si256(ok, wa))), _mm512_set1_pd(0x1p-26));
+  vn = _mm256_mul_ps(_mm256_set1_ps(b2), _mm256_castsi256_ps(_mm256_and_si256(ok, vb)));
+  keep = (__mmask8)_mm256_movemask_ps(_mm256_castsi256_ps(ok)) &
+         (__mmask8)_mm256_movemask_ps(_mm256_cmp_ps(vn, _mm256_setzero_ps(), _CMP_GT_OQ)) &
+         _mm512_cmp_pd_mask(Ma, _mm512_setzero_pd(), _CMP_NEQ_OQ) & _mm512_cmp_pd_mask(bound, wl, _CMP_LT_OQ);
+  _mm256_storeu_si256((__m256i *)(void *)mbits, mb);
+  _mm256_storeu_si256((__m256i *)(void *)qb, qi);
+  _mm256_storeu_si256((__m256i *)(void *)fb, fi);
+  _mm256_storeu_ps((float *)(void *)vo, vn);
+  for (i = 0; i < 8; i++) {
+    if (!((keep >> i) & 1u)) continue;
+    mo = (mbits[i] & 0x80000000u) | (((tiny >> i) & 1u) ? qb[i] : fb[i]);
+    memcpy(m + e[i], &mo, sizeof mo);
+    memcpy(v + e[i], &vo[i], sizeof vo[i]);
+  }
+  return keep;
+}
+#endif
+
 /* m = b1 m + a1 g; v = b2 v + a2 g^2;
 ** w += -lr * (m / c1) / (sqrt(v / c2) + eps)
 ** in chunks: the vector loop, then the flagged elements exactly */
@@ -246,10 +318,39 @@ void ln_adam(size_t n, float lr, float b1, float a1, float b2, float a2,
   int dead = c1 > 0.0f && c2 > 0.0f && eps > 0.0f && isfinite(lr) && isfinite(c1);
   double kd = dead ? fabs((double)lr) / ((double)c1 * (double)eps) : 0.0;
   double kabs = dead ? (fabs((double)lr) + 1.0) * 0x1p-150 / (double)eps : 0.0;
+#ifdef LN_DEAD_VEC
+  static int has = -1;
+  int vec = __atomic_load_n(&has, __ATOMIC_RELAXED);
+  if (vec < 0) { /* the same value from any thread */
+    __builtin_cpu_init();
+    vec = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2");
+    __atomic_store_n(&has, vec, __ATOMIC_RELAXED);
+  }
+#endif
   for (i0 = 0; i0 < n; i0 += ADAM_CHUNK) {
     size_t len = n - i0 < ADAM_CHUNK ? n - i0 : ADAM_CHUNK;
     if (adam_bulk(len, lr, b1, a1, b2, a2, c1, c2, eps, g + i0, m + i0, v + i0, w + i0, flag) == 0) continue;
     for (j = len; j < ADAM_CHUNK; j++) flag[j] = 0;
+#ifdef LN_DEAD_VEC
+    if (dead && vec) { /* the flagged elements eight at a time, then the rest one by one */
+      uint32_t at[ADAM_CHUNK];
+      size_t nat = 0, a;
+      for (j = 0; j < len; j++)
+        if (flag[j]) at[nat++] = (uint32_t)(i0 + j);
+      for (a = 0; a + 8 <= nat; a += 8) {
+        unsigned done = adam_dead8(b1, b2, kd, kabs, at + a, g, m, v, w);
+        for (k = 0; k < 8; k++)
+          if (!((done >> k) & 1u)) adam_exact(lr, b1, a1, b2, a2, c1, c2, eps, g + at[a + k], m + at[a + k],
+                                              v + at[a + k], w + at[a + k]);
+      }
+      for (; a < nat; a++) {
+        size_t e = at[a];
+        if (!adam_dead(b1, b2, kd, kabs, g + e, m + e, v + e, w + e))
+          adam_exact(lr, b1, a1, b2, a2, c1, c2, eps, g + e, m + e, v + e, w + e);
+      }
+      continue;
+    }
+#endif
     for (j = 0; j < len; j += 8) { /* eight flags at a time */
       if ((flag[j] | flag[j + 1] | flag[j + 2] | flag[j + 3] | flag[j + 4] | flag[j + 5] | flag[j + 6] |
            flag[j + 7]) == 0) continue;
