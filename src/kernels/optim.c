@@ -303,6 +303,26 @@ __attribute__((target("avx512f,avx2"))) static unsigned adam_dead8(float b1, flo
   }
   return keep;
 }
+
+/* append to at[nat..] the positions i0 + j of the flagged elements of a
+** chunk (flags zero from len up to a multiple of 16); returns the new count */
+__attribute__((target("avx512f"))) static size_t adam_collect(size_t len, const uint32_t *flag, size_t i0,
+                                                            uint32_t *at, size_t nat) {
+  __m512i idx = _mm512_add_epi32(_mm512_set1_epi32((int)i0),
+                                 _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0));
+  const __m512i sixteen = _mm512_set1_epi32(16);
+  size_t j;
+  for (j = 0; j < len; j += 16) {
+    __m512i f = _mm512_loadu_si512((const void *)(flag + j));
+    __mmask16 k = _mm512_test_epi32_mask(f, f);
+    if (k) {
+      _mm512_mask_compressstoreu_epi32((void *)(at + nat), k, idx);
+      nat += (size_t)__builtin_popcount(k);
+    }
+    idx = _mm512_add_epi32(idx, sixteen);
+  }
+  return nat;
+}
 #endif
 
 /* m = b1 m + a1 g; v = b2 v + a2 g^2;
@@ -326,28 +346,26 @@ void ln_adam(size_t n, float lr, float b1, float a1, float b2, float a2,
     vec = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2");
     __atomic_store_n(&has, vec, __ATOMIC_RELAXED);
   }
+  /* the flagged positions, gathered across chunks (int32 indices) */
+  uint32_t at[ADAM_CHUNK + 8];
+  size_t nat = 0, a;
+  vec = vec && dead && n <= 0x7fffffffu;
 #endif
   for (i0 = 0; i0 < n; i0 += ADAM_CHUNK) {
     size_t len = n - i0 < ADAM_CHUNK ? n - i0 : ADAM_CHUNK;
     if (adam_bulk(len, lr, b1, a1, b2, a2, c1, c2, eps, g + i0, m + i0, v + i0, w + i0, flag) == 0) continue;
     for (j = len; j < ADAM_CHUNK; j++) flag[j] = 0;
 #ifdef LN_DEAD_VEC
-    if (dead && vec) { /* the flagged elements eight at a time, then the rest one by one */
-      uint32_t at[ADAM_CHUNK];
-      size_t nat = 0, a;
-      for (j = 0; j < len; j++)
-        if (flag[j]) at[nat++] = (uint32_t)(i0 + j);
+    if (vec) { /* flagged elements eight at a time; fewer wait for the next chunk's */
+      nat = adam_collect(len, flag, i0, at, nat);
       for (a = 0; a + 8 <= nat; a += 8) {
         unsigned done = adam_dead8(b1, b2, kd, kabs, at + a, g, m, v, w);
         for (k = 0; k < 8; k++)
           if (!((done >> k) & 1u)) adam_exact(lr, b1, a1, b2, a2, c1, c2, eps, g + at[a + k], m + at[a + k],
                                               v + at[a + k], w + at[a + k]);
       }
-      for (; a < nat; a++) {
-        size_t e = at[a];
-        if (!adam_dead(b1, b2, kd, kabs, g + e, m + e, v + e, w + e))
-          adam_exact(lr, b1, a1, b2, a2, c1, c2, eps, g + e, m + e, v + e, w + e);
-      }
+      memmove(at, at + a, (nat - a) * sizeof *at);
+      nat -= a;
       continue;
     }
 #endif
@@ -361,4 +379,11 @@ void ln_adam(size_t n, float lr, float b1, float a1, float b2, float a2,
       }
     }
   }
+#ifdef LN_DEAD_VEC
+  for (a = 0; a < nat; a++) { /* the last few flagged elements */
+    size_t e = at[a];
+    if (!adam_dead(b1, b2, kd, kabs, g + e, m + e, v + e, w + e))
+      adam_exact(lr, b1, a1, b2, a2, c1, c2, eps, g + e, m + e, v + e, w + e);
+  }
+#endif
 }
