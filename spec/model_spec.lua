@@ -124,6 +124,74 @@ describe("lunet.Model", function()
       assert.is_true(h.regularization_loss[2000] > 0)
     end)
 
+    it("trains exactly like the book's loop, on one thread or split across two, labels or one-hot", function()
+      -- big enough that a step is split across two threads (on 2+ cores)
+      local N, I, H, O, B = 256, 20, 64, 5, 64
+      local function data(onehot)
+        lunet.seed(3)
+        local X, labels = lunet.randn(N, I), {}
+        for i = 1, N do labels[i] = (i * 7) % O + 1 end
+        if not onehot then return X, lunet.tensor(labels) end
+        local rows = {}
+        for i = 1, N do
+          rows[i] = {}
+          for c = 1, O do rows[i][c] = c == labels[i] and 1 or 0 end
+        end
+        return X, lunet.tensor(rows)
+      end
+      local function layers()
+        lunet.seed(4)
+        return lunet.Dense(I, H), lunet.Dense(H, H), lunet.Dense(H, O)
+      end
+      local function book(onehot) -- the book's chapter 14-18 loop, batch by batch, no shuffling
+        local X, y = data(onehot)
+        local d1, d2, d3 = layers()
+        local a1, a2, la = lunet.ReLU(), lunet.ReLU(), lunet.SoftmaxCategoricalCrossentropy()
+        local opt = lunet.Adam { learning_rate = 0.01, decay = 1e-3 }
+        for _ = 1, 3 do
+          for s = 1, N, B do
+            local bx, by = X:rows(s, s + B - 1), y:rows(s, s + B - 1)
+            d1:forward(bx, true); a1:forward(d1.output, true)
+            d2:forward(a1.output, true); a2:forward(d2.output, true)
+            d3:forward(a2.output, true)
+            la:forward(d3.output, by)
+            la:backward(la.output, by)
+            d3:backward(la.dinputs); a2:backward(d3.dinputs)
+            d2:backward(a2.dinputs); a1:backward(d2.dinputs)
+            d1:backward(a1.dinputs)
+            opt:pre_update_params()
+            opt:update_params(d1); opt:update_params(d2); opt:update_params(d3)
+            opt:post_update_params()
+          end
+        end
+        return { d1.weights, d1.biases, d2.weights, d2.biases, d3.weights, d3.biases }
+      end
+      local function model(onehot, threads)
+        local X, y = data(onehot)
+        local d1, d2, d3 = layers()
+        local m = lunet.Model()
+        m:add(d1); m:add(lunet.ReLU()); m:add(d2); m:add(lunet.ReLU()); m:add(d3); m:add(lunet.Softmax())
+        m:set { loss = lunet.CategoricalCrossentropy(), optimizer = lunet.Adam { learning_rate = 0.01, decay = 1e-3 },
+                accuracy = lunet.CategoricalAccuracy() }
+        m:finalize()
+        lunet.set_threads(threads)
+        local ok, err = pcall(m.train, m, X, y, { epochs = 3, batch_size = B, shuffle = false, verbose = 0 })
+        lunet.set_threads(2)
+        assert(ok, err)
+        return { d1.weights, d1.biases, d2.weights, d2.biases, d3.weights, d3.biases }
+      end
+      for _, onehot in ipairs { false, true } do
+        local want = book(onehot)
+        for _, threads in ipairs { 1, 2 } do
+          local got = model(onehot, threads)
+          for i = 1, #want do
+            assert.are.same(want[i]:totable(), got[i]:totable(),
+              ("parameter %d, %s, %d thread(s)"):format(i, onehot and "one-hot" or "labels", threads))
+          end
+        end
+      end
+    end)
+
     it("goes through the data in batches, the last one smaller, weighting it by its samples", function()
       lunet.seed(1)
       local X, y = lunet.data.spiral(10, 3) -- 30 samples: batches 8, 8, 8, 6

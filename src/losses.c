@@ -102,9 +102,9 @@ static void cce_backward(lua_State *L, const ln_Tensor *dv, const ln_Tensor *y, 
 static void softmax_cce_backward(lua_State *L, const ln_Tensor *dv, const ln_Tensor *y, ln_Tensor *d,
                                  const char *who) {
   if (check_cce(L, dv, y, "dvalues", who))
-    ln_softmax_cce_grad_sparse(dv->dims[0], dv->dims[1], dv->data, y->data, d->data);
+    ln_softmax_cce_grad_sparse(dv->dims[0], dv->dims[1], dv->data, y->data, dv->dims[0], d->data);
   else
-    ln_softmax_cce_grad_onehot(dv->dims[0], dv->dims[1], dv->data, y->data, d->data);
+    ln_softmax_cce_grad_onehot(dv->dims[0], dv->dims[1], dv->data, y->data, dv->dims[0], d->data);
 }
 
 /* the element-wise losses share their checks; only the kernels differ */
@@ -216,6 +216,18 @@ ln_Tensor *ln_softmax_cce_backward(lua_State *L, int obj, int dvalues, int y, co
   if (l == NULL || l->cls != &SOFTMAX_CCE.cls)
     ln_error(L, "%s: expected a lunet.SoftmaxCategoricalCrossentropy, got %s", who, ln_typename(L, obj));
   return ln_loss_backward(L, obj, dvalues, y, who);
+}
+
+ln_Tensor *ln_softmax_cce_begin(lua_State *L, int obj, int dvalues, int y, const char *who, int *sparse) {
+  ln_Loss *l = ln_toloss(L, obj);
+  ln_Tensor *dv, *t;
+  obj = lua_absindex(L, obj);
+  if (l == NULL || l->cls != &SOFTMAX_CCE.cls)
+    ln_error(L, "%s: expected a lunet.SoftmaxCategoricalCrossentropy, got %s", who, ln_typename(L, obj));
+  dv = argtensor(L, dvalues, "dvalues", who);
+  t = argtensor(L, y, "y_true", who);
+  *sparse = check_cce(L, dv, t, "dvalues", who);
+  return outbuffer(L, obj, UV_DINPUTS, dv->ndim, dv->dims, dv, t);
 }
 
 double ln_regularization_loss(lua_State *L, int layer) {

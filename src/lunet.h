@@ -180,6 +180,10 @@ ln_Tensor *ln_loss_backward(lua_State *L, int loss, int dvalues, int y, const ch
 double ln_regularization_loss(lua_State *L, int layer);
 /* SoftmaxCategoricalCrossentropy backward; returns its dinputs buffer */
 ln_Tensor *ln_softmax_cce_backward(lua_State *L, int obj, int dvalues, int y, const char *who);
+/* its checks and dinputs buffer (sized, not computed: a split training step
+** fills it with ln_softmax_cce_grad_* on its threads); *sparse is 1 for
+** labels, 0 for one-hot rows */
+ln_Tensor *ln_softmax_cce_begin(lua_State *L, int obj, int dvalues, int y, const char *who, int *sparse);
 /* push a new SoftmaxCategoricalCrossentropy object */
 void ln_new_softmax_cce(lua_State *L);
 

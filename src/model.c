@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include "lunet.h"
 #include "kernels/nn.h"
+#include "kernels/loss.h"
 
 #define LN_MODEL "lunet.Model"
 
@@ -370,8 +371,10 @@ static int m_shuffle(lua_State *L) {
 #define SPINS 20000       /* busy-wait rounds before yielding the core */
 #define IDLE_NS 3000000L  /* the worker sleeps after 3 ms without a job */
 
+enum { F_RELU, F_DENSE, F_SOFTMAX };
+
 typedef struct FLayer {
-  int dense;              /* 1 Dense, 0 ReLU */
+  int kind;               /* F_DENSE, F_RELU, or F_SOFTMAX (last, with the combined loss) */
   size_t n_in, n_out;     /* columns of inputs and outputs */
   float *in, *out, *w, *b, *dw, *db, *din;
   const float *dv;        /* backward: gradient of the output */
@@ -391,6 +394,12 @@ typedef struct Plan {
   const float *src;
   const size_t *perm;
   size_t first;
+  /* forward with a Softmax last: the predictions (argmax labels, 1-based);
+  ** backward with it: the combined softmax/cross-entropy gradient from the
+  ** labels y (cce_sparse) or one-hot rows */
+  float *pred;
+  const float *y;
+  int sparse;
   /* update: the optimizer's prepared updates, each split in two ranges */
   int nup;
   ln_Update up[2 * MAXFAST];
@@ -456,13 +465,16 @@ static void plan_forward(const Plan *pl, int part, int parts) {
   }
   for (k = 0; k < pl->n; k++) {
     const FLayer *f = &pl->l[k];
-    if (f->dense) {
+    if (f->kind == F_DENSE) {
       float *o = f->out + r0 * f->n_out;
       for (i = r0; i < r1; i++) memcpy(f->out + i * f->n_out, f->b, f->n_out * sizeof(float));
       ln_gemm(0, 0, r1 - r0, f->n_out, f->n_in, 1.0f, f->in + r0 * f->n_in, f->n_in, f->w, f->n_out,
               1.0f, o, f->n_out);
-    } else {
+    } else if (f->kind == F_RELU) {
       ln_nn_relu_forward((r1 - r0) * f->n_out, f->in + r0 * f->n_out, f->out + r0 * f->n_out);
+    } else { /* Softmax, and the predictions the model reads after the step */
+      ln_softmax_rows(r1 - r0, f->n_out, f->in + r0 * f->n_out, f->out + r0 * f->n_out);
+      ln_argmax_labels(r1 - r0, f->n_out, f->out + r0 * f->n_out, pl->pred + r0);
     }
   }
 }
@@ -475,7 +487,15 @@ static void plan_backward(Pool *p, const Plan *pl, int part, int parts) {
   span(rows, part, parts, &r0, &r1);
   for (k = pl->n - 1; k >= 0; k--) {
     const FLayer *f = &pl->l[k];
-    if (f->dense) {
+    if (f->kind == F_SOFTMAX) { /* the combined softmax/cross-entropy gradient of this thread's rows */
+      if (pl->sparse)
+        ln_softmax_cce_grad_sparse(r1 - r0, f->n_out, f->out + r0 * f->n_out, pl->y + r0, rows,
+                                   f->din + r0 * f->n_out);
+      else
+        ln_softmax_cce_grad_onehot(r1 - r0, f->n_out, f->out + r0 * f->n_out, pl->y + r0 * f->n_out, rows,
+                                   f->din + r0 * f->n_out);
+      first = 0; /* the Dense below needs both threads' rows */
+    } else if (f->kind == F_DENSE) {
       if (!first) barrier(p, parts, ++nbar); /* dv is written by both threads */
       first = 0;
       span(f->n_in, part, parts, &c0, &c1);
@@ -492,7 +512,7 @@ static void plan_backward(Pool *p, const Plan *pl, int part, int parts) {
       if (f->din && r1 > r0)
         ln_gemm(0, 1, r1 - r0, f->n_in, f->n_out, 1.0f, f->dv + r0 * f->n_out, f->n_out, f->w, f->n_out,
                 0.0f, f->din + r0 * f->n_in, f->n_in);
-    } else if (r1 > r0) {
+    } else if (r1 > r0) { /* ReLU */
       ln_nn_relu_backward((r1 - r0) * f->n_out, f->in + r0 * f->n_out, f->dv + r0 * f->n_out,
                           f->din + r0 * f->n_out);
     }
@@ -505,7 +525,7 @@ static void plan_backward(Pool *p, const Plan *pl, int part, int parts) {
   if (pl->fused)
     for (k = 0; k < pl->n; k++) {
       const FLayer *f = &pl->l[k];
-      if (!f->dense) continue;
+      if (f->kind != F_DENSE) continue;
       span(f->n_in, part, parts, &c0, &c1);
       ln_update_run(&f->up[0], c0 * f->n_out, c1 * f->n_out);
       if (part == 0) ln_update_run(&f->up[1], 0, f->up[1].n);
@@ -658,12 +678,18 @@ static Pool *getpool(lua_State *L) {
 /* number of leading layers the plan can take: Dense/ReLU only, starting
 ** with a Dense whose input width matches X */
 static int fastprefix(lua_State *L, const ln_Tensor *bx) {
-  int n = nlayers(L, 1), i, k = 0;
+  int n = nlayers(L, 1), i, k = 0, combined;
+  lua_getiuservalue(L, 1, UV_COMBINED);
+  combined = !lua_isnil(L, -1);
+  lua_pop(L, 1);
   for (i = 1; i <= n && i <= MAXFAST; i++) {
     ln_Layer *l = pushlayer(L, 1, i);
     lua_pop(L, 1);
     if (strcmp(l->cls->name, "Dense") == 0) {
       if (i == 1 && (bx->ndim != 2 || bx->dims[1] != ((ln_Dense *)l)->n_inputs)) return 0;
+    } else if (i > 1 && strcmp(l->cls->name, "Softmax") == 0 && i == n && combined) {
+      /* the last layer with the combined loss: its forward, predictions and
+      ** gradient also run on the plan's threads */
     } else if (strcmp(l->cls->name, "ReLU") != 0 || i == 1) break;
     k = i;
   }
@@ -685,13 +711,15 @@ static void fast_forward(lua_State *L, Plan *pl, Pool *pool, int bx, int k) {
     ln_Layer *l = pushlayer(L, 1, i);
     int li = lua_gettop(L);
     ln_Tensor *in = ln_totensor(L, li - 1), *out;
-    f->dense = strcmp(l->cls->name, "Dense") == 0;
+    f->kind = strcmp(l->cls->name, "Dense") == 0 ? F_DENSE
+              : strcmp(l->cls->name, "ReLU") == 0 ? F_RELU : F_SOFTMAX;
     f->n_in = cols;
-    f->n_out = f->dense ? ((ln_Dense *)l)->n_neurons : cols;
+    f->n_out = f->kind == F_DENSE ? ((ln_Dense *)l)->n_neurons : cols;
     out = ln_buffer2(L, li, LN_UV_OUTPUT, rows, f->n_out);
     f->in = in->data;
     f->out = out->data;
-    if (f->dense) {
+    if (f->kind == F_SOFTMAX) pl->pred = ln_buffer(L, 1, UV_PRED, 1, &rows)->data;
+    if (f->kind == F_DENSE) {
       f->w = ln_getuv(L, li, LN_UV_WEIGHTS)->data;
       f->b = ln_getuv(L, li, LN_UV_BIASES)->data;
     }
@@ -710,7 +738,8 @@ static void fast_forward(lua_State *L, Plan *pl, Pool *pool, int bx, int k) {
 ** layer k's output), after fast_forward filled pl */
 static void fast_backward(lua_State *L, Plan *pl, Pool *pool, int opt, int fused) {
   int i, j = 0;
-  const float *dv = ln_totensor(L, -1)->data;
+  float *top = ln_totensor(L, -1)->data;
+  const float *dv = top;
   size_t rows = pl->rows;
   char who[256];
   pl->mode = PLAN_BACKWARD;
@@ -722,7 +751,9 @@ static void fast_backward(lua_State *L, Plan *pl, Pool *pool, int opt, int fused
     pushlayer(L, 1, i);
     li = lua_gettop(L);
     f->dv = dv;
-    if (f->dense) {
+    if (f->kind == F_SOFTMAX) {
+      f->din = top; /* the combined object's dinputs (the last layer's: dv is top), filled by the plan */
+    } else if (f->kind == F_DENSE) {
       ln_Dense *d = (ln_Dense *)lua_touserdata(L, li);
       f->dw = ln_buffer2(L, li, LN_UV_DWEIGHTS, f->n_in, f->n_out)->data;
       f->db = ln_buffer2(L, li, LN_UV_DBIASES, 1, f->n_out)->data;
@@ -742,7 +773,7 @@ static void fast_backward(lua_State *L, Plan *pl, Pool *pool, int opt, int fused
       FLayer *f = &pl->l[i - 1];
       ln_Layer *l;
       ln_Update *u = &pl->up[2 * j];
-      if (!f->dense) continue;
+      if (f->kind != F_DENSE) continue;
       j++;
       l = pushlayer(L, 1, i);
       ln_optimizer_prepare(L, opt, lua_gettop(L), layerwho(who, sizeof who, "Model:train: optimizer, trainable", j, l), u);
@@ -803,13 +834,17 @@ static int m_step(lua_State *L) {
   data_loss = ln_loss_calculate(L, lua_gettop(L), out, by, "Model:train: loss");
   lua_pop(L, 1);
   reg = regloss(L);
-  predictions(L, out);
+  if (k == n && plan.l[k - 1].kind == F_SOFTMAX) lua_getiuservalue(L, 1, UV_PRED); /* made by the plan */
+  else predictions(L, out);
   lua_getiuservalue(L, 1, UV_ACC);
   acc = ln_accuracy_calculate(L, lua_gettop(L), lua_gettop(L) - 1, by, "Model:train: accuracy");
   lua_settop(L, out);
   /* backward */
   if (lua_getiuservalue(L, 1, UV_COMBINED) != LUA_TNIL) {
-    ln_softmax_cce_backward(L, out + 1, out, by, "Model:train: softmax/cross-entropy");
+    if (k == n) { /* checked and sized here, computed by the backward plan */
+      plan.y = ln_totensor(L, by)->data;
+      ln_softmax_cce_begin(L, out + 1, out, by, "Model:train: softmax/cross-entropy", &plan.sparse);
+    } else ln_softmax_cce_backward(L, out + 1, out, by, "Model:train: softmax/cross-entropy");
     lua_getiuservalue(L, out + 1, LN_UV_DINPUTS);
     backward_range(L, n - 1, k + 1, "Model:train");
   } else {
@@ -830,7 +865,7 @@ static int m_step(lua_State *L) {
   lua_pop(L, 1);
   if (k > 0) {
     int j, dense = 0;
-    for (j = 0; j < k; j++) dense += plan.l[j].dense;
+    for (j = 0; j < k; j++) dense += plan.l[j].kind == F_DENSE;
     fused = dense == ntrain;
     lua_pushvalue(L, oi - 1); /* the gradient of layer k's output */
     fast_backward(L, &plan, pool, oi, fused);

@@ -84,17 +84,17 @@ static void softmax_cce_row(size_t cols, const float *dv, size_t k, float n, flo
 }
 
 void ln_softmax_cce_grad_sparse(size_t rows, size_t cols, const float *dvalues,
-                                const float *labels, float *dinputs) {
+                                const float *labels, size_t samples, float *dinputs) {
   size_t r;
   for (r = 0; r < rows; r++)
-    softmax_cce_row(cols, dvalues + r * cols, (size_t)labels[r] - 1, (float)rows, dinputs + r * cols);
+    softmax_cce_row(cols, dvalues + r * cols, (size_t)labels[r] - 1, (float)samples, dinputs + r * cols);
 }
 
 void ln_softmax_cce_grad_onehot(size_t rows, size_t cols, const float *dvalues,
-                                const float *y, float *dinputs) {
+                                const float *y, size_t samples, float *dinputs) {
   size_t r;
   for (r = 0; r < rows; r++)
-    softmax_cce_row(cols, dvalues + r * cols, argmax(cols, y + r * cols), (float)rows, dinputs + r * cols);
+    softmax_cce_row(cols, dvalues + r * cols, argmax(cols, y + r * cols), (float)samples, dinputs + r * cols);
 }
 
 /* ================================================= binary cross-entropy */

@@ -35,12 +35,13 @@ void ln_cce_sparse_backward(size_t rows, size_t cols, const float *dvalues,
 void ln_cce_onehot_backward(size_t rows, size_t cols, const float *dvalues,
                             const float *y, float *dinputs);
 
-/* softmax + cross-entropy combined: dinputs = (dvalues - onehot) / rows,
+/* softmax + cross-entropy combined: dinputs = (dvalues - onehot) / samples
+** for `rows` rows of a batch of `samples` (so a batch can be done in parts),
 ** the labels given as 1-based numbers or as one-hot rows (first argmax) */
 void ln_softmax_cce_grad_sparse(size_t rows, size_t cols, const float *dvalues,
-                                const float *labels, float *dinputs);
+                                const float *labels, size_t samples, float *dinputs);
 void ln_softmax_cce_grad_onehot(size_t rows, size_t cols, const float *dvalues,
-                                const float *y, float *dinputs);
+                                const float *y, size_t samples, float *dinputs);
 
 /* ------------------------------------------------ binary cross-entropy */
 
