@@ -481,7 +481,7 @@ static void plan_forward(const Plan *pl, int part, int parts) {
 
 /* this thread's share of the plan's backward pass (layers n-1..0) */
 static void plan_backward(Pool *p, const Plan *pl, int part, int parts) {
-  size_t r0, r1, c0, c1, rows = pl->rows;
+  size_t r0, r1, c0, c1, b0, b1, rows = pl->rows;
   unsigned nbar = 0;
   int k, first = 1;
   span(rows, part, parts, &r0, &r1);
@@ -505,9 +505,10 @@ static void plan_backward(Pool *p, const Plan *pl, int part, int parts) {
         /* the regularizers' gradients, as Dense's own backward adds them */
         ln_nn_reg_grad((c1 - c0) * f->n_out, f->w + c0 * f->n_out, f->wl1, f->wl2, f->dw + c0 * f->n_out);
       }
-      if (part == 0) {
-        ln_nn_colsum(rows, f->n_out, f->dv, f->db);
-        ln_nn_reg_grad(f->n_out, f->b, f->bl1, f->bl2, f->db);
+      span(f->n_out, part, parts, &b0, &b1); /* the bias gradients: this thread's columns */
+      if (b1 > b0) {
+        ln_nn_colsum_ld(rows, b1 - b0, f->n_out, f->dv + b0, f->db + b0);
+        ln_nn_reg_grad(b1 - b0, f->b + b0, f->bl1, f->bl2, f->db + b0);
       }
       if (f->din && r1 > r0)
         ln_gemm(0, 1, r1 - r0, f->n_in, f->n_out, 1.0f, f->dv + r0 * f->n_out, f->n_out, f->w, f->n_out,
@@ -518,7 +519,7 @@ static void plan_backward(Pool *p, const Plan *pl, int part, int parts) {
     }
   }
   /* fused: the optimizer updates the rows of the weights whose gradients
-  ** this thread computed (still in its cache), part 0 the biases.  Safe
+  ** this thread computed (still in its cache) and the biases it summed.  Safe
   ** without another barrier: the products that read the weights (the input
   ** gradients of layers 2..n) all come before the barrier of the plan's
   ** first Dense, which both threads have passed; layer 1 has none */
@@ -527,8 +528,9 @@ static void plan_backward(Pool *p, const Plan *pl, int part, int parts) {
       const FLayer *f = &pl->l[k];
       if (f->kind != F_DENSE) continue;
       span(f->n_in, part, parts, &c0, &c1);
+      span(f->n_out, part, parts, &b0, &b1);
       ln_update_run(&f->up[0], c0 * f->n_out, c1 * f->n_out);
-      if (part == 0) ln_update_run(&f->up[1], 0, f->up[1].n);
+      ln_update_run(&f->up[1], b0, b1);
     }
 }
 

@@ -38,13 +38,17 @@ void ln_nn_dense_backward(size_t rows, size_t n_in, size_t n_out,
 
 /* column sums, a block of columns at a time with double accumulators */
 void ln_nn_colsum(size_t rows, size_t cols, const float *a, float *out) {
+  ln_nn_colsum_ld(rows, cols, cols, a, out);
+}
+
+void ln_nn_colsum_ld(size_t rows, size_t cols, size_t ld, const float *a, float *out) {
   double acc[COLBLOCK];
   size_t j0, i, j;
   for (j0 = 0; j0 < cols; j0 += COLBLOCK) {
     size_t nb = cols - j0 < COLBLOCK ? cols - j0 : COLBLOCK;
     for (j = 0; j < nb; j++) acc[j] = 0.0;
     for (i = 0; i < rows; i++) {
-      const float *r = a + i * cols + j0;
+      const float *r = a + i * ld + j0;
       for (j = 0; j < nb; j++) acc[j] += r[j];
     }
     for (j = 0; j < nb; j++) out[j0 + j] = (float)acc[j];

@@ -26,6 +26,8 @@ void ln_nn_dense_backward(size_t rows, size_t n_in, size_t n_out,
                           float *dw, float *db, float *din);
 /* out[j] = sum over rows i of a[i][j] (accumulated in double) */
 void ln_nn_colsum(size_t rows, size_t cols, const float *a, float *out);
+/* the same for the first cols columns of rows ld floats apart */
+void ln_nn_colsum_ld(size_t rows, size_t cols, size_t ld, const float *a, float *out);
 /* The book's regularization gradient, added to dw (read and written):
 ** dw += l1 * (w >= 0 ? 1 : -1) when l1 > 0, dw += 2 * l2 * w when l2 > 0. */
 void ln_nn_reg_grad(size_t n, const float *w, float l1, float l2, float *dw);
