@@ -792,7 +792,7 @@ static int m_step(lua_State *L) {
   Model *m = checkmodel(L, 1);
   ln_Tensor *X = ln_checktensor(L, 2), *Y = ln_checktensor(L, 3);
   lua_Integer first = luaL_checkinteger(L, 4), count = luaL_checkinteger(L, 5);
-  int shuffled = lua_toboolean(L, 6), n, bx, by, out, i, ntrain, k, oi, fused = 0;
+  int shuffled = lua_toboolean(L, 6), n, bx, by, out, i, ntrain, k, oi, fused = 0, softmax_in_plan = 0;
   size_t nparams = 0;
   const size_t *perm = NULL;
   Pool *pool = NULL;
@@ -829,6 +829,7 @@ static int m_step(lua_State *L) {
     plan.perm = perm;
     plan.first = (size_t)first - 1;
     fast_forward(L, &plan, pool, bx, k);
+    softmax_in_plan = plan.l[k - 1].kind == F_SOFTMAX;
     forward_range(L, k + 1, n, 1, "Model:train");
   } else forward_all(L, bx, 1, "Model:train");
   out = lua_gettop(L);
@@ -836,14 +837,14 @@ static int m_step(lua_State *L) {
   data_loss = ln_loss_calculate(L, lua_gettop(L), out, by, "Model:train: loss");
   lua_pop(L, 1);
   reg = regloss(L);
-  if (k == n && plan.l[k - 1].kind == F_SOFTMAX) lua_getiuservalue(L, 1, UV_PRED); /* made by the plan */
+  if (softmax_in_plan) lua_getiuservalue(L, 1, UV_PRED); /* made by the plan */
   else predictions(L, out);
   lua_getiuservalue(L, 1, UV_ACC);
   acc = ln_accuracy_calculate(L, lua_gettop(L), lua_gettop(L) - 1, by, "Model:train: accuracy");
   lua_settop(L, out);
   /* backward */
   if (lua_getiuservalue(L, 1, UV_COMBINED) != LUA_TNIL) {
-    if (k == n) { /* checked and sized here, computed by the backward plan */
+    if (softmax_in_plan) { /* checked and sized here, computed by the backward plan */
       plan.y = ln_totensor(L, by)->data;
       ln_softmax_cce_begin(L, out + 1, out, by, "Model:train: softmax/cross-entropy", &plan.sparse);
     } else ln_softmax_cce_backward(L, out + 1, out, by, "Model:train: softmax/cross-entropy");
