@@ -345,27 +345,31 @@ static int m_shuffle(lua_State *L) {
 }
 
 /* ============================================ split training step
-** The leading Dense/ReLU layers of a training step run as one C plan: the
-** batch rows are split across two threads (the caller and one worker kept
-** by the model), each calling a 1-thread GEMM.  Forward and the input
-** gradients split by rows; weight gradients split by rows of dweights (so
-** each element is still one full sum over the batch).  The split never
-** changes which products are summed, only who computes them, so results do
-** not depend on the thread count.  The first layer's input gradient is not
+** The leading Dense/ReLU layers of a training step, and a last Softmax with
+** the combined softmax/cross-entropy loss, run as one C plan: the batch
+** rows are split across two threads (the caller and one worker kept by the
+** model), each calling a 1-thread GEMM.  Forward (with the batch gather,
+** softmax and predictions) and the input gradients split by rows; weight
+** gradients by rows of dweights and bias gradients by columns (so each
+** element is still one full sum over the batch).  The split never changes
+** which products are summed, only who computes them, so results do not
+** depend on the thread count (spec/model_spec.lua checks both against the
+** book's layer-by-layer loop).  The first layer's input gradient is not
 ** computed by train (nothing reads it).
-** Each thread first gathers its own rows of the batch (plan.src); after
-** the backward pass both update half of every parameter tensor with the
-** optimizer (PLAN_UPDATE: the kernels are elementwise, so the halves give
-** the same numbers as one loop).  A step posts three jobs to the worker.
+** When every trainable layer is in the plan, the optimizer runs inside the
+** backward job (fused): each thread updates the parameters whose gradients
+** it computed; otherwise a third job (PLAN_UPDATE) updates half of every
+** tensor.  The update kernels are elementwise, so any split gives the same
+** numbers as one loop.
 ** Default: the batch is split across two threads when the machine has 2 or
-** more cores (the quiet 2-core machine of `make bench`: 0.24 s/epoch against
+** more cores (the quiet 2-core machine of `make bench`: 0.22 s/epoch against
 ** 0.37 on one thread).  Steps too small to gain (SPLIT_WORK, SPLIT_UPDATE)
 ** run on the calling thread with a 1-thread GEMM, so no thread spins on
 ** tiny products.  lunet.set_threads(1) or LUNET_SPLIT=0 keep everything on
 ** the calling thread; LUNET_SPLIT=blas uses OpenBLAS' own threads instead
 ** (products that go to lunet's AVX-512 tiles stay on one thread). */
 
-#define MAXFAST 32        /* longest Dense/ReLU prefix taken by the plan */
+#define MAXFAST 32        /* most layers the plan takes */
 #define SPLIT_WORK 200000 /* multiply-adds per step below which one thread runs */
 #define SPLIT_UPDATE 32768 /* parameters below which one thread updates them */
 #define SPINS 20000       /* busy-wait rounds before yielding the core */
