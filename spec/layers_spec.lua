@@ -162,16 +162,23 @@ describe("lunet.Dense", function()
       assert.are.equal(din, d.dinputs)
     end)
 
-    it("matches naive sums for wide layers (transposed products, every tile edge)", function()
+    it("matches naive sums for wide layers (forward, transposed products, every tile edge)", function()
       lunet.seed(5)
-      for _, shape in ipairs{{37, 70, 13}, {130, 33, 7}, {20, 10, 64}} do
+      for _, shape in ipairs{{37, 70, 13}, {130, 33, 7}, {20, 10, 64}, {300, 40, 9}} do
         local n_in, n_out, rows = shape[1], shape[2], shape[3]
         local d = lunet.Dense(n_in, n_out)
         local x, dv = lunet.randn(rows, n_in), lunet.randn(rows, n_out)
         d:forward(x)
         d:backward(dv)
         local xt, dvt, wt = x:totable(), dv:totable(), d.weights:totable()
-        local dw, di = d.dweights:totable(), d.dinputs:totable()
+        local dw, di, out, bt = d.dweights:totable(), d.dinputs:totable(), d.output:totable(), d.biases:totable()
+        for r = 1, rows do
+          for j = 1, n_out do -- output = inputs weights + biases (two halves of the sum from 256 inputs)
+            local sum = bt[1][j]
+            for i = 1, n_in do sum = sum + xt[r][i] * wt[i][j] end
+            assert.is_near(sum, out[r][j], 1e-4 * (1 + math.abs(sum)))
+          end
+        end
         for i = 1, n_in do
           for j = 1, n_out do -- dweights = inputs^T dvalues
             local sum = 0

@@ -245,6 +245,7 @@ static void dense_describe(const ln_Layer *l, char *buf, size_t n) {
 static ln_Tensor *dense_forward(lua_State *L, int self, int in_idx, int training, const char *who) {
   ln_Dense *d;
   ln_Tensor *in, *out, *w, *b;
+  float *scratch;
   char desc[64], sb[LN_SHAPELEN];
   (void)training;
   self = lua_absindex(L, self);
@@ -262,7 +263,9 @@ static ln_Tensor *dense_forward(lua_State *L, int self, int in_idx, int training
   w = ln_getuv(L, self, LN_UV_WEIGHTS);
   b = ln_getuv(L, self, LN_UV_BIASES);
   out = freshbuffer(L, self, LN_UV_OUTPUT, in->dims[0], d->n_neurons, in, NULL);
-  ln_nn_dense_forward(in->dims[0], d->n_inputs, d->n_neurons, in->data, w->data, b->data, out->data);
+  scratch = ln_nn_dense_split(d->n_inputs) ? ln_buffer2(L, self, LN_UV_EXTRA, 2 * in->dims[0], d->n_neurons)->data
+                                             : NULL;
+  ln_nn_dense_forward(in->dims[0], d->n_inputs, d->n_neurons, in->data, w->data, b->data, scratch, out->data);
   lua_pushvalue(L, in_idx);
   ln_setuv(L, self, LN_UV_INPUTS);
   return out;

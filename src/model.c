@@ -383,6 +383,8 @@ typedef struct FLayer {
   float *in, *out, *w, *b, *dw, *db, *din;
   const float *dv;        /* backward: gradient of the output */
   float wl1, wl2, bl1, bl2; /* Dense: the regularizers */
+  size_t h;               /* Dense: the split of the inputs' sum (ln_nn_dense_split), 0 for none */
+  float *part;            /* Dense with h: the two partial sums, 2 x rows x n_out */
   const ln_Update *up;    /* Dense, fused plans: the weights' and biases' updates */
 } FLayer;
 
@@ -456,20 +458,45 @@ static void barrier(Pool *p, int parts, unsigned k) {
 }
 
 /* this thread's share of the plan's forward pass */
-static void plan_forward(const Plan *pl, int part, int parts) {
-  size_t r0, r1, i;
+static void plan_forward(Pool *p, const Plan *pl, int part, int parts) {
+  size_t r0, r1, i, rows = pl->rows;
+  unsigned nbar = 0;
   int k;
-  span(pl->rows, part, parts, &r0, &r1);
+  /* a first Dense whose inputs' sum is taken in two halves: on two threads
+  ** each gathers its half of every row's inputs and computes its half of the
+  ** sum for all rows (reading half the weights, the half it updates), then
+  ** both combine their own rows.  Two threads imply at least two rows */
+  const int split0 = parts == 2 && pl->l[0].kind == F_DENSE && pl->l[0].h > 0;
+  span(rows, part, parts, &r0, &r1);
   if (r1 == r0) return;
-  if (pl->src) { /* this thread's rows of the batch */
-    size_t w = pl->l[0].n_in;
-    for (i = r0; i < r1; i++)
-      memcpy(pl->l[0].in + i * w, pl->src + (pl->perm ? pl->perm[pl->first + i] : pl->first + i) * w,
-             w * sizeof(float));
+  if (pl->src) { /* this thread's part of the batch */
+    size_t w = pl->l[0].n_in, c0 = 0, c1 = w, i0 = r0, i1 = r1;
+    if (split0) {
+      c0 = part == 0 ? 0 : pl->l[0].h;
+      c1 = part == 0 ? pl->l[0].h : w;
+      i0 = 0;
+      i1 = rows;
+    }
+    for (i = i0; i < i1; i++)
+      memcpy(pl->l[0].in + i * w + c0, pl->src + (pl->perm ? pl->perm[pl->first + i] : pl->first + i) * w + c0,
+             (c1 - c0) * sizeof(float));
   }
   for (k = 0; k < pl->n; k++) {
     const FLayer *f = &pl->l[k];
-    if (f->kind == F_DENSE) {
+    if (f->kind == F_DENSE && f->h > 0) { /* out = (P0 + P1) + b, as ln_nn_dense_forward */
+      size_t n = f->n_out, h = f->h;
+      float *p0 = f->part, *p1 = f->part + rows * n;
+      if (k == 0 && split0) {
+        if (part == 0) ln_gemm(0, 0, rows, n, h, 1.0f, f->in, f->n_in, f->w, n, 0.0f, p0, n);
+        else ln_gemm(0, 0, rows, n, f->n_in - h, 1.0f, f->in + h, f->n_in, f->w + h * n, n, 0.0f, p1, n);
+        barrier(p, parts, ++nbar); /* the other half of the sum */
+      } else {
+        ln_gemm(0, 0, r1 - r0, n, h, 1.0f, f->in + r0 * f->n_in, f->n_in, f->w, n, 0.0f, p0 + r0 * n, n);
+        ln_gemm(0, 0, r1 - r0, n, f->n_in - h, 1.0f, f->in + r0 * f->n_in + h, f->n_in, f->w + h * n, n, 0.0f,
+                p1 + r0 * n, n);
+      }
+      ln_nn_dense_combine(r1 - r0, n, p0 + r0 * n, p1 + r0 * n, f->b, f->out + r0 * n);
+    } else if (f->kind == F_DENSE) {
       float *o = f->out + r0 * f->n_out;
       for (i = r0; i < r1; i++) memcpy(f->out + i * f->n_out, f->b, f->n_out * sizeof(float));
       ln_gemm(0, 0, r1 - r0, f->n_out, f->n_in, 1.0f, f->in + r0 * f->n_in, f->n_in, f->w, f->n_out,
@@ -553,7 +580,7 @@ static void plan_update(const Plan *pl, int part, int parts) {
 /* part of a plan */
 static void plan_part(Pool *p, const Plan *pl, int part, int parts) {
   switch (pl->mode) {
-    case PLAN_FORWARD: plan_forward(pl, part, parts); break;
+    case PLAN_FORWARD: plan_forward(p, pl, part, parts); break;
     case PLAN_BACKWARD: plan_backward(p, pl, part, parts); break;
     default: plan_update(pl, part, parts); break;
   }
@@ -728,6 +755,8 @@ static void fast_forward(lua_State *L, Plan *pl, Pool *pool, int bx, int k) {
     if (f->kind == F_DENSE) {
       f->w = ln_getuv(L, li, LN_UV_WEIGHTS)->data;
       f->b = ln_getuv(L, li, LN_UV_BIASES)->data;
+      f->h = ln_nn_dense_split(f->n_in);
+      f->part = f->h ? ln_buffer2(L, li, LN_UV_EXTRA, 2 * rows, f->n_out)->data : NULL;
     }
     lua_pushvalue(L, li - 1);
     ln_setuv(L, li, LN_UV_INPUTS);

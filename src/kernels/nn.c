@@ -18,11 +18,30 @@
 
 /* ============================================================= dense */
 
-/* out = in @ w + b: rows of out start as b, then gemm adds the product */
+size_t ln_nn_dense_split(size_t n_in) {
+  return n_in >= LN_DENSE_SPLIT ? n_in / 2 : 0;
+}
+
+void ln_nn_dense_combine(size_t rows, size_t n_out, const float *p0, const float *p1, const float *b,
+                         float *out) {
+  size_t i, j;
+  for (i = 0; i < rows; i++)
+    for (j = 0; j < n_out; j++) out[i * n_out + j] = (p0[i * n_out + j] + p1[i * n_out + j]) + b[j];
+}
+
+/* out = in @ w + b: rows of out start as b, then gemm adds the product; or
+** the two halves of the sum and their combination (see nn.h) */
 void ln_nn_dense_forward(size_t rows, size_t n_in, size_t n_out,
                          const float *in, const float *w, const float *b,
-                         float *out) {
-  size_t i;
+                         float *scratch, float *out) {
+  size_t i, h = ln_nn_dense_split(n_in);
+  if (h > 0) {
+    float *p1 = scratch + rows * n_out;
+    ln_gemm(0, 0, rows, n_out, h, 1.0f, in, n_in, w, n_out, 0.0f, scratch, n_out);
+    ln_gemm(0, 0, rows, n_out, n_in - h, 1.0f, in + h, n_in, w + h * n_out, n_out, 0.0f, p1, n_out);
+    ln_nn_dense_combine(rows, n_out, scratch, p1, b, out);
+    return;
+  }
   for (i = 0; i < rows; i++) memcpy(out + i * n_out, b, n_out * sizeof(float));
   ln_gemm(0, 0, rows, n_out, n_in, 1.0f, in, n_in, w, n_out, 1.0f, out, n_out);
 }
