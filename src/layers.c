@@ -263,7 +263,7 @@ static ln_Tensor *dense_forward(lua_State *L, int self, int in_idx, int training
   w = ln_getuv(L, self, LN_UV_WEIGHTS);
   b = ln_getuv(L, self, LN_UV_BIASES);
   out = freshbuffer(L, self, LN_UV_OUTPUT, in->dims[0], d->n_neurons, in, NULL);
-  scratch = ln_nn_dense_split(d->n_inputs) ? ln_buffer2(L, self, LN_UV_EXTRA, 2 * in->dims[0], d->n_neurons)->data
+  scratch = ln_nn_dense_split(d->n_inputs) ? ln_buffer2(L, self, LN_UV_EXTRA, in->dims[0], d->n_neurons)->data
                                              : NULL;
   ln_nn_dense_forward(in->dims[0], d->n_inputs, d->n_neurons, in->data, w->data, b->data, scratch, out->data);
   lua_pushvalue(L, in_idx);

@@ -384,7 +384,7 @@ typedef struct FLayer {
   const float *dv;        /* backward: gradient of the output */
   float wl1, wl2, bl1, bl2; /* Dense: the regularizers */
   size_t h;               /* Dense: the split of the inputs' sum (ln_nn_dense_split), 0 for none */
-  float *part;            /* Dense with h: the two partial sums, 2 x rows x n_out */
+  float *part;            /* Dense with h: the second partial sum, rows x n_out (the first goes to out) */
   const ln_Update *up;    /* Dense, fused plans: the weights' and biases' updates */
 } FLayer;
 
@@ -485,7 +485,7 @@ static void plan_forward(Pool *p, const Plan *pl, int part, int parts) {
     const FLayer *f = &pl->l[k];
     if (f->kind == F_DENSE && f->h > 0) { /* out = (P0 + P1) + b, as ln_nn_dense_forward */
       size_t n = f->n_out, h = f->h;
-      float *p0 = f->part, *p1 = f->part + rows * n;
+      float *p0 = f->out, *p1 = f->part;
       if (k == 0 && split0) {
         if (part == 0) ln_gemm(0, 0, rows, n, h, 1.0f, f->in, f->n_in, f->w, n, 0.0f, p0, n);
         else ln_gemm(0, 0, rows, n, f->n_in - h, 1.0f, f->in + h, f->n_in, f->w + h * n, n, 0.0f, p1, n);
@@ -756,7 +756,7 @@ static void fast_forward(lua_State *L, Plan *pl, Pool *pool, int bx, int k) {
       f->w = ln_getuv(L, li, LN_UV_WEIGHTS)->data;
       f->b = ln_getuv(L, li, LN_UV_BIASES)->data;
       f->h = ln_nn_dense_split(f->n_in);
-      f->part = f->h ? ln_buffer2(L, li, LN_UV_EXTRA, 2 * rows, f->n_out)->data : NULL;
+      f->part = f->h ? ln_buffer2(L, li, LN_UV_EXTRA, rows, f->n_out)->data : NULL;
     }
     lua_pushvalue(L, li - 1);
     ln_setuv(L, li, LN_UV_INPUTS);

@@ -23,7 +23,7 @@ size_t ln_nn_dense_split(size_t n_in) {
 }
 
 void ln_nn_dense_combine(size_t rows, size_t n_out, const float *p0, const float *p1, const float *b,
-                         float *out) {
+                         float *out) { /* no restrict: out may be p0 */
   size_t i, j;
   for (i = 0; i < rows; i++)
     for (j = 0; j < n_out; j++) out[i * n_out + j] = (p0[i * n_out + j] + p1[i * n_out + j]) + b[j];
@@ -35,11 +35,10 @@ void ln_nn_dense_forward(size_t rows, size_t n_in, size_t n_out,
                          const float *in, const float *w, const float *b,
                          float *scratch, float *out) {
   size_t i, h = ln_nn_dense_split(n_in);
-  if (h > 0) {
-    float *p1 = scratch + rows * n_out;
-    ln_gemm(0, 0, rows, n_out, h, 1.0f, in, n_in, w, n_out, 0.0f, scratch, n_out);
-    ln_gemm(0, 0, rows, n_out, n_in - h, 1.0f, in + h, n_in, w + h * n_out, n_out, 0.0f, p1, n_out);
-    ln_nn_dense_combine(rows, n_out, scratch, p1, b, out);
+  if (h > 0) { /* P0 in out, P1 in scratch */
+    ln_gemm(0, 0, rows, n_out, h, 1.0f, in, n_in, w, n_out, 0.0f, out, n_out);
+    ln_gemm(0, 0, rows, n_out, n_in - h, 1.0f, in + h, n_in, w + h * n_out, n_out, 0.0f, scratch, n_out);
+    ln_nn_dense_combine(rows, n_out, out, scratch, b, out);
     return;
   }
   for (i = 0; i < rows; i++) memcpy(out + i * n_out, b, n_out * sizeof(float));

@@ -20,13 +20,14 @@
 ** P0 over inputs [0, h) and P1 over [h, n_in), each a product of its own,
 ** so that two threads can compute one half each (each reading only its
 ** half of the inputs and weights) and give the same numbers as one.
-** scratch: 2 x rows x n_out floats (unused below the split). */
+** scratch: rows x n_out floats for P1 (unused below the split). */
 #define LN_DENSE_SPLIT 256
 size_t ln_nn_dense_split(size_t n_in); /* h, or 0 below LN_DENSE_SPLIT */
 void ln_nn_dense_forward(size_t rows, size_t n_in, size_t n_out,
                          const float *in, const float *w, const float *b,
                          float *scratch, float *out);
-/* out = (p0 + p1) + b per element, rows x n_out (the split forward's last step) */
+/* out = (p0 + p1) + b per element, rows x n_out (the split forward's last
+** step; out may be p0) */
 void ln_nn_dense_combine(size_t rows, size_t n_out, const float *p0, const float *p1, const float *b,
                          float *out);
 /* Gradients of the dense layer from dv (rows x n_out):
