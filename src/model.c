@@ -349,9 +349,12 @@ static int m_shuffle(lua_State *L) {
 ** the combined softmax/cross-entropy loss, run as one C plan: the batch
 ** rows are split across two threads (the caller and one worker kept by the
 ** model), each calling a 1-thread GEMM.  Forward (with the batch gather,
-** softmax and predictions) and the input gradients split by rows; weight
-** gradients by rows of dweights and bias gradients by columns (so each
-** element is still one full sum over the batch).  The split never changes
+** softmax and predictions) and the input gradients split by rows, except a
+** first Dense with a split sum (ln_nn_dense_split): there each thread
+** gathers half of every row's inputs and computes that half of the sum for
+** all rows; weight gradients split by rows of dweights (the same halves of
+** the inputs) and bias gradients by columns (so each element is still one
+** full sum over the batch).  The split never changes
 ** which products are summed, only who computes them, so results do not
 ** depend on the thread count (spec/model_spec.lua checks both against the
 ** book's layer-by-layer loop).  The first layer's input gradient is not
@@ -362,8 +365,8 @@ static int m_shuffle(lua_State *L) {
 ** tensor.  The update kernels are elementwise, so any split gives the same
 ** numbers as one loop.
 ** Default: the batch is split across two threads when the machine has 2 or
-** more cores (the quiet 2-core machine of `make bench`: 0.22 s/epoch against
-** 0.37 on one thread).  Steps too small to gain (SPLIT_WORK, SPLIT_UPDATE)
+** more cores (the quiet 2-core machine of `make bench`: 0.20 s/epoch against
+** 0.34 on one thread).  Steps too small to gain (SPLIT_WORK, SPLIT_UPDATE)
 ** run on the calling thread with a 1-thread GEMM, so no thread spins on
 ** tiny products.  lunet.set_threads(1) or LUNET_SPLIT=0 keep everything on
 ** the calling thread; LUNET_SPLIT=blas uses OpenBLAS' own threads instead
