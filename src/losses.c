@@ -197,37 +197,48 @@ double ln_loss_calculate(lua_State *L, int loss, int pred, int y, const char *wh
   return s / (double)out->numel;
 }
 
+/* the checks of a backward pass and its dinputs buffer, sized to dvalues
+** (*dv and *t get the argument tensors); returns the loss kind's check
+** result (1 = sparse labels) */
+static int backward_begin(lua_State *L, int loss, const ln_Loss *l, int dvalues, int y, const char *who,
+                          ln_Tensor **dv, ln_Tensor **t, ln_Tensor **d) {
+  int sparse;
+  *dv = argtensor(L, dvalues, "dvalues", who);
+  *t = argtensor(L, y, "y_true", who);
+  sparse = ((const LossKind *)l->cls)->check(L, *dv, *t, "dvalues", who);
+  *d = outbuffer(L, loss, UV_DINPUTS, (*dv)->ndim, (*dv)->dims, *dv, *t);
+  return sparse;
+}
+
 ln_Tensor *ln_loss_backward(lua_State *L, int loss, int dvalues, int y, const char *who) {
   ln_Loss *l;
   ln_Tensor *dv, *t, *d;
   loss = lua_absindex(L, loss);
   l = ln_toloss(L, loss);
   if (l == NULL) ln_error(L, "%s: expected a loss, got %s", who, ln_typename(L, loss));
-  dv = argtensor(L, dvalues, "dvalues", who);
-  t = argtensor(L, y, "y_true", who);
-  ((const LossKind *)l->cls)->check(L, dv, t, "dvalues", who);
-  d = outbuffer(L, loss, UV_DINPUTS, dv->ndim, dv->dims, dv, t);
+  backward_begin(L, loss, l, dvalues, y, who, &dv, &t, &d);
   l->cls->backward(L, dv, t, d, who);
   return d;
 }
 
-ln_Tensor *ln_softmax_cce_backward(lua_State *L, int obj, int dvalues, int y, const char *who) {
+/* the combined object at obj, raising otherwise */
+static ln_Loss *checkcombined(lua_State *L, int obj, const char *who) {
   ln_Loss *l = ln_toloss(L, obj);
   if (l == NULL || l->cls != &SOFTMAX_CCE.cls)
     ln_error(L, "%s: expected a lunet.SoftmaxCategoricalCrossentropy, got %s", who, ln_typename(L, obj));
+  return l;
+}
+
+ln_Tensor *ln_softmax_cce_backward(lua_State *L, int obj, int dvalues, int y, const char *who) {
+  checkcombined(L, obj, who);
   return ln_loss_backward(L, obj, dvalues, y, who);
 }
 
 ln_Tensor *ln_softmax_cce_begin(lua_State *L, int obj, int dvalues, int y, const char *who, int *sparse) {
-  ln_Loss *l = ln_toloss(L, obj);
-  ln_Tensor *dv, *t;
+  ln_Tensor *dv, *t, *d;
   obj = lua_absindex(L, obj);
-  if (l == NULL || l->cls != &SOFTMAX_CCE.cls)
-    ln_error(L, "%s: expected a lunet.SoftmaxCategoricalCrossentropy, got %s", who, ln_typename(L, obj));
-  dv = argtensor(L, dvalues, "dvalues", who);
-  t = argtensor(L, y, "y_true", who);
-  *sparse = check_cce(L, dv, t, "dvalues", who);
-  return outbuffer(L, obj, UV_DINPUTS, dv->ndim, dv->dims, dv, t);
+  *sparse = backward_begin(L, obj, checkcombined(L, obj, who), dvalues, y, who, &dv, &t, &d);
+  return d;
 }
 
 double ln_regularization_loss(lua_State *L, int layer) {

@@ -486,24 +486,15 @@ static void plan_forward(Pool *p, const Plan *pl, int part, int parts) {
   }
   for (k = 0; k < pl->n; k++) {
     const FLayer *f = &pl->l[k];
-    if (f->kind == F_DENSE && f->h > 0) { /* out = (P0 + P1) + b, as ln_nn_dense_forward */
+    if (f->kind == F_DENSE && k == 0 && split0) { /* (P0 + P1) + b as ln_nn_dense_forward, P0 in out */
       size_t n = f->n_out, h = f->h;
-      float *p0 = f->out, *p1 = f->part;
-      if (k == 0 && split0) {
-        if (part == 0) ln_gemm(0, 0, rows, n, h, 1.0f, f->in, f->n_in, f->w, n, 0.0f, p0, n);
-        else ln_gemm(0, 0, rows, n, f->n_in - h, 1.0f, f->in + h, f->n_in, f->w + h * n, n, 0.0f, p1, n);
-        barrier(p, parts, ++nbar); /* the other half of the sum */
-      } else {
-        ln_gemm(0, 0, r1 - r0, n, h, 1.0f, f->in + r0 * f->n_in, f->n_in, f->w, n, 0.0f, p0 + r0 * n, n);
-        ln_gemm(0, 0, r1 - r0, n, f->n_in - h, 1.0f, f->in + r0 * f->n_in + h, f->n_in, f->w + h * n, n, 0.0f,
-                p1 + r0 * n, n);
-      }
-      ln_nn_dense_combine(r1 - r0, n, p0 + r0 * n, p1 + r0 * n, f->b, f->out + r0 * n);
-    } else if (f->kind == F_DENSE) {
-      float *o = f->out + r0 * f->n_out;
-      for (i = r0; i < r1; i++) memcpy(f->out + i * f->n_out, f->b, f->n_out * sizeof(float));
-      ln_gemm(0, 0, r1 - r0, f->n_out, f->n_in, 1.0f, f->in + r0 * f->n_in, f->n_in, f->w, f->n_out,
-              1.0f, o, f->n_out);
+      if (part == 0) ln_gemm(0, 0, rows, n, h, 1.0f, f->in, f->n_in, f->w, n, 0.0f, f->out, n);
+      else ln_gemm(0, 0, rows, n, f->n_in - h, 1.0f, f->in + h, f->n_in, f->w + h * n, n, 0.0f, f->part, n);
+      barrier(p, parts, ++nbar); /* the other half of the sum */
+      ln_nn_dense_combine(r1 - r0, n, f->out + r0 * n, f->part + r0 * n, f->b, f->out + r0 * n);
+    } else if (f->kind == F_DENSE) { /* this thread's rows, exactly as the layer's own forward */
+      ln_nn_dense_forward(r1 - r0, f->n_in, f->n_out, f->in + r0 * f->n_in, f->w, f->b,
+                          f->part ? f->part + r0 * f->n_out : NULL, f->out + r0 * f->n_out);
     } else if (f->kind == F_RELU) {
       ln_nn_relu_forward((r1 - r0) * f->n_out, f->in + r0 * f->n_out, f->out + r0 * f->n_out);
     } else { /* Softmax, and the predictions the model reads after the step */
@@ -711,10 +702,13 @@ static Pool *getpool(lua_State *L) {
   return p;
 }
 
-/* number of leading layers the plan can take: Dense/ReLU only, starting
-** with a Dense whose input width matches X */
-static int fastprefix(lua_State *L, const ln_Tensor *bx) {
+/* number of leading layers the plan can take: Dense/ReLU (and a last
+** Softmax with the combined loss), starting with a Dense whose input width
+** matches X; *work = the Dense layers' multiply-adds per sample */
+static int fastprefix(lua_State *L, const ln_Tensor *bx, size_t *work) {
   int n = nlayers(L, 1), i, k = 0, combined;
+  size_t w = 0;
+  *work = 0;
   lua_getiuservalue(L, 1, UV_COMBINED);
   combined = !lua_isnil(L, -1);
   lua_pop(L, 1);
@@ -723,6 +717,7 @@ static int fastprefix(lua_State *L, const ln_Tensor *bx) {
     lua_pop(L, 1);
     if (strcmp(l->cls->name, "Dense") == 0) {
       if (i == 1 && (bx->ndim != 2 || bx->dims[1] != ((ln_Dense *)l)->n_inputs)) return 0;
+      w += ((ln_Dense *)l)->n_inputs * ((ln_Dense *)l)->n_neurons;
     } else if (i > 1 && strcmp(l->cls->name, "Softmax") == 0 && i == n && combined) {
       /* the last layer with the combined loss: its forward, predictions and
       ** gradient also run on the plan's threads */
@@ -730,6 +725,7 @@ static int fastprefix(lua_State *L, const ln_Tensor *bx) {
     k = i;
   }
   /* Dense sizes must chain (finalize checked Dense-to-Dense already) */
+  *work = w;
   return k;
 }
 
@@ -829,7 +825,7 @@ static int m_step(lua_State *L) {
   ln_Tensor *X = ln_checktensor(L, 2), *Y = ln_checktensor(L, 3);
   lua_Integer first = luaL_checkinteger(L, 4), count = luaL_checkinteger(L, 5);
   int shuffled = lua_toboolean(L, 6), n, bx, by, out, i, ntrain, k, oi, fused = 0, softmax_in_plan = 0;
-  size_t nparams = 0;
+  size_t nparams = 0, work = 0;
   const size_t *perm = NULL;
   Pool *pool = NULL;
   Plan plan;
@@ -848,18 +844,11 @@ static int m_step(lua_State *L) {
     if (perm == NULL || m->perm_n != X->dims[0]) ln_error(L, "Model:train: no permutation for %zu rows", X->dims[0]);
   }
   lua_settop(L, 3);
-  k = fastprefix(L, X);
+  k = fastprefix(L, X, &work);
   bx = gather(L, UV_BX, X, (size_t)first - 1, (size_t)count, perm, k == 0);
   by = gather(L, UV_BY, Y, (size_t)first - 1, (size_t)count, perm, 1);
   n = nlayers(L, 1);
   if (k > 0) {
-    size_t work = 0;
-    int j;
-    for (j = 1; j <= k; j++) {
-      ln_Layer *l = pushlayer(L, 1, j);
-      lua_pop(L, 1);
-      if (strcmp(l->cls->name, "Dense") == 0) work += ((ln_Dense *)l)->n_inputs * ((ln_Dense *)l)->n_neurons;
-    }
     pool = (size_t)count >= 2 && work * (size_t)count >= SPLIT_WORK ? getpool(L) : NULL;
     plan.src = X->data;
     plan.perm = perm;
