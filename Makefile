@@ -116,7 +116,8 @@ clean:
 #   make sanitize   the whole spec against a clang ASan+UBSan build of the module
 #   make memcheck   the whole spec under valgrind (portable -O2 -g build): no invalid access, no leak
 #   make multistate test/multistate.c: lunet in 4 threads' lua_States at once (ThreadSanitizer)
-.PHONY: fuzz fuzz-build sanitize memcheck multistate
+#   make adamcheck  test/adamcheck.c: Adam's vector loop against the exact float expression
+.PHONY: fuzz fuzz-build sanitize memcheck multistate adamcheck
 CLANG        ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_DIR     ?= $(BUILD)/fuzz
@@ -179,6 +180,13 @@ $(MEM_BUILD)/lunet/core.so: $(SRC) $(HDR)
 # re-executing itself outside valgrind (.busted names an interpreter)
 memcheck: $(MEM_BUILD)/lunet/core.so
 	$(VALGRIND) $(BUSTED) --ignore-lua --cpath="$(MEM_BUILD)/?.so"
+
+# test/adamcheck.c: Adam's vector loop (and its division without a divide)
+# against the exact float expression, bit for bit (about 10 s)
+adamcheck:
+	@mkdir -p $(BUILD)
+	$(CC) -O2 $(WARN) -fno-math-errno -D_POSIX_C_SOURCE=200809L -Isrc/kernels -o $(BUILD)/adamcheck test/adamcheck.c -lm
+	$(BUILD)/adamcheck
 
 # test/multistate.c and a portable module, both under ThreadSanitizer
 MT_BUILD     ?= $(BUILD)/tsan

@@ -304,6 +304,109 @@ __attribute__((target("avx512f,avx2"))) static unsigned adam_dead8(float b1, flo
   return keep;
 }
 
+/* a / b correctly rounded (the float division's result) without a divide
+** instruction, for b in [2^-32, 1] with y = RN(1/b) (a 16-lane vdivps
+** occupies the divider for about 11 cycles, as long as 20 FMAs):
+** q0 = RN(a y) is within 1.5 ulp of a/b; one correction
+** q1 = RN(q0 - RN(b q0 - a) y) leaves an error below 1/2 ulp + 2^-22 ulp,
+** so q1 is faithful; then b q1 - a is exact (one FMA) and
+** q2 = RN(q1 - (b q1 - a) y) = RN(a / b) by Markstein's theorem (y within
+** 1/2 ulp of 1/b, q1 faithful, no underflow: |a| >= 2^-102 or a = 0, and no
+** overflow: |a| <= 2^90; Muller et al., Handbook of Floating-Point
+** Arithmetic, sec. 4.9).  Written as b q - a so that a = -0 gives -0.  The
+** caller checks the ranges; test/adamcheck.c compares every mantissa of a
+** in three binades against the divide for 1,200 divisors */
+__attribute__((target("avx512f"))) static inline __m512 div_fast(__m512 a, __m512 b, __m512 y) {
+  __m512 q = _mm512_mul_ps(a, y);
+  q = _mm512_fnmadd_ps(_mm512_fmsub_ps(b, q, a), y, q);
+  return _mm512_fnmadd_ps(_mm512_fmsub_ps(b, q, a), y, q);
+}
+
+/* the lanes where 0 < |x| < the float with bits t (x as bits) */
+__attribute__((target("avx512f"))) static inline __mmask16 tiny16(__m512i x, uint32_t t) {
+  const __m512i a = _mm512_and_si512(x, _mm512_set1_epi32(0x7fffffff));
+  return _mm512_cmplt_epu32_mask(_mm512_sub_epi32(a, _mm512_set1_epi32(1)), _mm512_set1_epi32((int)(t - 1u)));
+}
+
+/* one vector of adam_bulk16: the elements at i of the mask live (all ones but in the tail) */
+__attribute__((target("avx512f"), always_inline)) static inline __mmask16
+adam16(__mmask16 live, const __m512 *K, const float *restrict g, float *restrict m, float *restrict v,
+       float *restrict w) {
+  const __m512i abs = _mm512_set1_epi32(0x7fffffff), hi = _mm512_set1_epi32(0x6C800000); /* 2^90 */
+  const __m512i lo = _mm512_set1_epi32(0x18800000 - 1), one = _mm512_set1_epi32(1);   /* 2^-78 */
+  const __m512i gb = _mm512_maskz_loadu_epi32(live, g), mb = _mm512_maskz_loadu_epi32(live, m);
+  const __m512i vb = _mm512_maskz_loadu_epi32(live, v);
+  const __mmask16 t = (__mmask16)((tiny16(gb, TINY_G) | tiny16(mb, TINY_MV) | tiny16(vb, TINY_MV)) & live);
+  const __mmask16 k = (__mmask16)(live & ~t);
+  const __m512 gi = _mm512_castsi512_ps(_mm512_maskz_mov_epi32(k, gb));
+  const __m512 mi = _mm512_add_ps(_mm512_mul_ps(K[0], _mm512_castsi512_ps(_mm512_maskz_mov_epi32(k, mb))),
+                                  _mm512_mul_ps(K[1], gi));
+  const __m512 vi = _mm512_add_ps(_mm512_mul_ps(K[2], _mm512_castsi512_ps(_mm512_maskz_mov_epi32(k, vb))),
+                                  _mm512_mul_ps(K[3], _mm512_mul_ps(gi, gi)));
+  /* |m1| and v1 below 2^90 (their bits' or), and each 0 or >= 2^-78 (x - 1 wraps 0 to the top) */
+  const __m512i ma = _mm512_and_si512(_mm512_castps_si512(mi), abs), vbits = _mm512_castps_si512(vi);
+  const __mmask16 ok = _mm512_cmplt_epu32_mask(_mm512_or_si512(ma, vbits), hi) &
+                       _mm512_cmpge_epu32_mask(_mm512_min_epu32(_mm512_sub_epi32(ma, one),
+                                                                _mm512_sub_epi32(vbits, one)), lo);
+  __m512 mh, vh, den, wi;
+  if (ok == 0xffff) {
+    mh = div_fast(mi, K[4], K[6]);
+    vh = div_fast(vi, K[5], K[7]);
+  } else {
+    mh = _mm512_div_ps(mi, K[4]);
+    vh = _mm512_div_ps(vi, K[5]);
+  }
+  den = _mm512_add_ps(_mm512_sqrt_ps(vh), K[8]);
+  wi = _mm512_add_ps(_mm512_maskz_loadu_ps(live, w), _mm512_div_ps(_mm512_mul_ps(K[9], mh), den));
+  if (k == live) { /* the usual case: every element updated */
+    _mm512_mask_storeu_ps(m, live, mi);
+    _mm512_mask_storeu_ps(v, live, vi);
+    _mm512_mask_storeu_ps(w, live, wi);
+  } else {
+    _mm512_mask_storeu_ps(m, k, mi);
+    _mm512_mask_storeu_ps(v, k, vi);
+    _mm512_mask_storeu_ps(w, k, wi);
+  }
+  return t;
+}
+
+/* append the positions i0 + (the lanes of t) to at[nat..]; returns the new
+** count.  Out of line: inlined, GCC turns the rare call into a
+** vpcompressd on every vector, which costs a third of the loop */
+__attribute__((target("avx512f"), noinline, cold)) static size_t tiny_at(__mmask16 t, uint32_t i0, uint32_t *at,
+                                                                       size_t nat) {
+  const __m512i idx = _mm512_add_epi32(_mm512_set1_epi32((int)i0),
+                                       _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0));
+  _mm512_mask_compressstoreu_epi32((void *)(at + nat), t, idx);
+  return nat + (size_t)__builtin_popcount(t);
+}
+
+/* adam_bulk for AVX-512 with the divisions by c1 and c2 (in [2^-32, 1])
+** done by div_fast: the same results bit for bit.  A vector whose m1 or v1
+** has an element outside div_fast's range divides; so does one with an
+** element in (0, 2^-78): its remainder b q - a could be subnormal, which
+** costs a microcode assist (a dead unit's momentum decays through that range
+** for 150 steps).  Products and sums stay separate instructions as in the
+** float expression (no contraction of b1 m + a1 g).  Appends the positions
+** i0 + i of the tiny elements (left unchanged) to at[nat..]; returns the
+** new count */
+__attribute__((target("avx512f"))) static size_t adam_bulk16(size_t n, float lr, float b1, float a1, float b2,
+                                                           float a2, float c1, float c2, float eps,
+                                                           const float *restrict g, float *restrict m,
+                                                           float *restrict v, float *restrict w, uint32_t i0,
+                                                           uint32_t *restrict at, size_t nat) {
+  const __m512 K[10] = { _mm512_set1_ps(b1), _mm512_set1_ps(a1), _mm512_set1_ps(b2), _mm512_set1_ps(a2),
+                         _mm512_set1_ps(c1), _mm512_set1_ps(c2), _mm512_set1_ps(1.0f / c1),
+                         _mm512_set1_ps(1.0f / c2), _mm512_set1_ps(eps), _mm512_set1_ps(-lr) };
+  size_t i;
+  for (i = 0; i < n; i += 16) {
+    const __mmask16 t = n - i >= 16 ? adam16((__mmask16)0xffff, K, g + i, m + i, v + i, w + i)
+                                    : adam16((__mmask16)((1u << (n - i)) - 1u), K, g + i, m + i, v + i, w + i);
+    if (t) nat = tiny_at(t, (uint32_t)(i0 + i), at, nat);
+  }
+  return nat;
+}
+
 /* append to at[nat..] the positions i0 + j of the flagged elements of a
 ** chunk (flags zero from len up to a multiple of 16); returns the new count */
 __attribute__((target("avx512f"))) static size_t adam_collect(size_t len, const uint32_t *flag, size_t i0,
@@ -350,14 +453,20 @@ void ln_adam(size_t n, float lr, float b1, float a1, float b2, float a2,
   uint32_t at[ADAM_CHUNK + 8];
   size_t nat = 0, a;
   vec = vec && dead && n <= 0x7fffffffu;
+  /* the divisions by c1 and c2 without a divide instruction (div_fast) */
+  int fast = vec && c1 >= 0x1p-32f && c1 <= 1.0f && c2 >= 0x1p-32f && c2 <= 1.0f;
 #endif
   for (i0 = 0; i0 < n; i0 += ADAM_CHUNK) {
     size_t len = n - i0 < ADAM_CHUNK ? n - i0 : ADAM_CHUNK;
-    if (adam_bulk(len, lr, b1, a1, b2, a2, c1, c2, eps, g + i0, m + i0, v + i0, w + i0, flag) == 0) continue;
-    for (j = len; j < ADAM_CHUNK; j++) flag[j] = 0;
 #ifdef LN_DEAD_VEC
     if (vec) { /* flagged elements eight at a time; fewer wait for the next chunk's */
-      nat = adam_collect(len, flag, i0, at, nat);
+      if (fast) /* the tiny elements' positions straight into at */
+        nat = adam_bulk16(len, lr, b1, a1, b2, a2, c1, c2, eps, g + i0, m + i0, v + i0, w + i0, (uint32_t)i0, at,
+                          nat);
+      else if (adam_bulk(len, lr, b1, a1, b2, a2, c1, c2, eps, g + i0, m + i0, v + i0, w + i0, flag) != 0) {
+        for (j = len; j < ADAM_CHUNK; j++) flag[j] = 0;
+        nat = adam_collect(len, flag, i0, at, nat);
+      }
       for (a = 0; a + 8 <= nat; a += 8) {
         unsigned done = adam_dead8(b1, b2, kd, kabs, at + a, g, m, v, w);
         for (k = 0; k < 8; k++)
@@ -369,6 +478,8 @@ void ln_adam(size_t n, float lr, float b1, float a1, float b2, float a2,
       continue;
     }
 #endif
+    if (adam_bulk(len, lr, b1, a1, b2, a2, c1, c2, eps, g + i0, m + i0, v + i0, w + i0, flag) == 0) continue;
+    for (j = len; j < ADAM_CHUNK; j++) flag[j] = 0;
     for (j = 0; j < len; j += 8) { /* eight flags at a time */
       if ((flag[j] | flag[j + 1] | flag[j + 2] | flag[j + 3] | flag[j + 4] | flag[j + 5] | flag[j + 6] |
            flag[j + 7]) == 0) continue;

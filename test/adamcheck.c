@@ -1,0 +1,149 @@
+/*
+** test/adamcheck.c: `make adamcheck`.  Checks src/kernels/optim.c's Adam
+** against the float expression it must equal bit for bit:
+**   1. div_fast (a / b without a divide) against the divide for every
+**      mantissa of a in three binades ([1, 2) and the ends of the range
+**      adam_bulk16 gives it, 2^-78 and 2^89) and the divisors of the first 400 steps' bias corrections
+**      (default betas) and 400 other divisors in [2^-32, 1];
+**   2. ln_adam on random elements (zeros, subnormals, tiny, typical, huge,
+**      inf and NaN gradients, momentums, caches and weights) for 40 steps,
+**      with default and other betas, against adam_exact (each float
+**      operation in double, rounded once) on every element.
+** Exits 1 with the first mismatch.  Runs the scalar paths too on a CPU
+** without AVX-512 (part 1 is then skipped).
+*/
+#include "../src/kernels/optim.c"
+#include <stdio.h>
+#include <stdlib.h>
+
+static uint64_t rs = 0x9E3779B97F4A7C15u;
+static uint32_t rnd32(void) { /* xorshift64* */
+  rs ^= rs >> 12; rs ^= rs << 25; rs ^= rs >> 27;
+  return (uint32_t)((rs * 2685821657736338717u) >> 32);
+}
+
+/* a float of one of the kinds Adam meets, as bits: one of the unusual
+** kinds (0-5) odd times in 1024 */
+static uint32_t pick(int nonneg, uint32_t odd) {
+  uint32_t s = nonneg ? 0u : (rnd32() & 0x80000000u), k = rnd32() % 1024 < odd ? rnd32() % 6 : 6, e;
+  if (k == 0) return s;                                           /* +-0 */
+  if (k == 1) return s | (rnd32() & 0x007fffffu) | 1u;            /* subnormal */
+  if (k == 2) return s | 1u;                                      /* smallest subnormal */
+  if (k == 3) return s | ((1u + rnd32() % 130) << 23) | (rnd32() & 0x007fffffu); /* tiny normal */
+  if (k == 4) return s | ((200u + rnd32() % 55) << 23) | (rnd32() & 0x007fffffu); /* huge */
+  if (k == 5) return s | (rnd32() % 32 == 0 ? 0x7f800000u : 0x7fc00000u | (rnd32() & 0xffu)); /* inf, NaN */
+  e = 100u + rnd32() % 30;                                        /* typical: 2^-27 .. 2^2 */
+  return s | (e << 23) | (rnd32() & 0x007fffffu);
+}
+
+static int same(uint32_t a, uint32_t b) {
+  int na = (a & 0x7fffffffu) > 0x7f800000u, nb = (b & 0x7fffffffu) > 0x7f800000u;
+  return na || nb ? na == nb : a == b;
+}
+
+#ifdef LN_DEAD_VEC
+/* every mantissa of a = (1.m) 2^e against the divide; returns mismatches */
+__attribute__((target("avx512f"))) static long div_binade(float bf, int e) {
+  const __m512 b = _mm512_set1_ps(bf), y = _mm512_set1_ps(1.0f / bf);
+  const __m512i lane = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+  long bad = 0;
+  uint32_t m, sign;
+  for (sign = 0; sign < 2; sign++)
+    for (m = 0; m < (1u << 23); m += 16) {
+      const uint32_t base = (sign << 31) | ((uint32_t)(127 + e) << 23) | m;
+      const __m512 a = _mm512_castsi512_ps(_mm512_add_epi32(_mm512_set1_epi32((int)base), lane));
+      bad += __builtin_popcount(_mm512_cmpneq_epi32_mask(_mm512_castps_si512(div_fast(a, b, y)),
+                                                         _mm512_castps_si512(_mm512_div_ps(a, b))));
+    }
+  return bad;
+}
+
+static int check_div(void) {
+  double p1 = 1.0, p2 = 1.0;
+  int t, i, k;
+  const int bins[3] = { 0, -78, 89 };
+  for (t = 1; t <= 800; t++) {
+    float d[2];
+    if (t <= 400) {
+      p1 *= 0.9;
+      p2 *= 0.999;
+      d[0] = (float)(1.0 - p1);
+      d[1] = (float)(1.0 - p2);
+    } else { /* any divisor in [2^-32, 1]: random, all-ones and power-of-two mantissas */
+      uint32_t e = 95u + rnd32() % 32, mant = t % 3 == 0 ? 0x7fffffu : t % 3 == 1 ? 0u : rnd32() & 0x7fffffu;
+      uint32_t bits = (e << 23) | mant;
+      memcpy(&d[0], &bits, 4);
+      d[1] = d[0];
+    }
+    for (i = 0; i < (t <= 400 ? 2 : 1); i++)
+      for (k = 0; k < 3; k++) {
+        long bad = div_binade(d[i], bins[k]);
+        if (bad) {
+          printf("div_fast: %ld mismatches dividing [2^%d, 2^%d) by %a\n", bad, bins[k], bins[k] + 1, d[i]);
+          return 1;
+        }
+      }
+  }
+  printf("div_fast: every mantissa of 3 binades, 1200 divisors, no mismatch\n");
+  return 0;
+}
+#endif
+
+/* ln_adam against adam_exact on n elements for steps steps */
+static int check_adam(float b1, float b2, float lr0, float eps, int steps) {
+  enum { N = 4099 };
+  static float g[N], m[N], v[N], w[N], M[N], V[N], Wr[N];
+  const float a1 = 1.0f - b1, a2 = 1.0f - b2;
+  double p1 = 1.0, p2 = 1.0;
+  int t;
+  size_t i;
+  for (i = 0; i < N; i++) {
+    /* a quarter of the vectors full of unusual values, the rest mostly usual
+    ** (the vector loop takes its fast path only where all 16 are) */
+    uint32_t odd = i < N / 4 ? 512u : i < N / 2 ? 16u : 1u, x = pick(0, odd), y = pick(1, odd), z = pick(0, odd);
+    if (rnd32() % 8 == 0) x = 0x80000000u; /* -0: with g = -0 the momentum stays -0 */
+    if (rnd32() % 8 == 0) z = 0x80000000u;
+    memcpy(&m[i], &x, 4);
+    memcpy(&v[i], &y, 4);
+    memcpy(&w[i], &z, 4);
+    M[i] = m[i]; V[i] = v[i]; Wr[i] = w[i];
+  }
+  for (t = 1; t <= steps; t++) {
+    const float lr = (float)(lr0 * (1.0 / (1.0 + 1e-3 * (t - 1))));
+    float c1, c2;
+    p1 *= b1;
+    p2 *= b2;
+    c1 = (float)(1.0 - p1);
+    c2 = (float)(1.0 - p2);
+    for (i = 0; i < N; i++) {
+      uint32_t x = rnd32() % 4 == 0 ? rnd32() & 0x80000000u /* +-0: dead units */
+                                    : pick(0, i < N / 4 ? 512u : i < N / 2 ? 16u : 1u);
+      memcpy(&g[i], &x, 4);
+    }
+    ln_adam(N, lr, b1, a1, b2, a2, c1, c2, eps, g, m, v, w);
+    for (i = 0; i < N; i++) adam_exact(lr, b1, a1, b2, a2, c1, c2, eps, g + i, M + i, V + i, Wr + i);
+    for (i = 0; i < N; i++)
+      if (!same(fbits(m + i), fbits(M + i)) || !same(fbits(v + i), fbits(V + i)) ||
+          !same(fbits(w + i), fbits(Wr + i))) {
+        printf("ln_adam (b1 %g, b2 %g, eps %g) step %d element %zu: m %a/%a v %a/%a w %a/%a\n", b1, b2, eps, t, i,
+               m[i], M[i], v[i], V[i], w[i], Wr[i]);
+        return 1;
+      }
+  }
+  return 0;
+}
+
+int main(void) {
+  int bad = 0;
+#ifdef LN_DEAD_VEC
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f")) bad |= check_div();
+  else printf("div_fast: no AVX-512 here, skipped\n");
+#endif
+  bad |= check_adam(0.9f, 0.999f, 0.001f, 1e-7f, 40);
+  bad |= check_adam(0.9f, 0.999f, 0.001f, 1e-30f, 40);
+  bad |= check_adam(0.5f, 0.6f, 0.05f, 1e-7f, 40);
+  bad |= check_adam(0.3f, 0.9999f, 0.01f, 1e-7f, 40);
+  if (!bad) printf("ln_adam: 4 settings x 40 steps x 4099 elements equal adam_exact\n");
+  return bad;
+}
