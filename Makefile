@@ -91,8 +91,13 @@ demo: deps
 	$(LUA) examples/fashion_mnist.lua --out out/fashion_mnist.safetensors --plots out
 	$(LUA) examples/predict_image.lua --model out/fashion_mnist.safetensors
 
-# speed and memory benchmark (bench/README.md): lunet vs NumPy vs the GEMM floor
-bench: $(SO)
+# speed and memory benchmark (bench/run.sh, bench/RESULTS.md): lunet vs NumPy vs the GEMM
+# floor; installs what it compares with (NumPy, OpenCV for the book's PNG
+# loader, GNU time for the peak RSS) when missing
+BENCH_PKGS = python3-numpy python3-opencv time
+bench:
+	$(MAKE) deps DEB_PKGS="$(DEB_PKGS) $(BENCH_PKGS)"
+	$(MAKE) $(SO)
 	LUNET_CPATH="$(dir $(SO))../?.so" LUA="$(LUA)" sh bench/run.sh
 
 # static checks: luacheck on the Lua, cppcheck on the C, a -Werror build
