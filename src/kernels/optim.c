@@ -358,15 +358,9 @@ adam16(__mmask16 live, const __m512 *K, const float *restrict g, float *restrict
   }
   den = _mm512_add_ps(_mm512_sqrt_ps(vh), K[8]);
   wi = _mm512_add_ps(_mm512_maskz_loadu_ps(live, w), _mm512_div_ps(_mm512_mul_ps(K[9], mh), den));
-  if (k == live) { /* the usual case: every element updated */
-    _mm512_mask_storeu_ps(m, live, mi);
-    _mm512_mask_storeu_ps(v, live, vi);
-    _mm512_mask_storeu_ps(w, live, wi);
-  } else {
-    _mm512_mask_storeu_ps(m, k, mi);
-    _mm512_mask_storeu_ps(v, k, vi);
-    _mm512_mask_storeu_ps(w, k, wi);
-  }
+  _mm512_mask_storeu_ps(m, k, mi); /* tiny elements keep their values */
+  _mm512_mask_storeu_ps(v, k, vi);
+  _mm512_mask_storeu_ps(w, k, wi);
   return t;
 }
 
