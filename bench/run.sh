@@ -67,7 +67,8 @@ A1=$(val allocs "$TMP/a1"); A3=$(val allocs "$TMP/a3")
 awk -v ls="$LDEF" -v lb1="$LB1" -v lb2="$LB2" -v np="$NP" -v g1="$G1" -v g2="$G2" -v gl="$GL" \
     -v gf1="$(val gemm_gflops "$TMP/g1")" -v a1="$A1" -v a3="$A3" -v rss="$(val rss_kb "$TMP/rss")" \
     -v li="$(cat "$TMP/l_def" "$TMP/l_one" "$TMP/l_b2" | sed -n 's/^load_idx //p' | sort -n | head -1)" -v lp="$(val load_png "$TMP/png")" -v lc="$(val load_png_cv2 "$TMP/cv2")" \
-    -v acc="$(val final_acc "$TMP/l_def")" -v npacc="$(val final_acc "$TMP/np")" -v blas="$BLAS" 'BEGIN {
+    -v acc="$(val final_acc "$TMP/l_def")" -v npacc="$(val final_acc "$TMP/np")" -v blas="$BLAS" \
+    -v thr="$(val threads "$TMP/l_def")" 'BEGIN {
   g = g1 < g2 ? g1 : g2
   flop = 60000 * 2 * (2 * (784*128 + 128*128 + 128*10) + 128*128 + 128*10)
   printf "%-46s %10s\n", "measure", "value"
@@ -92,4 +93,5 @@ awk -v ls="$LDEF" -v lb1="$LB1" -v lb2="$LB2" -v np="$NP" -v g1="$G1" -v g2="$G2
   printf "%-46s %10.3f\n", "load 70,000 PNGs, book (listdir+cv2.imread), s", lc
   if (lc + 0 > 0) printf "%-46s %10.3f   (target <= 1)\n", "PNG load lunet / book (both best of 3)", lp / lc
   printf "%-46s %10s\n", "BLAS", blas
+  printf "%-46s %10s\n", "lunet threads (lunet.config().threads)", thr
 }'
