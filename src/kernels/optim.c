@@ -322,21 +322,18 @@ __attribute__((target("avx512f"))) static inline __m512 div_fast(__m512 a, __m51
   return _mm512_fnmadd_ps(_mm512_fmsub_ps(b, q, a), y, q);
 }
 
-/* the lanes where 0 < |x| < the float with bits t (x as bits) */
-__attribute__((target("avx512f"))) static inline __mmask16 tiny16(__m512i x, uint32_t t) {
-  const __m512i a = _mm512_and_si512(x, _mm512_set1_epi32(0x7fffffff));
-  return _mm512_cmplt_epu32_mask(_mm512_sub_epi32(a, _mm512_set1_epi32(1)), _mm512_set1_epi32((int)(t - 1u)));
-}
-
 /* one vector of adam_bulk16: the elements at i of the mask live (all ones but in the tail) */
-__attribute__((target("avx512f"), always_inline)) static inline __mmask16
+__attribute__((target("avx512f,avx512dq"), always_inline)) static inline __mmask16
 adam16(__mmask16 live, const __m512 *K, const float *restrict g, float *restrict m, float *restrict v,
        float *restrict w) {
   const __m512i abs = _mm512_set1_epi32(0x7fffffff), hi = _mm512_set1_epi32(0x6C800000); /* 2^90 */
   const __m512i lo = _mm512_set1_epi32(0x18800000 - 1), one = _mm512_set1_epi32(1);   /* 2^-78 */
   const __m512i gb = _mm512_maskz_loadu_epi32(live, g), mb = _mm512_maskz_loadu_epi32(live, m);
   const __m512i vb = _mm512_maskz_loadu_epi32(live, v);
-  const __mmask16 t = (__mmask16)((tiny16(gb, TINY_G) | tiny16(mb, TINY_MV) | tiny16(vb, TINY_MV)) & live);
+  /* the subnormal inputs (one vfpclassps each): left to the exact pass */
+  const __mmask16 t = (__mmask16)(_mm512_fpclass_ps_mask(_mm512_castsi512_ps(gb), 0x20) |
+                                  _mm512_fpclass_ps_mask(_mm512_castsi512_ps(mb), 0x20) |
+                                  _mm512_fpclass_ps_mask(_mm512_castsi512_ps(vb), 0x20));
   const __mmask16 k = (__mmask16)(live & ~t);
   const __m512 gi = _mm512_castsi512_ps(_mm512_maskz_mov_epi32(k, gb));
   const __m512 mi = _mm512_add_ps(_mm512_mul_ps(K[0], _mm512_castsi512_ps(_mm512_maskz_mov_epi32(k, mb))),
@@ -376,15 +373,17 @@ __attribute__((target("avx512f"), noinline, cold)) static size_t tiny_at(__mmask
 }
 
 /* adam_bulk for AVX-512 with the divisions by c1 and c2 (in [2^-32, 1])
-** done by div_fast: the same results bit for bit.  A vector whose m1 or v1
-** has an element outside div_fast's range divides; so does one with an
-** element in (0, 2^-78): its remainder b q - a could be subnormal, which
-** costs a microcode assist (a dead unit's momentum decays through that range
-** for 150 steps).  Products and sums stay separate instructions as in the
-** float expression (no contraction of b1 m + a1 g).  Appends the positions
-** i0 + i of the tiny elements (left unchanged) to at[nat..]; returns the
-** new count */
-__attribute__((target("avx512f"))) static size_t adam_bulk16(size_t n, float lr, float b1, float a1, float b2,
+** done by div_fast: the same results bit for bit.  Only subnormal inputs
+** are left to the exact pass (adam_bulk also takes small normal ones, so
+** that no operation meets a subnormal; here such an element costs an assist
+** or two, once: a decaying momentum is that small for a step or so before
+** it is subnormal).  A vector whose m1 or v1 has an element outside
+** div_fast's range divides; so does one with an element in (0, 2^-78): its
+** remainder b q - a could be subnormal, which also costs an assist.
+** Products and sums stay separate instructions as in the float expression
+** (no contraction of b1 m + a1 g).  Appends the positions i0 + i of the
+** elements left (unchanged) to at[nat..]; returns the new count */
+__attribute__((target("avx512f,avx512dq"))) static size_t adam_bulk16(size_t n, float lr, float b1, float a1, float b2,
                                                            float a2, float c1, float c2, float eps,
                                                            const float *restrict g, float *restrict m,
                                                            float *restrict v, float *restrict w, uint32_t i0,
@@ -441,14 +440,15 @@ void ln_adam(size_t n, float lr, float b1, float a1, float b2, float a2,
   if (vec < 0) { /* the same value from any thread */
     __builtin_cpu_init();
     vec = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2");
+    vec += vec && __builtin_cpu_supports("avx512dq"); /* 2: adam_bulk16 too */
     __atomic_store_n(&has, vec, __ATOMIC_RELAXED);
   }
   /* the flagged positions, gathered across chunks (int32 indices) */
   uint32_t at[ADAM_CHUNK + 8];
   size_t nat = 0, a;
-  vec = vec && dead && n <= 0x7fffffffu;
+  vec = dead && n <= 0x7fffffffu ? vec : 0;
   /* the divisions by c1 and c2 without a divide instruction (div_fast) */
-  int fast = vec && c1 >= 0x1p-32f && c1 <= 1.0f && c2 >= 0x1p-32f && c2 <= 1.0f;
+  int fast = vec == 2 && c1 >= 0x1p-32f && c1 <= 1.0f && c2 >= 0x1p-32f && c2 <= 1.0f;
 #endif
   for (i0 = 0; i0 < n; i0 += ADAM_CHUNK) {
     size_t len = n - i0 < ADAM_CHUNK ? n - i0 : ADAM_CHUNK;
