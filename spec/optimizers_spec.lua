@@ -287,77 +287,77 @@ describe("lunet optimizers", function()
     local function f(x) return (string.unpack("<f", string.pack("<f", x))) end
 
     -- epsilon 1e-30 makes the step depend on every bit of a tiny cache's sqrt(v / c2)
-    for _, eps in ipairs { 1e-7, 1e-30 } do
-    it("matches the float expression bit for bit with subnormal momentums and dead units (epsilon "
-       .. eps .. ")", function()
-      local rows, cols = 24, 40 -- 960 weights: whole vector chunks and a remainder
-      local seed = 12345
-      local function rnd() seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648 end
-      local W, G, M, V = {}, {}, {}, {}
-      for i = 1, rows do
-        W[i], G[i], M[i], V[i] = {}, {}, {}, {}
-        for j = 1, cols do
-          local s = rnd() < 0.5 and -1 or 1
-          local w, g, m, v = s * (0.01 + rnd()), (rnd() - 0.5) * 1e-2, (rnd() - 0.5) * 1e-3, rnd() * 1e-6
-          local kind = (i * cols + j) % 16
-          -- kinds 8 and 9 make their whole 16-element vector divide: 8 in rows 1-6, 9 in rows 7-12
-          if kind == 8 or kind == 9 then kind = i <= 6 and 8 or i <= 12 and 9 or 13 end
-          if kind == 0 then g, m = 0, s * math.floor(1 + rnd() * 5000) * 2^-149 -- dead unit, subnormal m
-          elseif kind == 1 then g, m = 0, s * 2^-149                          -- stuck at the smallest subnormal
-          elseif kind == 2 then g, m = 0, s * (1 + rnd()) * 2^-110            -- tiny normal momentum
-          elseif kind == 3 then g = s * (1 + rnd()) * 2^-60                   -- tiny gradient
-          elseif kind == 4 then v = (1 + rnd()) * 2^-120                      -- tiny cache
-          elseif kind == 5 then g, m, v = 0, s * 2^-140, (1 + rnd()) * 2^-135 -- all tiny
-          elseif kind == 6 then g, m, w = 0, s * 2^-130, s * 2^-100           -- small w: the step may move it
-          elseif kind == 7 then g, m, v = 0, s * 3 * 2^-149, 0                -- no cache yet
-          -- the edges of the AVX-512 loop's division without a divide (optim.c, div_fast)
-          elseif kind == 8 then g, v = s * (1 + rnd()) * 2^-56, 0             -- a cache near 2^-121: divides
-          elseif kind == 9 then m = s * 1.5 * 2^127                           -- m / c1 overflows: divides
-          elseif kind == 10 then g = s * (1 + rnd()) * 2^-40; m = f(-f(0.1 * g) / 0.9) -- b1 m + a1 g cancel
-          elseif kind == 11 then g, m, w = -0.0, -0.0, -0.0                   -- signed zeros
-          elseif kind >= 13 then w = 0                                        -- w1 is the step itself
-          end
-          W[i][j], G[i][j], M[i][j], V[i][j] = w, g, m, v
-        end
-      end
-      local opt = lunet.Adam{ learning_rate = 0.001, decay = 1e-3, epsilon = eps }
-      for _ = 1, 3 do step(opt, layer()) end -- iterations 3: c1, c2 away from their first values
-      local d = lunet.Dense(rows, cols)
-      d:set_parameters(lunet.tensor(W), lunet.zeros(1, cols))
-      d:forward(lunet.zeros(1, rows), true)
-      d:backward(lunet.zeros(1, cols))
-      d.dweights:copy_(lunet.tensor(G))
-      opt:set_state(d, { weight_momentums = lunet.tensor(M), weight_cache = lunet.tensor(V),
-                         bias_momentums = lunet.zeros(1, cols), bias_cache = lunet.zeros(1, cols) })
-      local w0, g0 = d.weights:totable(), d.dweights:totable()
-      local st = opt:state(d)
-      local m0, v0 = st.weight_momentums:totable(), st.weight_cache:totable()
-      opt:pre_update_params()
-      local t = opt.iterations + 1
-      local lr, eps = f(opt.current_learning_rate), f(opt.epsilon)
-      local b1, a1, b2, a2 = f(opt.beta_1), f(1 - opt.beta_1), f(opt.beta_2), f(1 - opt.beta_2)
-      local c1, c2 = f(1 - opt.beta_1 ^ t), f(1 - opt.beta_2 ^ t)
-      opt:update_params(d)
-      opt:post_update_params()
-      st = opt:state(d)
-      local w1, m1, v1 = d.weights:totable(), st.weight_momentums:totable(), st.weight_cache:totable()
-      local bad, first = 0, nil
-      for i = 1, rows do
-        for j = 1, cols do
-          local g, m, v, w = g0[i][j], m0[i][j], v0[i][j], w0[i][j]
-          local em = f(f(b1 * m) + f(a1 * g))
-          local ev = f(f(b2 * v) + f(a2 * f(g * g)))
-          local ew = f(w + f(f(-lr * f(em / c1)) / f(f(math.sqrt(f(ev / c2))) + eps)))
-          local function same(x, y) return string.pack("<f", x) == string.pack("<f", y) end -- -0 ~= 0
-          if not (same(em, m1[i][j]) and same(ev, v1[i][j]) and same(ew, w1[i][j])) then
-            bad = bad + 1
-            first = first or string.format("[%d][%d] m %a/%a v %a/%a w %a/%a", i, j, m1[i][j], em, v1[i][j], ev,
-                                           w1[i][j], ew)
+    for _, epsilon in ipairs { 1e-7, 1e-30 } do
+      it("matches the float expression bit for bit with subnormal momentums and dead units (epsilon "
+         .. epsilon .. ")", function()
+        local rows, cols = 24, 40 -- 960 weights: whole vector chunks and a remainder
+        local seed = 12345
+        local function rnd() seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648 end
+        local W, G, M, V = {}, {}, {}, {}
+        for i = 1, rows do
+          W[i], G[i], M[i], V[i] = {}, {}, {}, {}
+          for j = 1, cols do
+            local s = rnd() < 0.5 and -1 or 1
+            local w, g, m, v = s * (0.01 + rnd()), (rnd() - 0.5) * 1e-2, (rnd() - 0.5) * 1e-3, rnd() * 1e-6
+            local kind = (i * cols + j) % 16
+            -- kinds 8 and 9 make their whole 16-element vector divide: 8 in rows 1-6, 9 in rows 7-12
+            if kind == 8 or kind == 9 then kind = i <= 6 and 8 or i <= 12 and 9 or 13 end
+            if kind == 0 then g, m = 0, s * math.floor(1 + rnd() * 5000) * 2^-149 -- dead unit, subnormal m
+            elseif kind == 1 then g, m = 0, s * 2^-149                          -- stuck at the smallest subnormal
+            elseif kind == 2 then g, m = 0, s * (1 + rnd()) * 2^-110            -- tiny normal momentum
+            elseif kind == 3 then g = s * (1 + rnd()) * 2^-60                   -- tiny gradient
+            elseif kind == 4 then v = (1 + rnd()) * 2^-120                      -- tiny cache
+            elseif kind == 5 then g, m, v = 0, s * 2^-140, (1 + rnd()) * 2^-135 -- all tiny
+            elseif kind == 6 then g, m, w = 0, s * 2^-130, s * 2^-100           -- small w: the step may move it
+            elseif kind == 7 then g, m, v = 0, s * 3 * 2^-149, 0                -- no cache yet
+            -- the edges of the AVX-512 loop's division without a divide (optim.c, div_fast)
+            elseif kind == 8 then g, v = s * (1 + rnd()) * 2^-56, 0             -- a cache near 2^-121: divides
+            elseif kind == 9 then m = s * 1.5 * 2^127                           -- m / c1 overflows: divides
+            elseif kind == 10 then g = s * (1 + rnd()) * 2^-40; m = f(-f(0.1 * g) / 0.9) -- b1 m + a1 g cancel
+            elseif kind == 11 then g, m, w = -0.0, -0.0, -0.0                   -- signed zeros
+            elseif kind >= 13 then w = 0                                        -- w1 is the step itself
+            end
+            W[i][j], G[i][j], M[i][j], V[i][j] = w, g, m, v
           end
         end
-      end
-      assert.is_true(bad == 0, bad .. " elements differ, first " .. tostring(first))
-    end)
+        local opt = lunet.Adam{ learning_rate = 0.001, decay = 1e-3, epsilon = epsilon }
+        for _ = 1, 3 do step(opt, layer()) end -- iterations 3: c1, c2 away from their first values
+        local d = lunet.Dense(rows, cols)
+        d:set_parameters(lunet.tensor(W), lunet.zeros(1, cols))
+        d:forward(lunet.zeros(1, rows), true)
+        d:backward(lunet.zeros(1, cols))
+        d.dweights:copy_(lunet.tensor(G))
+        opt:set_state(d, { weight_momentums = lunet.tensor(M), weight_cache = lunet.tensor(V),
+                           bias_momentums = lunet.zeros(1, cols), bias_cache = lunet.zeros(1, cols) })
+        local w0, g0 = d.weights:totable(), d.dweights:totable()
+        local st = opt:state(d)
+        local m0, v0 = st.weight_momentums:totable(), st.weight_cache:totable()
+        opt:pre_update_params()
+        local t = opt.iterations + 1
+        local lr, eps = f(opt.current_learning_rate), f(opt.epsilon)
+        local b1, a1, b2, a2 = f(opt.beta_1), f(1 - opt.beta_1), f(opt.beta_2), f(1 - opt.beta_2)
+        local c1, c2 = f(1 - opt.beta_1 ^ t), f(1 - opt.beta_2 ^ t)
+        opt:update_params(d)
+        opt:post_update_params()
+        st = opt:state(d)
+        local w1, m1, v1 = d.weights:totable(), st.weight_momentums:totable(), st.weight_cache:totable()
+        local bad, first = 0, nil
+        for i = 1, rows do
+          for j = 1, cols do
+            local g, m, v, w = g0[i][j], m0[i][j], v0[i][j], w0[i][j]
+            local em = f(f(b1 * m) + f(a1 * g))
+            local ev = f(f(b2 * v) + f(a2 * f(g * g)))
+            local ew = f(w + f(f(-lr * f(em / c1)) / f(f(math.sqrt(f(ev / c2))) + eps)))
+            local function same(x, y) return string.pack("<f", x) == string.pack("<f", y) end -- -0 ~= 0
+            if not (same(em, m1[i][j]) and same(ev, v1[i][j]) and same(ew, w1[i][j])) then
+              bad = bad + 1
+              first = first or string.format("[%d][%d] m %a/%a v %a/%a w %a/%a", i, j, m1[i][j], em, v1[i][j], ev,
+                                             w1[i][j], ew)
+            end
+          end
+        end
+        assert.is_true(bad == 0, bad .. " elements differ, first " .. tostring(first))
+      end)
     end
   end)
 

@@ -328,18 +328,15 @@ adam16(__mmask16 live, const __m512 *K, const float *restrict g, float *restrict
        float *restrict w) {
   const __m512i abs = _mm512_set1_epi32(0x7fffffff), hi = _mm512_set1_epi32(0x6C800000); /* 2^90 */
   const __m512i lo = _mm512_set1_epi32(0x18800000 - 1), one = _mm512_set1_epi32(1);   /* 2^-78 */
-  const __m512i gb = _mm512_maskz_loadu_epi32(live, g), mb = _mm512_maskz_loadu_epi32(live, m);
-  const __m512i vb = _mm512_maskz_loadu_epi32(live, v);
+  const __m512 gl = _mm512_maskz_loadu_ps(live, g), ml = _mm512_maskz_loadu_ps(live, m);
+  const __m512 vl = _mm512_maskz_loadu_ps(live, v);
   /* the subnormal inputs (one vfpclassps each): left to the exact pass */
-  const __mmask16 t = (__mmask16)(_mm512_fpclass_ps_mask(_mm512_castsi512_ps(gb), 0x20) |
-                                  _mm512_fpclass_ps_mask(_mm512_castsi512_ps(mb), 0x20) |
-                                  _mm512_fpclass_ps_mask(_mm512_castsi512_ps(vb), 0x20));
+  const __mmask16 t = (__mmask16)(_mm512_fpclass_ps_mask(gl, 0x20) | _mm512_fpclass_ps_mask(ml, 0x20) |
+                                  _mm512_fpclass_ps_mask(vl, 0x20));
   const __mmask16 k = (__mmask16)(live & ~t);
-  const __m512 gi = _mm512_castsi512_ps(_mm512_maskz_mov_epi32(k, gb));
-  const __m512 mi = _mm512_add_ps(_mm512_mul_ps(K[0], _mm512_castsi512_ps(_mm512_maskz_mov_epi32(k, mb))),
-                                  _mm512_mul_ps(K[1], gi));
-  const __m512 vi = _mm512_add_ps(_mm512_mul_ps(K[2], _mm512_castsi512_ps(_mm512_maskz_mov_epi32(k, vb))),
-                                  _mm512_mul_ps(K[3], _mm512_mul_ps(gi, gi)));
+  /* their lanes are zeroed by the first operation (a masked-off lane costs no assist) */
+  const __m512 mi = _mm512_add_ps(_mm512_maskz_mul_ps(k, K[0], ml), _mm512_maskz_mul_ps(k, K[1], gl));
+  const __m512 vi = _mm512_add_ps(_mm512_maskz_mul_ps(k, K[2], vl), _mm512_mul_ps(K[3], _mm512_maskz_mul_ps(k, gl, gl)));
   /* |m1| and v1 below 2^90 (their bits' or), and each 0 or >= 2^-78 (x - 1 wraps 0 to the top) */
   const __m512i ma = _mm512_and_si512(_mm512_castps_si512(mi), abs), vbits = _mm512_castps_si512(vi);
   const __mmask16 ok = _mm512_cmplt_epu32_mask(_mm512_or_si512(ma, vbits), hi) &
