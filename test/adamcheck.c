@@ -6,7 +6,8 @@
 **      adam_bulk16 gives it, 2^-78 and 2^89) and the divisors of the first 400 steps' bias corrections
 **      (default betas) and 400 other divisors in [2^-32, 1];
 **   2. ln_adam on random elements (zeros, subnormals, tiny, typical, huge,
-**      inf and NaN gradients, momentums, caches and weights) for 40 steps,
+**      inf and NaN gradients, momentums, caches and weights; dead units whose
+**      momentum decays through [2^-126, 2^-60] with w = 0) for 40 steps,
 **      with default and other betas, against adam_exact (each float
 **      operation in double, rounded once) on every element.
 ** Exits 1 with the first mismatch.  Runs the scalar paths too on a CPU
@@ -103,6 +104,10 @@ static int check_adam(float b1, float b2, float lr0, float eps, int steps) {
     uint32_t odd = i < N / 4 ? 512u : i < N / 2 ? 16u : 1u, x = pick(0, odd), y = pick(1, odd), z = pick(0, odd);
     if (rnd32() % 8 == 0) x = 0x80000000u; /* -0: with g = -0 the momentum stays -0 */
     if (rnd32() % 8 == 0) z = 0x80000000u;
+    if (i % 37 == 5) { /* a dead unit's weight: g = 0 from now on, m decaying through [2^-126, 2^-60], w = 0 */
+      x = (rnd32() & 0x80000000u) | ((1u + rnd32() % 66) << 23) | (rnd32() & 0x007fffffu);
+      z = 0;
+    }
     memcpy(&m[i], &x, 4);
     memcpy(&v[i], &y, 4);
     memcpy(&w[i], &z, 4);
@@ -116,8 +121,8 @@ static int check_adam(float b1, float b2, float lr0, float eps, int steps) {
     c1 = (float)(1.0 - p1);
     c2 = (float)(1.0 - p2);
     for (i = 0; i < N; i++) {
-      uint32_t x = rnd32() % 4 == 0 ? rnd32() & 0x80000000u /* +-0: dead units */
-                                    : pick(0, i < N / 4 ? 512u : i < N / 2 ? 16u : 1u);
+      uint32_t x = i % 37 == 5 || rnd32() % 4 == 0 ? rnd32() & 0x80000000u /* +-0: dead units */
+                                                   : pick(0, i < N / 4 ? 512u : i < N / 2 ? 16u : 1u);
       memcpy(&g[i], &x, 4);
     }
     ln_adam(N, lr, b1, a1, b2, a2, c1, c2, eps, g, m, v, w);
