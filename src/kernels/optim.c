@@ -340,7 +340,8 @@ adam16(__mmask16 live, const __m512 *K, const float *restrict g, float *restrict
   const __mmask16 k = (__mmask16)(live & ~t);
   /* their lanes are zeroed by the first operation (a masked-off lane costs no assist) */
   const __m512 mi = _mm512_add_ps(_mm512_maskz_mul_ps(k, K[0], ml), _mm512_maskz_mul_ps(k, K[1], gl));
-  const __m512 vi = _mm512_add_ps(_mm512_maskz_mul_ps(k, K[2], vl), _mm512_mul_ps(K[3], _mm512_maskz_mul_ps(k, gl, gl)));
+  const __m512 vi = _mm512_add_ps(_mm512_maskz_mul_ps(k, K[2], vl),
+                                  _mm512_mul_ps(K[3], _mm512_maskz_mul_ps(k, gl, gl)));
   /* |m1| and v1 below 2^90 (their bits' or), and each 0 or >= 2^-78 (x - 1 wraps 0 to the top) */
   const __m512i ma = _mm512_and_si512(_mm512_castps_si512(mi), abs), vbits = _mm512_castps_si512(vi);
   const __mmask16 ok = _mm512_cmplt_epu32_mask(_mm512_or_si512(ma, vbits), hi) &
@@ -397,11 +398,10 @@ __attribute__((target("avx512f"), noinline, cold)) static size_t tiny_at(__mmask
 ** and sums stay separate instructions as in the float expression (no
 ** contraction of b1 m + a1 g).  Appends the positions i0 + i of the
 ** elements left (unchanged) to at[nat..]; returns the new count */
-__attribute__((target("avx512f,avx512dq"))) static size_t adam_bulk16(size_t n, float lr, float b1, float a1, float b2,
-                                                           float a2, float c1, float c2, float eps,
-                                                           const float *restrict g, float *restrict m,
-                                                           float *restrict v, float *restrict w, uint32_t i0,
-                                                           uint32_t *restrict at, size_t nat) {
+__attribute__((target("avx512f,avx512dq"))) static size_t
+adam_bulk16(size_t n, float lr, float b1, float a1, float b2, float a2, float c1, float c2, float eps,
+            const float *restrict g, float *restrict m, float *restrict v, float *restrict w, uint32_t i0,
+            uint32_t *restrict at, size_t nat) {
   const __m512 K[10] = { _mm512_set1_ps(b1), _mm512_set1_ps(a1), _mm512_set1_ps(b2), _mm512_set1_ps(a2),
                          _mm512_set1_ps(c1), _mm512_set1_ps(c2), _mm512_set1_ps(1.0f / c1),
                          _mm512_set1_ps(1.0f / c2), _mm512_set1_ps(eps), _mm512_set1_ps(-lr) };
