@@ -7,7 +7,8 @@
 **      (default betas) and 400 other divisors in [2^-32, 1];
 **   2. ln_adam on random elements (zeros, subnormals, tiny, typical, huge,
 **      inf and NaN gradients, momentums, caches and weights; dead units whose
-**      momentum decays through [2^-126, 2^-60] with w = 0) for 40 steps,
+**      momentum decays through [2^-126, 2^-60] and weights whose gradients
+**      stay in [2^-56, 2^-54), both with w = 0) for 40 steps,
 **      with default and other betas, against adam_exact (each float
 **      operation in double, rounded once) on every element.
 ** Exits 1 with the first mismatch.  Runs the scalar paths too on a CPU
@@ -59,6 +60,36 @@ __attribute__((target("avx512f"))) static long div_binade(float bf, int e) {
   return bad;
 }
 
+/* a cache below 2^-102, where div_fast is wrong for some mantissas (its
+** remainder underflows), must not reach it unscaled: find gradients g for
+** which a2 g^2 / c2 by div_fast differs from the divide, put each in a
+** vector of its own (m = v = w = 0, epsilon 1e-30: w1 is the step), and
+** compare ln_adam with adam_exact */
+__attribute__((target("avx512f"))) static int check_small_cache(void) {
+  const float b1 = 0.9f, a1 = 0.1f, b2 = 0.999f, a2 = 1.0f - 0.999f, c1 = 0.1f, c2 = (float)(1.0 - 0.999);
+  const float lr = 0.001f, eps = 1e-30f;
+  int found = 0, tries, i;
+  for (tries = 0; tries < 100000 && found < 16; tries++) {
+    uint32_t gb = (71u << 23) | (rnd32() & 0x007fffffu); /* g in [2^-56, 2^-55) */
+    float gv, a, q[16], g[16] = { 0 }, m[16] = { 0 }, v[16] = { 0 }, w[16] = { 0 };
+    float M[16] = { 0 }, V[16] = { 0 }, W[16] = { 0 };
+    memcpy(&gv, &gb, 4);
+    a = a2 * (gv * gv);
+    _mm512_storeu_ps(q, div_fast(_mm512_set1_ps(a), _mm512_set1_ps(c2), _mm512_set1_ps(1.0f / c2)));
+    if (q[0] == a / c2) continue;
+    found++;
+    for (i = 0; i < 16; i++) g[i] = gv;
+    ln_adam(16, lr, b1, a1, b2, a2, c1, c2, eps, g, m, v, w);
+    for (i = 0; i < 16; i++) adam_exact(lr, b1, a1, b2, a2, c1, c2, eps, g + i, M + i, V + i, W + i);
+    if (fbits(w) != fbits(W) || fbits(v) != fbits(V)) {
+      printf("ln_adam: a cache of %a (g %a) gives w %a, the float expression %a\n", a, gv, w[0], W[0]);
+      return 1;
+    }
+  }
+  printf("ln_adam: %d caches below 2^-102 where div_fast alone is wrong: right\n", found);
+  return found == 0;
+}
+
 static int check_div(void) {
   double p1 = 1.0, p2 = 1.0;
   int t, i, k;
@@ -108,6 +139,10 @@ static int check_adam(float b1, float b2, float lr0, float eps, int steps) {
       x = (rnd32() & 0x80000000u) | ((1u + rnd32() % 66) << 23) | (rnd32() & 0x007fffffu);
       z = 0;
     }
+    if (i % 41 == 7) { /* a weight with tiny gradients: its cache stays near 2^-120, w = 0 */
+      y = 0;
+      z = 0;
+    }
     memcpy(&m[i], &x, 4);
     memcpy(&v[i], &y, 4);
     memcpy(&w[i], &z, 4);
@@ -123,6 +158,7 @@ static int check_adam(float b1, float b2, float lr0, float eps, int steps) {
     for (i = 0; i < N; i++) {
       uint32_t x = i % 37 == 5 || rnd32() % 4 == 0 ? rnd32() & 0x80000000u /* +-0: dead units */
                                                    : pick(0, i < N / 4 ? 512u : i < N / 2 ? 16u : 1u);
+      if (i % 41 == 7) x = (rnd32() & 0x80000000u) | ((71u + rnd32() % 2) << 23) | (rnd32() & 0x007fffffu);
       memcpy(&g[i], &x, 4);
     }
     ln_adam(N, lr, b1, a1, b2, a2, c1, c2, eps, g, m, v, w);
@@ -142,7 +178,7 @@ int main(void) {
   int bad = 0;
 #ifdef LN_DEAD_VEC
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f")) bad |= check_div();
+  if (__builtin_cpu_supports("avx512f")) bad |= check_div() | check_small_cache();
   else printf("div_fast: no AVX-512 here, skipped\n");
 #endif
   bad |= check_adam(0.9f, 0.999f, 0.001f, 1e-7f, 40);

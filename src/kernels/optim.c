@@ -322,38 +322,40 @@ __attribute__((target("avx512f"))) static inline __m512 div_fast(__m512 a, __m51
   return _mm512_fnmadd_ps(_mm512_fmsub_ps(b, q, a), y, q);
 }
 
+/* the lanes where neither x nor y (float bits with the sign cleared) is in
+** (0, the float with bits t): x - 1 wraps 0 to the top */
+__attribute__((target("avx512f"))) static inline __mmask16 none_below(__m512i x, __m512i y, uint32_t t) {
+  const __m512i one = _mm512_set1_epi32(1);
+  return _mm512_cmpge_epu32_mask(_mm512_min_epu32(_mm512_sub_epi32(x, one), _mm512_sub_epi32(y, one)),
+                                 _mm512_set1_epi32((int)(t - 1u)));
+}
+
 /* one vector of adam_bulk16: the elements at i of the mask live (all ones but in the tail) */
 __attribute__((target("avx512f,avx512dq"), always_inline)) static inline __mmask16
 adam16(__mmask16 live, const __m512 *K, const float *restrict g, float *restrict m, float *restrict v,
        float *restrict w) {
-  const __m512i abs = _mm512_set1_epi32(0x7fffffff), hi = _mm512_set1_epi32(0x6C800000); /* 2^90 */
-  const __m512i lo = _mm512_set1_epi32(0x18800000 - 1), one = _mm512_set1_epi32(1);   /* 2^-78 */
+  const __m512i abs = _mm512_set1_epi32(0x7fffffff);
   const __m512 gl = _mm512_maskz_loadu_ps(live, g), ml = _mm512_maskz_loadu_ps(live, m);
   const __m512 vl = _mm512_maskz_loadu_ps(live, v);
   /* left to the exact pass: a subnormal gradient (vfpclassps), a momentum or
   ** cache in (0, 2^-100) (then -lr m / c1 could be subnormal: two assists) */
-  const __m512i am1 = _mm512_sub_epi32(_mm512_and_si512(_mm512_castps_si512(ml), abs), one);
-  const __m512i av1 = _mm512_sub_epi32(_mm512_and_si512(_mm512_castps_si512(vl), abs), one);
-  const __mmask16 t = (__mmask16)(_mm512_fpclass_ps_mask(gl, 0x20) |
-                                  _mm512_cmplt_epu32_mask(_mm512_min_epu32(am1, av1),
-                                                          _mm512_set1_epi32((int)(TINY_MV - 1u))));
+  const __mmask16 t = (__mmask16)((_mm512_fpclass_ps_mask(gl, 0x20) |
+                                   (__mmask16)~none_below(_mm512_and_si512(_mm512_castps_si512(ml), abs),
+                                                          _mm512_and_si512(_mm512_castps_si512(vl), abs),
+                                                          TINY_MV)) & live);
   const __mmask16 k = (__mmask16)(live & ~t);
   /* their lanes are zeroed by the first operation (a masked-off lane costs no assist) */
   const __m512 mi = _mm512_add_ps(_mm512_maskz_mul_ps(k, K[0], ml), _mm512_maskz_mul_ps(k, K[1], gl));
   const __m512 vi = _mm512_add_ps(_mm512_maskz_mul_ps(k, K[2], vl),
                                   _mm512_mul_ps(K[3], _mm512_maskz_mul_ps(k, gl, gl)));
-  /* |m1| and v1 below 2^90 (their bits' or), and each 0 or >= 2^-78 (x - 1 wraps 0 to the top) */
+  /* |m1| and v1 below 2^90 (their bits' or), for div_fast */
   const __m512i ma = _mm512_and_si512(_mm512_castps_si512(mi), abs), vbits = _mm512_castps_si512(vi);
-  const __mmask16 ok = _mm512_cmplt_epu32_mask(_mm512_or_si512(ma, vbits), hi) &
-                       _mm512_cmpge_epu32_mask(_mm512_min_epu32(_mm512_sub_epi32(ma, one),
-                                                                _mm512_sub_epi32(vbits, one)), lo);
+  const __mmask16 top = _mm512_cmplt_epu32_mask(_mm512_or_si512(ma, vbits), _mm512_set1_epi32(0x6C800000));
   __m512 mh, vh, den, wi;
-  if (ok == 0xffff) {
+  if ((top & none_below(ma, vbits, 0x18800000u)) == 0xffff) { /* each 0 or >= 2^-78 */
     mh = div_fast(mi, K[4], K[6]);
     vh = div_fast(vi, K[5], K[7]);
-  } else if ((_mm512_cmplt_epu32_mask(_mm512_or_si512(ma, vbits), hi) &
-              _mm512_cmpge_epu32_mask(_mm512_min_epu32(_mm512_sub_epi32(ma, one), _mm512_sub_epi32(vbits, one)),
-                                      _mm512_set1_epi32(0x01000000 - 1))) == 0xffff) {
+  } else if ((top & none_below(ma, vbits, 0x01000000u)) == 0xffff) {
     /* some in [2^-125, 2^-78) (a decaying momentum): those scaled by 2^64
     ** first and the quotient by 2^-64 after, both exact (a / b >= a >= 2^-125
     ** stays normal) */
