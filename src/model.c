@@ -275,11 +275,10 @@ static int gather(lua_State *L, int uv, const ln_Tensor *src, size_t first, size
   memcpy(dims, src->dims, sizeof dims);
   dims[0] = count;
   b = ln_buffer(L, 1, uv, src->ndim, dims);
-  if (!copy) { /* the split step copies the rows on its threads */
-  } else if (perm)
+  if (copy && perm)
     for (i = 0; i < count; i++)
       memcpy(b->data + i * stride, src->data + perm[first + i] * stride, stride * sizeof(float));
-  else
+  else if (copy)
     memcpy(b->data, src->data + first * stride, count * stride * sizeof(float));
   lua_getiuservalue(L, 1, uv);
   return lua_gettop(L);

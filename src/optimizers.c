@@ -159,33 +159,35 @@ void ln_optimizer_prepare(lua_State *L, int opt, int layer, const char *who, ln_
   ln_Optimizer *o;
   ln_Tensor *st[ST_N];
   Params p;
-  int s, i, top = lua_gettop(L);
+  int s, top = lua_gettop(L);
   char s1[LN_SHAPELEN], s2[LN_SHAPELEN];
   opt = lua_absindex(L, opt);
   layer = lua_absindex(L, layer);
   o = ln_tooptimizer(L, opt);
   if (o == NULL) ln_error(L, "%s: expected an optimizer, got %s", who, ln_typename(L, opt));
   checkparams(L, layer, 1, who, &p);
-  memset(u, 0, 2 * sizeof *u);
-  for (i = 0; i < 2; i++) {
-    u[i].kind = o->kind;
-    u[i].lr = (float)o->current_learning_rate;
-    u[i].n = i == 0 ? p.w->numel : p.b->numel;
-    u[i].g = i == 0 ? p.dw->data : p.db->data;
-    u[i].w = i == 0 ? p.w->data : p.b->data;
-    u[i].eps = (float)o->epsilon;
-    u[i].mu = (float)o->momentum;
-    u[i].rho = (float)o->rho;
-    u[i].a1 = (float)(1.0 - (o->kind == LN_RMSPROP ? o->rho : o->beta_1));
-    if (o->kind == LN_ADAM) {
-      double t = (double)o->iterations + 1.0;
-      u[i].b1 = (float)o->beta_1;
-      u[i].b2 = (float)o->beta_2;
-      u[i].a2 = (float)(1.0 - o->beta_2);
-      u[i].c1 = (float)(1.0 - pow(o->beta_1, t));
-      u[i].c2 = (float)(1.0 - pow(o->beta_2, t));
-    }
+  memset(u, 0, sizeof *u); /* the weights' update; the biases' differs only in n, g and w */
+  u[0].kind = o->kind;
+  u[0].lr = (float)o->current_learning_rate;
+  u[0].eps = (float)o->epsilon;
+  u[0].mu = (float)o->momentum;
+  u[0].rho = (float)o->rho;
+  u[0].a1 = (float)(1.0 - (o->kind == LN_RMSPROP ? o->rho : o->beta_1));
+  if (o->kind == LN_ADAM) {
+    double t = (double)o->iterations + 1.0;
+    u[0].b1 = (float)o->beta_1;
+    u[0].b2 = (float)o->beta_2;
+    u[0].a2 = (float)(1.0 - o->beta_2);
+    u[0].c1 = (float)(1.0 - pow(o->beta_1, t));
+    u[0].c2 = (float)(1.0 - pow(o->beta_2, t));
   }
+  u[1] = u[0];
+  u[0].n = p.w->numel;
+  u[0].g = p.dw->data;
+  u[0].w = p.w->data;
+  u[1].n = p.b->numel;
+  u[1].g = p.db->data;
+  u[1].w = p.b->data;
   if (o->kind == LN_SGD && o->momentum == 0) { /* the book keeps no state here */
     u[0].plain = u[1].plain = 1;
     return;

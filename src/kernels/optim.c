@@ -379,8 +379,8 @@ adam16(__mmask16 live, const __m512 *K, const float *restrict g, float *restrict
 }
 
 /* append the positions i0 + (the lanes of t) to at[nat..]; returns the new
-** count.  Out of line: inlined, GCC turns the rare call into a
-** vpcompressd on every vector, which costs a third of the loop */
+** count.  Out of line and cold so that the rare case stays a branch (inlined,
+** GCC made the compress unconditional; no faster, only harder to read) */
 __attribute__((target("avx512f"), noinline, cold)) static size_t tiny_at(__mmask16 t, uint32_t i0, uint32_t *at,
                                                                        size_t nat) {
   const __m512i idx = _mm512_add_epi32(_mm512_set1_epi32((int)i0),
