@@ -122,7 +122,8 @@ clean:
 #   make memcheck   the whole spec under valgrind (portable -O2 -g build): no invalid access, no leak
 #   make multistate test/multistate.c: lunet in 4 threads' lua_States at once (ThreadSanitizer)
 #   make adamcheck  test/adamcheck.c: Adam's vector loop against the exact float expression
-.PHONY: fuzz fuzz-build sanitize memcheck multistate adamcheck
+#   make gemmcheck  test/gemmcheck.c: products on rows read in place against ln_gemm
+.PHONY: fuzz fuzz-build sanitize memcheck multistate adamcheck gemmcheck
 CLANG        ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_DIR     ?= $(BUILD)/fuzz
@@ -192,6 +193,14 @@ adamcheck:
 	@mkdir -p $(BUILD)
 	$(CC) -O2 $(WARN) -fno-math-errno -D_POSIX_C_SOURCE=200809L -Isrc/kernels -o $(BUILD)/adamcheck test/adamcheck.c -lm
 	$(BUILD)/adamcheck
+
+# test/gemmcheck.c: the products that read a batch's rows in place against
+# ln_gemm on the gathered rows, bit for bit (a few seconds)
+gemmcheck:
+	@mkdir -p $(BUILD)
+	$(CC) -O2 $(WARN) -fno-math-errno -D_POSIX_C_SOURCE=200809L -Isrc/kernels -o $(BUILD)/gemmcheck \
+	  test/gemmcheck.c src/kernels/nn.c src/kernels/rng.c -lm
+	$(BUILD)/gemmcheck
 
 # test/multistate.c and a portable module, both under ThreadSanitizer
 MT_BUILD     ?= $(BUILD)/tsan

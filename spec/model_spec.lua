@@ -124,9 +124,13 @@ describe("lunet.Model", function()
       assert.is_true(h.regularization_loss[2000] > 0)
     end)
 
-    it("trains exactly like the book's loop, on one thread or split across two, labels or one-hot", function()
+    it("trains exactly like the book's loop, on one thread or split across two, labels or one-hot, shuffled",
+       function()
       -- big enough that a step is split across two threads (on 2+ cores); with
-      -- 300 inputs the first layer's sum is taken in two halves (LN_DENSE_SPLIT)
+      -- 300 inputs the first layer's sum is taken in two halves (LN_DENSE_SPLIT).
+      -- Shuffled, the book's loop reorders the data with lunet.data.shuffle,
+      -- which draws the same permutation as train does for each epoch (on
+      -- AVX-512 CPUs the step then reads those rows of X in place).
       local N, I, H, O, B = 256, nil, 64, 5, 64
       local function data(onehot)
         lunet.seed(3)
@@ -144,12 +148,14 @@ describe("lunet.Model", function()
         lunet.seed(4)
         return lunet.Dense(I, H), lunet.Dense(H, H), lunet.Dense(H, O)
       end
-      local function book(onehot) -- the book's chapter 14-18 loop, batch by batch, no shuffling
-        local X, y = data(onehot)
+      local function book(onehot, shuffled) -- the book's chapter 14-18 loop, batch by batch
+        local X0, y0 = data(onehot)
         local d1, d2, d3 = layers()
         local a1, a2, la = lunet.ReLU(), lunet.ReLU(), lunet.SoftmaxCategoricalCrossentropy()
         local opt = lunet.Adam { learning_rate = 0.01, decay = 1e-3 }
         for _ = 1, 3 do
+          local X, y = X0, y0
+          if shuffled then X, y = lunet.data.shuffle(X0, y0) end
           for s = 1, N, B do
             local bx, by = X:rows(s, s + B - 1), y:rows(s, s + B - 1)
             d1:forward(bx, true); a1:forward(d1.output, true)
@@ -165,9 +171,9 @@ describe("lunet.Model", function()
             opt:post_update_params()
           end
         end
-        return { d1.weights, d1.biases, d2.weights, d2.biases, d3.weights, d3.biases }
+        return { d1.weights, d1.biases, d2.weights, d2.biases, d3.weights, d3.biases, d1.inputs, d1.dweights }
       end
-      local function model(onehot, threads)
+      local function model(onehot, threads, shuffled)
         local X, y = data(onehot)
         local d1, d2, d3 = layers()
         local m = lunet.Model()
@@ -176,24 +182,60 @@ describe("lunet.Model", function()
                 accuracy = lunet.CategoricalAccuracy() }
         m:finalize()
         lunet.set_threads(threads)
-        local ok, err = pcall(m.train, m, X, y, { epochs = 3, batch_size = B, shuffle = false, verbose = 0 })
+        local ok, err = pcall(m.train, m, X, y, { epochs = 3, batch_size = B, shuffle = shuffled, verbose = 0 })
         lunet.set_threads(2)
         assert(ok, err)
-        return { d1.weights, d1.biases, d2.weights, d2.biases, d3.weights, d3.biases }
+        return { d1.weights, d1.biases, d2.weights, d2.biases, d3.weights, d3.biases, d1.inputs, d1.dweights }
       end
+      -- the parameters, then the first layer's inputs (the last batch) and weight gradients
       for _, inputs in ipairs { 20, 300 } do
         I = inputs
         for _, onehot in ipairs { false, true } do
-          local want = book(onehot)
-          for _, threads in ipairs { 1, 2 } do
-            local got = model(onehot, threads)
-            for i = 1, #want do
-              assert.are.same(want[i]:totable(), got[i]:totable(), ("%d inputs, parameter %d, %s, %d thread(s)")
-                :format(I, i, onehot and "one-hot" or "labels", threads))
+          for _, shuffled in ipairs { false, true } do
+            local want = book(onehot, shuffled)
+            for _, threads in ipairs { 1, 2 } do
+              local got = model(onehot, threads, shuffled)
+              for i = 1, #want do
+                assert.are.same(want[i]:totable(), got[i]:totable(), ("%d inputs, item %d, %s, %s, %d thread(s)")
+                  :format(I, i, onehot and "one-hot" or "labels", shuffled and "shuffled" or "in order", threads))
+              end
             end
           end
         end
       end
+    end)
+
+    it("leaves the failed batch in the first layer's inputs when a step raises", function()
+      -- the step reads the batch's rows of X in place where it can; the layer's
+      -- copy must still be the batch of the failed step, as its own forward keeps it
+      local function setup()
+        lunet.seed(5)
+        local X, labels = lunet.randn(256, 300), {}
+        for i = 1, 256 do labels[i] = i % 5 + 1 end
+        local d1 = lunet.Dense(300, 64)
+        local m = lunet.Model()
+        m:add(d1); m:add(lunet.ReLU()); m:add(lunet.Dense(64, 5)); m:add(lunet.Softmax())
+        m:set { loss = lunet.CategoricalCrossentropy(), optimizer = lunet.Adam(),
+                accuracy = lunet.CategoricalAccuracy() }
+        m:finalize()
+        return m, d1, X, labels
+      end
+      for _, threads in ipairs { 1, 2 } do
+        lunet.set_threads(threads)
+        local m, d1, X, labels = setup()
+        labels[100] = 9 -- the second batch (rows 65..128) has a label outside 1..5
+        local ok, err = pcall(m.train, m, X, lunet.tensor(labels), { epochs = 1, batch_size = 64, verbose = 0 })
+        assert.is_false(ok)
+        assert.matches("Model:train", err)
+        assert.are.same(X:rows(65, 128):totable(), d1.inputs:totable())
+        m, d1, X, labels = setup()
+        X:set(100, 1, math.huge) -- the loss of the second batch is not finite
+        ok, err = pcall(m.train, m, X, lunet.tensor(labels), { epochs = 1, batch_size = 64, verbose = 0 })
+        assert.is_false(ok)
+        assert.matches("the loss became", err)
+        assert.are.same(X:rows(65, 128):totable(), d1.inputs:totable())
+      end
+      lunet.set_threads(2)
     end)
 
     it("goes through the data in batches, the last one smaller, weighting it by its samples", function()

@@ -175,9 +175,12 @@ function methods.train(self, X, y, opts)
     for step = 0, steps - 1 do
       local first = step * bs + 1
       local count = math.min(bs, n - first + 1)
-      local data_loss, reg_loss, accuracy = rethrow(2, nil, pcall(self._step, self, X, y, first, count, shuffle))
+      local ok, data_loss, reg_loss, accuracy = pcall(self._step, self, X, y, first, count, shuffle)
+      if not ok then self:_sync_inputs(X) end -- the first layer's inputs, as the step left them
+      rethrow(2, nil, ok, data_loss)
       local total = data_loss + reg_loss
       if check_finite and not isfinite(total) then
+        self:_sync_inputs(X)
         error(string.format("%s: the loss became %s at epoch %d, step %d (data_loss %s, reg_loss %s); lower the " ..
           "learning rate or check the data for NaN/inf, or pass check_finite = false", who, tostring(total),
           epoch, step, tostring(data_loss), tostring(reg_loss)), 2)
@@ -191,6 +194,7 @@ function methods.train(self, X, y, opts)
         progress(step + 1, steps, t0, total, accuracy)
       end
     end
+    self:_sync_inputs(X)
     local e_data, e_reg = loss:calculate_accumulated { include_regularization = true }
     local e_loss = e_data + e_reg
     local e_acc = acc_obj:calculate_accumulated()

@@ -145,8 +145,9 @@ static void narrow_cols(size_t rows, size_t i0, size_t j1, size_t j2, size_t kb,
 #define FAST_MINN 32
 
 #define FAST_ATTR __attribute__((target("avx512f"), always_inline)) static inline
-/* C tile (R x 16 NV) = or += alpha * sum_k a(r, k) P[k][0 .. 16 NV) */
-FAST_ATTR void fast_tile(const int R, const int NV, size_t kb, const float *a, size_t ar, size_t ak,
+/* C tile (R x 16 NV) = or += alpha * sum_k a(r, k) P[k][0 .. 16 NV), where
+** a(r, k) = ap[r][k * ak], or with KP (a pointer per k) ap[k][ak + r] */
+FAST_ATTR void fast_tile(const int R, const int NV, const int KP, size_t kb, const float *const *ap, size_t ak,
                          const float *P, float alpha, float *C, size_t ldc, const __mmask16 *mk, int over) {
   __m512 c[FRN][4], b[4];
   int r, v;
@@ -154,10 +155,9 @@ FAST_ATTR void fast_tile(const int R, const int NV, size_t kb, const float *a, s
   for (r = 0; r < R; r++)
     for (v = 0; v < NV; v++) c[r][v] = _mm512_setzero_ps();
   for (k = 0; k < kb; k++) {
-    const float *x = a + k * ak;
     for (v = 0; v < NV; v++) b[v] = _mm512_load_ps(P + k * 16 * (size_t)NV + 16 * v);
     for (r = 0; r < R; r++) {
-      __m512 xr = _mm512_set1_ps(x[(size_t)r * ar]);
+      __m512 xr = _mm512_set1_ps(KP ? ap[k][ak + (size_t)r] : ap[r][k * ak]);
       for (v = 0; v < NV; v++) c[r][v] = _mm512_fmadd_ps(xr, b[v], c[r][v]);
     }
   }
@@ -171,14 +171,16 @@ FAST_ATTR void fast_tile(const int R, const int NV, size_t kb, const float *a, s
     }
 }
 
-typedef void (*fast_fn)(size_t, const float *, size_t, size_t, const float *, float, float *, size_t,
+typedef void (*fast_fn)(size_t, const float *const *, size_t, const float *, float, float *, size_t,
                         const __mmask16 *, int);
-#define FAST_TILE(R, NV)                                                                               \
-  __attribute__((target("avx512f"))) static void fast_tile##R##_##NV(size_t kb, const float *a,       \
-      size_t ar, size_t ak, const float *P, float alpha, float *C, size_t ldc, const __mmask16 *mk,    \
-      int over) {                                                                                      \
-    fast_tile(R, NV, kb, a, ar, ak, P, alpha, C, ldc, mk, over);                                       \
+#define FAST_TILE_KP(R, NV, KP, name)                                                                  \
+  __attribute__((target("avx512f"))) static void name(size_t kb, const float *const *ap, size_t ak,    \
+      const float *P, float alpha, float *C, size_t ldc, const __mmask16 *mk, int over) {              \
+    fast_tile(R, NV, KP, kb, ap, ak, P, alpha, C, ldc, mk, over);                                      \
   }
+#define FAST_TILE(R, NV) FAST_TILE_KP(R, NV, 0, fast_tile##R##_##NV)
+FAST_TILE_KP(1, 4, 1, fast_kp1) FAST_TILE_KP(2, 4, 1, fast_kp2) FAST_TILE_KP(3, 4, 1, fast_kp3)
+FAST_TILE_KP(4, 4, 1, fast_kp4) FAST_TILE_KP(5, 4, 1, fast_kp5) FAST_TILE_KP(6, 4, 1, fast_kp6)
 FAST_TILE(1, 4) FAST_TILE(2, 4) FAST_TILE(3, 4) FAST_TILE(4, 4) FAST_TILE(5, 4) FAST_TILE(6, 4)
 FAST_TILE(1, 1) FAST_TILE(2, 1) FAST_TILE(3, 1) FAST_TILE(4, 1) FAST_TILE(5, 1) FAST_TILE(6, 1)
 FAST_TILE(7, 1) FAST_TILE(8, 1) FAST_TILE(9, 1) FAST_TILE(10, 1) FAST_TILE(11, 1) FAST_TILE(12, 1)
@@ -187,6 +189,7 @@ FAST_TILE(13, 1) FAST_TILE(14, 1)
 ** to FRN rows, for products with fewer than FAST_MINN columns) */
 static const fast_fn fast_wide[FR + 1] = { NULL, fast_tile1_4, fast_tile2_4, fast_tile3_4, fast_tile4_4,
                                            fast_tile5_4, fast_tile6_4 };
+static const fast_fn fast_wide_kp[FR + 1] = { NULL, fast_kp1, fast_kp2, fast_kp3, fast_kp4, fast_kp5, fast_kp6 };
 static const fast_fn fast_narrow[FRN + 1] = { NULL, fast_tile1_1, fast_tile2_1, fast_tile3_1, fast_tile4_1,
                                               fast_tile5_1, fast_tile6_1, fast_tile7_1, fast_tile8_1,
                                               fast_tile9_1, fast_tile10_1, fast_tile11_1, fast_tile12_1,
@@ -212,22 +215,39 @@ __attribute__((target("avx512f"))) static void fast_pack(size_t kb, size_t w, co
   }
 }
 
-/* the AVX-512 product; returns 0 (nothing done) when the CPU lacks
-** AVX-512F or the shape is not one it wins on */
-static int gemm_fast(int transA, int transB, size_t M, size_t N, size_t K, float alpha, const float *A,
-                     size_t lda, const float *B, size_t ldb, float beta, float *C, size_t ldc, int narrow_ok) {
+/* prefetch rows idx[i0 .. i0 + R) of A (M x K), columns k0 .. k0 + FKB:
+** they come from memory (a random batch of a data set) */
+static void fetch_next(const float *A, size_t lda, const size_t *idx, size_t M, size_t K, size_t i0, size_t k0,
+                       size_t R) {
+  size_t i, k, k1 = K - k0 < FKB ? K : k0 + FKB;
+  for (i = i0; i < i0 + R && i < M && k0 < K; i++)
+    for (k = k0; k < k1 + 15; k += 16) _mm_prefetch((const char *)(A + idx[i] * lda + (k < k1 ? k : k1 - 1)), _MM_HINT_T0);
+}
+
+/* does this CPU have AVX-512F? */
+static int fast_cpu(void) {
   static int has = -1;
-  float P[FKB * 64] __attribute__((aligned(64)));
-  size_t ar = transA ? 1 : lda, ak = transA ? lda : 1, k0, j0, i0, i, j;
-  size_t W, R;
-  const fast_fn *tiles;
   int ok = __atomic_load_n(&has, __ATOMIC_RELAXED);
   if (ok < 0) { /* the same value from any thread; atomic so the race is defined */
     __builtin_cpu_init();
     ok = __builtin_cpu_supports("avx512f") ? 1 : 0;
     __atomic_store_n(&has, ok, __ATOMIC_RELAXED);
   }
-  if (!ok || K == 0 || (N < FAST_MINN && !narrow_ok) || (transB && ldb > (size_t)1 << 26)) return 0;
+  return ok;
+}
+
+/* the AVX-512 product; returns 0 (nothing done) when the CPU lacks
+** AVX-512F or the shape is not one it wins on.  With idx, row i of A is
+** at A + idx[i] * lda (then only wide tiles: N >= FAST_MINN) */
+static int gemm_fast(int transA, int transB, size_t M, size_t N, size_t K, float alpha, const float *A,
+                     size_t lda, const size_t *idx, const float *B, size_t ldb, float beta, float *C, size_t ldc,
+                     int narrow_ok) {
+  float P[FKB * 64] __attribute__((aligned(64)));
+  size_t ar = transA ? 1 : lda, ak = transA ? lda : 1, k0, j0, i0, i, j;
+  const float *ap[FRN], *kp[FKB]; /* A's rows in a tile, or with idx and transA in a k block */
+  size_t W, R;
+  const fast_fn *tiles;
+  if (!fast_cpu() || K == 0 || (N < FAST_MINN && !narrow_ok) || (transB && ldb > (size_t)1 << 26)) return 0;
   if (N < FAST_MINN) { W = 16; R = FRN; tiles = fast_narrow; }
   else { W = 64; R = FR; tiles = fast_wide; }
   if (beta != 0.0f && beta != 1.0f)
@@ -245,10 +265,19 @@ static int gemm_fast(int transA, int transB, size_t M, size_t N, size_t K, float
       size_t kb = K - k0 < FKB ? K - k0 : FKB;
       int over = beta == 0.0f && k0 == 0;
       fast_pack(kb, W, transB ? B + j0 * ldb + k0 : B + k0 * ldb + j0, ldb, transB, mk, P);
+      if (idx && transA)
+        for (i = 0; i < kb; i++) kp[i] = A + idx[k0 + i] * lda;
       for (i0 = 0; i0 < M; i0 += R) {
-        size_t mr = M - i0 < R ? M - i0 : R;
-        const float *a = transA ? A + k0 * lda + i0 : A + i0 * lda + k0;
-        tiles[mr](kb, a, ar, ak, P, alpha, C + i0 * ldc + j0, ldc, mk, over);
+        size_t mr = M - i0 < R ? M - i0 : R, r;
+        if (idx && transA) {
+          fast_wide_kp[mr](kb, kp, i0, P, alpha, C + i0 * ldc + j0, ldc, mk, over);
+          continue;
+        }
+        for (r = 0; r < mr; r++)
+          ap[r] = transA ? A + k0 * lda + i0 + r : A + (idx ? idx[i0 + r] : i0 + r) * ar + k0;
+        if (idx && j0 == 0) /* first pass over scattered rows: fetch the next tile's */
+          fetch_next(A, lda, idx, M, K, i0 + R < M ? i0 + R : 0, i0 + R < M ? k0 : k0 + FKB, R);
+        tiles[mr](kb, ap, ak, P, alpha, C + i0 * ldc + j0, ldc, mk, over);
       }
     }
   }
@@ -320,7 +349,7 @@ void ln_gemm(int transA, int transB, size_t M, size_t N, size_t K,
              float beta, float *C, size_t ldc) {
   if (M == 0 || N == 0) return;
 #ifdef LN_FAST
-  if (gemm_fast(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, 0)) return;
+  if (gemm_fast(transA, transB, M, N, K, alpha, A, lda, NULL, B, ldb, beta, C, ldc, 0)) return;
 #endif
   if (K == 0) { /* BLAS may not touch C when K == 0; keep the semantics */
     ln_gemm_ref(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
@@ -339,7 +368,7 @@ void ln_gemm(int transA, int transB, size_t M, size_t N, size_t K,
              const float *B, size_t ldb,
              float beta, float *C, size_t ldc) {
 #ifdef LN_FAST
-  if (M > 0 && gemm_fast(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, 1)) return;
+  if (M > 0 && gemm_fast(transA, transB, M, N, K, alpha, A, lda, NULL, B, ldb, beta, C, ldc, 1)) return;
 #endif
   ln_gemm_ref(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
@@ -347,3 +376,23 @@ const char *ln_gemm_backend(void) { return "portable C"; }
 int ln_gemm_threads(void) { return 1; }
 void ln_gemm_set_threads(int n) { (void)n; }
 #endif
+
+int ln_gemm_rows_ok(size_t N) {
+#ifdef LN_FAST
+  return N >= FAST_MINN && fast_cpu();
+#else
+  (void)N;
+  return 0;
+#endif
+}
+
+int ln_gemm_rows(int transA, size_t M, size_t N, size_t K, float alpha, const float *A, size_t lda,
+                 const size_t *idx, const float *B, size_t ldb, float beta, float *C, size_t ldc) {
+#ifdef LN_FAST
+  return M > 0 && N >= FAST_MINN && gemm_fast(transA, 0, M, N, K, alpha, A, lda, idx, B, ldb, beta, C, ldc, 0);
+#else
+  (void)transA; (void)M; (void)N; (void)K; (void)alpha; (void)A; (void)lda; (void)idx; (void)B; (void)ldb; (void)beta;
+  (void)C; (void)ldc;
+  return 0;
+#endif
+}

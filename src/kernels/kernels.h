@@ -46,6 +46,12 @@ void ln_gemm_ref(int transA, int transB, size_t M, size_t N, size_t K,
                  float alpha, const float *A, size_t lda,
                  const float *B, size_t ldb,
                  float beta, float *C, size_t ldc);
+/* ln_gemm(0, 0, ...) with row i of A at A + idx[i] * lda (idx NULL: A + i *
+** lda), bit for bit as ln_gemm on those rows gathered; returns 0 and does
+** nothing where this CPU and build have no such kernel (then gather) */
+int ln_gemm_rows_ok(size_t N);
+int ln_gemm_rows(int transA, size_t M, size_t N, size_t K, float alpha, const float *A, size_t lda,
+                 const size_t *idx, const float *B, size_t ldb, float beta, float *C, size_t ldc);
 /* name of the GEMM backend, e.g. "OpenBLAS" or "portable C" */
 const char *ln_gemm_backend(void);
 /* threads used by the backend (1 for the fallback) */

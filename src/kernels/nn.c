@@ -29,20 +29,35 @@ void ln_nn_dense_combine(size_t rows, size_t n_out, const float *p0, const float
     for (j = 0; j < n_out; j++) out[i * n_out + j] = (p0[i * n_out + j] + p1[i * n_out + j]) + b[j];
 }
 
+/* C = A B + beta C with A's rows at A + idx[i] * lda, or A + i * lda (a
+** row at a time where ln_gemm_rows cannot: the callers check first) */
+static void mm_rows(size_t M, size_t N, size_t K, const float *A, size_t lda, const size_t *idx,
+                    const float *B, float beta, float *C) {
+  size_t i;
+  if (idx == NULL) ln_gemm(0, 0, M, N, K, 1.0f, A, lda, B, N, beta, C, N);
+  else if (!ln_gemm_rows(0, M, N, K, 1.0f, A, lda, idx, B, N, beta, C, N))
+    for (i = 0; i < M; i++) ln_gemm(0, 0, 1, N, K, 1.0f, A + idx[i] * lda, lda, B, N, beta, C + i * N, N);
+}
+
 /* out = in @ w + b: rows of out start as b, then gemm adds the product; or
 ** the two halves of the sum and their combination (see nn.h) */
-void ln_nn_dense_forward(size_t rows, size_t n_in, size_t n_out,
-                         const float *in, const float *w, const float *b,
-                         float *scratch, float *out) {
+void ln_nn_dense_forward_rows(size_t rows, size_t n_in, size_t n_out, const float *in, size_t ld,
+                              const size_t *idx, const float *w, const float *b, float *scratch, float *out) {
   size_t i, h = ln_nn_dense_split(n_in);
   if (h > 0) { /* P0 in out, P1 in scratch */
-    ln_gemm(0, 0, rows, n_out, h, 1.0f, in, n_in, w, n_out, 0.0f, out, n_out);
-    ln_gemm(0, 0, rows, n_out, n_in - h, 1.0f, in + h, n_in, w + h * n_out, n_out, 0.0f, scratch, n_out);
+    mm_rows(rows, n_out, h, in, ld, idx, w, 0.0f, out);
+    mm_rows(rows, n_out, n_in - h, in + h, ld, idx, w + h * n_out, 0.0f, scratch);
     ln_nn_dense_combine(rows, n_out, out, scratch, b, out);
     return;
   }
   for (i = 0; i < rows; i++) memcpy(out + i * n_out, b, n_out * sizeof(float));
-  ln_gemm(0, 0, rows, n_out, n_in, 1.0f, in, n_in, w, n_out, 1.0f, out, n_out);
+  mm_rows(rows, n_out, n_in, in, ld, idx, w, 1.0f, out);
+}
+
+void ln_nn_dense_forward(size_t rows, size_t n_in, size_t n_out,
+                         const float *in, const float *w, const float *b,
+                         float *scratch, float *out) {
+  ln_nn_dense_forward_rows(rows, n_in, n_out, in, n_in, NULL, w, b, scratch, out);
 }
 
 /* dw = in^T dv, db = colsum(dv), din = dv w^T */

@@ -26,6 +26,10 @@ size_t ln_nn_dense_split(size_t n_in); /* h, or 0 below LN_DENSE_SPLIT */
 void ln_nn_dense_forward(size_t rows, size_t n_in, size_t n_out,
                          const float *in, const float *w, const float *b,
                          float *scratch, float *out);
+/* the same with row i of in at in + idx[i] * ld (rows of a data set read
+** in place); only where ln_gemm_rows_ok(n_out) */
+void ln_nn_dense_forward_rows(size_t rows, size_t n_in, size_t n_out, const float *in, size_t ld,
+                              const size_t *idx, const float *w, const float *b, float *scratch, float *out);
 /* out = (p0 + p1) + b per element, rows x n_out (the split forward's last
 ** step; out may be p0) */
 void ln_nn_dense_combine(size_t rows, size_t n_out, const float *p0, const float *p1, const float *b,
