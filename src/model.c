@@ -41,6 +41,10 @@ typedef struct Model {
   ** inputs): rows first.. of X (or of the permutation), see m_step */
   int pending, pending_perm;
   size_t pending_first, pending_count;
+  /* "Model:train: optimizer, trainable: layer j (...)" of the fused step's
+  ** updates, made once per layer instead of every step (see trainwho) */
+  const ln_Layer *who_layer[32];
+  char who[32][256];
 } Model;
 
 static Model *checkmodel(lua_State *L, int idx) {
@@ -73,11 +77,21 @@ static const char *layerwho(char *buf, size_t n, const char *fn, int i, const ln
   return buf;
 }
 
+/* layerwho(.., "Model:train: optimizer, trainable", j, l), kept in the model
+** for the first 32 trainable layers */
+static const char *trainwho(Model *m, char *buf, size_t n, int j, const ln_Layer *l) {
+  if (j < 1 || j > 32) return layerwho(buf, n, "Model:train: optimizer, trainable", j, l);
+  if (m->who_layer[j - 1] != l) {
+    layerwho(m->who[j - 1], sizeof m->who[j - 1], "Model:train: optimizer, trainable", j, l);
+    m->who_layer[j - 1] = l;
+  }
+  return m->who[j - 1];
+}
+
 /* lunet.Model() */
 static int l_model(lua_State *L) {
   Model *m = (Model *)lua_newuserdatauv(L, sizeof *m, MODEL_NUV);
-  m->finalized = 0;
-  m->perm_n = 0;
+  memset(m, 0, sizeof *m);
   luaL_setmetatable(L, LN_MODEL);
   lua_newtable(L);
   lua_setiuservalue(L, -2, UV_LAYERS);
@@ -802,7 +816,7 @@ static void fast_forward(lua_State *L, Plan *pl, Pool *pool, int bx, int k) {
 
 /* backward of layers k..1 from the tensor on the stack top (the gradient of
 ** layer k's output), after fast_forward filled pl */
-static void fast_backward(lua_State *L, Plan *pl, Pool *pool, int opt, int fused) {
+static void fast_backward(lua_State *L, Model *m, Plan *pl, Pool *pool, int opt, int fused) {
   int i, j = 0;
   float *top = ln_totensor(L, -1)->data;
   const float *dv = top;
@@ -841,7 +855,7 @@ static void fast_backward(lua_State *L, Plan *pl, Pool *pool, int opt, int fused
       if (f->kind != F_DENSE) continue;
       j++;
       l = pushlayer(L, 1, i);
-      ln_optimizer_prepare(L, opt, lua_gettop(L), layerwho(who, sizeof who, "Model:train: optimizer, trainable", j, l), u);
+      ln_optimizer_prepare(L, opt, lua_gettop(L), trainwho(m, who, sizeof who, j, l), u);
       f->up = u;
       lua_pop(L, 1);
     }
@@ -934,7 +948,7 @@ static int m_step(lua_State *L) {
     for (j = 0; j < k; j++) dense += plan.l[j].kind == F_DENSE;
     fused = dense == ntrain;
     lua_pushvalue(L, oi - 1); /* the gradient of layer k's output */
-    fast_backward(L, &plan, pool, oi, fused);
+    fast_backward(L, m, &plan, pool, oi, fused);
   }
   lua_settop(L, out);
   lua_getiuservalue(L, 1, UV_OPT);

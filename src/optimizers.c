@@ -94,38 +94,43 @@ static const char *slotlist(const ln_Optimizer *o, char *buf, size_t n) {
 
 /* The layer at idx and its parameters.  Raises (prefixed by who) unless it
 ** is a layer with weights and biases; grads also requires dweights/dbiases
-** of the parameters' shapes.  desc receives "Dense(2 -> 3)". */
+** of the parameters' shapes.  pdesc(p) gives "Dense(2 -> 3)" for messages
+** (made only then: a training step checks every layer's parameters). */
 typedef struct Params {
   ln_Layer *layer;
   ln_Tensor *w, *b, *dw, *db;
   char desc[128];
 } Params;
 
+static const char *pdesc(Params *p) {
+  p->desc[0] = '\0';
+  if (p->layer->cls->describe) p->layer->cls->describe(p->layer, p->desc, sizeof p->desc);
+  if (!p->desc[0]) snprintf(p->desc, sizeof p->desc, "%s", p->layer->cls->name);
+  return p->desc;
+}
+
 static void checkparams(lua_State *L, int idx, int grads, const char *who, Params *p) {
   char s1[LN_SHAPELEN], s2[LN_SHAPELEN];
   p->layer = ln_tolayer(L, idx);
   if (p->layer == NULL)
     ln_error(L, "%s: expected a layer, got %s", who, ln_typename(L, idx));
-  p->desc[0] = '\0';
-  if (p->layer->cls->describe) p->layer->cls->describe(p->layer, p->desc, sizeof p->desc);
-  if (!p->desc[0]) snprintf(p->desc, sizeof p->desc, "%s", p->layer->cls->name);
   p->w = p->b = p->dw = p->db = NULL;
   if (p->layer->cls->trainable) {
     p->w = ln_getuv(L, idx, LN_UV_WEIGHTS);
     p->b = ln_getuv(L, idx, LN_UV_BIASES);
   }
   if (p->w == NULL || p->b == NULL)
-    ln_error(L, "%s: layer %s has no parameters to update", who, p->desc);
+    ln_error(L, "%s: layer %s has no parameters to update", who, pdesc(p));
   if (!grads) return;
   p->dw = ln_getuv(L, idx, LN_UV_DWEIGHTS);
   p->db = ln_getuv(L, idx, LN_UV_DBIASES);
   if (p->dw == NULL || p->db == NULL)
-    ln_error(L, "%s: layer %s has no gradients yet (call backward first)", who, p->desc);
+    ln_error(L, "%s: layer %s has no gradients yet (call backward first)", who, pdesc(p));
   if (!ln_sameshape(p->dw, p->w))
-    ln_error(L, "%s: layer %s: dweights are %s but weights are %s", who, p->desc,
+    ln_error(L, "%s: layer %s: dweights are %s but weights are %s", who, pdesc(p),
              ln_shapestr(p->dw, s1), ln_shapestr(p->w, s2));
   if (!ln_sameshape(p->db, p->b))
-    ln_error(L, "%s: layer %s: dbiases are %s but biases are %s", who, p->desc,
+    ln_error(L, "%s: layer %s: dbiases are %s but biases are %s", who, pdesc(p),
              ln_shapestr(p->db, s1), ln_shapestr(p->b, s2));
 }
 
@@ -215,7 +220,7 @@ void ln_optimizer_prepare(lua_State *L, int opt, int layer, const char *who, ln_
       st[s] = ln_newtensor(L, like->ndim, d);        /* states, st, zeros */
       lua_setfield(L, -2, stkey[s]);
     } else if (!ln_sameshape(st[s], slotparam(&p, s))) {
-      ln_error(L, "%s: layer %s: %s state is %s but the parameters are %s", who, p.desc,
+      ln_error(L, "%s: layer %s: %s state is %s but the parameters are %s", who, pdesc(&p),
                stkey[s], ln_shapestr(st[s], s1), ln_shapestr(slotparam(&p, s), s2));
     }
   }
@@ -340,7 +345,7 @@ static int m_set_state(lua_State *L) {
       ln_error(L, "%s: %s must be a tensor, got %s", who, stkey[s], ln_typename(L, -1));
     if (!ln_sameshape(t, slotparam(&p, s)))
       ln_error(L, "%s: %s is %s but layer %s has %s of %s", who, stkey[s], ln_shapestr(t, s1),
-               p.desc, (s == ST_WM || s == ST_WC) ? "weights" : "biases",
+               pdesc(&p), (s == ST_WM || s == ST_WC) ? "weights" : "biases",
                ln_shapestr(slotparam(&p, s), s2));
     lua_pop(L, 1);
   }
