@@ -31,7 +31,8 @@ enum {
   UV_PERM,        /* permutation buffer (userdata of size_t) */
   UV_OUT,         /* predict() result while it is being filled */
   UV_POOL,        /* worker thread of the split training step (Pool) */
-  MODEL_NUV = UV_POOL
+  UV_P0,          /* the split step's first partial sum of the first Dense (see plan_forward) */
+  MODEL_NUV = UV_P0
 };
 
 typedef struct Model {
@@ -410,6 +411,7 @@ typedef struct FLayer {
   float wl1, wl2, bl1, bl2; /* Dense: the regularizers */
   size_t h;               /* Dense: the split of the inputs' sum (ln_nn_dense_split), 0 for none */
   float *part;            /* Dense with h: the second partial sum, rows x n_out (the first goes to out) */
+  float *p0;              /* the first Dense with h, split: the first partial sum (not in out, below) */
   const ln_Update *up;    /* Dense, fused plans: the weights' and biases' updates */
 } FLayer;
 
@@ -518,14 +520,16 @@ static void plan_forward(Pool *p, const Plan *pl, int part, int parts) {
     const FLayer *f = &pl->l[k];
     if (f->kind == F_DENSE && k == 0 && split0) { /* (P0 + P1) + b as ln_nn_dense_forward, P0 in out */
       size_t n = f->n_out, h = f->h, c = part == 0 ? 0 : h, kk = part == 0 ? h : f->n_in - h;
-      float *out = part == 0 ? f->out : f->part;
+      /* each thread's partial sum in a buffer only it writes: P0 in out would
+      ** make the next step's writes fetch the rows the other thread combined */
+      float *out = part == 0 ? f->p0 : f->part;
       if (pl->direct) {
         const size_t *idx;
         const float *a = batch_rows(pl, 0, c, &idx);
         ln_gemm_rows(0, rows, n, kk, 1.0f, a, f->n_in, idx, f->w + c * n, n, 0.0f, out, n);
       } else ln_gemm(0, 0, rows, n, kk, 1.0f, f->in + c, f->n_in, f->w + c * n, n, 0.0f, out, n);
       barrier(p, parts, ++nbar); /* the other half of the sum */
-      ln_nn_dense_combine(r1 - r0, n, f->out + r0 * n, f->part + r0 * n, f->b, f->out + r0 * n);
+      ln_nn_dense_combine(r1 - r0, n, f->p0 + r0 * n, f->part + r0 * n, f->b, f->out + r0 * n);
     } else if (f->kind == F_DENSE && k == 0 && pl->direct) { /* this thread's rows, in place */
       const size_t *idx;
       const float *a = batch_rows(pl, r0, 0, &idx);
@@ -801,6 +805,12 @@ static void fast_forward(lua_State *L, Plan *pl, Pool *pool, int bx, int k) {
       f->b = ln_getuv(L, li, LN_UV_BIASES)->data;
       f->h = ln_nn_dense_split(f->n_in);
       f->part = f->h ? ln_buffer2(L, li, LN_UV_EXTRA, rows, f->n_out)->data : NULL;
+      if (f->h && i == 1) {
+        size_t d[2];
+        d[0] = rows;
+        d[1] = f->n_out;
+        f->p0 = ln_buffer(L, 1, UV_P0, 2, d)->data;
+      }
     }
     lua_pushvalue(L, li - 1);
     ln_setuv(L, li, LN_UV_INPUTS);
