@@ -232,6 +232,9 @@ typedef struct ln_Update {
 } ln_Update;
 /* prepare the two updates (weights, biases) of the layer at index layer */
 void ln_optimizer_prepare(lua_State *L, int opt, int layer, const char *who, ln_Update u[2]);
+/* the step's values (learning rate, Adam's bias corrections) of prepared
+** updates, after ln_optimizer_pre: a later step of the same layers */
+void ln_optimizer_refresh(const ln_Optimizer *o, ln_Update u[2]);
 /* run elements [lo, hi) of a prepared update */
 void ln_update_run(const ln_Update *u, size_t lo, size_t hi);
 

@@ -281,6 +281,16 @@ static int m_backward(lua_State *L) {
   return 0;
 }
 
+/* rows first.. (0-based) of src, or rows perm[first..], into dst (count rows) */
+static void copyrows(ln_Tensor *dst, const ln_Tensor *src, size_t first, size_t count, const size_t *perm) {
+  size_t stride = ln_cols(src), i;
+  if (perm)
+    for (i = 0; i < count; i++)
+      memcpy(dst->data + i * stride, src->data + perm[first + i] * stride, stride * sizeof(float));
+  else
+    memcpy(dst->data, src->data + first * stride, count * stride * sizeof(float));
+}
+
 /* copy `count` rows of src starting at row first (0-based), or the rows
 ** perm[first..] when perm is given, into the buffer uv of the model (only
 ** sized when copy is 0: the split step copies on its two threads).
@@ -289,16 +299,12 @@ static int m_backward(lua_State *L) {
 ** `inputs`), and the copy costs about 4% of a step. */
 static int gather(lua_State *L, int uv, const ln_Tensor *src, size_t first, size_t count, const size_t *perm,
                   int copy) {
-  size_t dims[LN_MAXDIM], stride = ln_cols(src), i;
+  size_t dims[LN_MAXDIM];
   ln_Tensor *b;
   memcpy(dims, src->dims, sizeof dims);
   dims[0] = count;
   b = ln_buffer(L, 1, uv, src->ndim, dims);
-  if (copy && perm)
-    for (i = 0; i < count; i++)
-      memcpy(b->data + i * stride, src->data + perm[first + i] * stride, stride * sizeof(float));
-  else if (copy)
-    memcpy(b->data, src->data + first * stride, count * stride * sizeof(float));
+  if (copy) copyrows(b, src, first, count, perm);
   lua_getiuservalue(L, 1, uv);
   return lua_gettop(L);
 }
@@ -778,9 +784,10 @@ static int fastprefix(lua_State *L, const ln_Tensor *bx, size_t *work) {
   return k;
 }
 
-/* run the forward pass of layers 1..k as a plan on the batch at bx; the
-** layers keep inputs and outputs exactly as their own forward would */
-static void fast_forward(lua_State *L, Plan *pl, Pool *pool, int bx, int k) {
+/* set up the forward pass of layers 1..k as a plan on the batch at bx (run
+** by plan_run); the layers keep inputs and outputs exactly as their own
+** forward would.  Leaves layer k's output on the stack */
+static void forward_setup(lua_State *L, Plan *pl, int bx, int k) {
   int i, top = lua_gettop(L);
   size_t rows = ln_totensor(L, bx)->dims[0], cols = ln_totensor(L, bx)->dims[1];
   lua_pushvalue(L, bx); /* current input */
@@ -820,13 +827,13 @@ static void fast_forward(lua_State *L, Plan *pl, Pool *pool, int bx, int k) {
     cols = f->n_out;
   }
   pl->direct = pl->src != NULL && ln_gemm_rows_ok(pl->l[0].n_out);
-  plan_run(pool, pl);
   (void)top;
 }
 
-/* backward of layers k..1 from the tensor on the stack top (the gradient of
-** layer k's output), after fast_forward filled pl */
-static void fast_backward(lua_State *L, Model *m, Plan *pl, Pool *pool, int opt, int fused) {
+/* set up the backward of layers k..1 (run by plan_run) from the tensor on
+** the stack top (the gradient of layer k's output), after forward_setup;
+** fused: with the optimizer's updates (after ln_optimizer_pre) */
+static void backward_setup(lua_State *L, Model *m, Plan *pl, int opt, int fused) {
   int i, j = 0;
   float *top = ln_totensor(L, -1)->data;
   const float *dv = top;
@@ -869,52 +876,38 @@ static void fast_backward(lua_State *L, Model *m, Plan *pl, Pool *pool, int opt,
       f->up = u;
       lua_pop(L, 1);
     }
-  plan_run(pool, pl);
 }
 
-/* model:_step(X, y, first, count, shuffled) -> data_loss, reg_loss, acc:
-** one training step on rows first..first+count-1 (1-based) of X and y, or
-** those positions of the epoch's permutation when shuffled */
-static int m_step(lua_State *L) {
-  Model *m = checkmodel(L, 1);
-  ln_Tensor *X = ln_checktensor(L, 2), *Y = ln_checktensor(L, 3);
-  lua_Integer first = luaL_checkinteger(L, 4), count = luaL_checkinteger(L, 5);
-  int shuffled = lua_toboolean(L, 6), n, bx, by, out, i, ntrain, k, oi, fused = 0, softmax_in_plan = 0;
+/* one training step on rows first..first+count-1 (0-based) of X and y (the
+** model and both at stack 1..3, checked), or those positions of perm;
+** res = data_loss, reg_loss, accuracy.  Any model */
+static void step_any(lua_State *L, Model *m, const ln_Tensor *X, const ln_Tensor *Y, size_t first, size_t count,
+                     const size_t *perm, double res[3]) {
+  int n, bx, by, out, i, ntrain, k, oi, fused = 0, softmax_in_plan = 0;
   size_t nparams = 0, work = 0;
-  const size_t *perm = NULL;
   Pool *pool = NULL;
   Plan plan;
   double data_loss, reg, acc;
   ln_Optimizer *opt;
   char who[256];
-  checkready(L, m, "Model:train", 2);
-  checkxy(L, X, Y, "Model:train");
-  if (first < 1 || count < 1 || (size_t)(first - 1 + count) > X->dims[0])
-    ln_error(L, "Model:train: batch rows %lld..%lld outside 1..%zu", (long long)first,
-             (long long)(first + count - 1), X->dims[0]);
-  if (shuffled) {
-    lua_getiuservalue(L, 1, UV_PERM);
-    perm = (const size_t *)lua_touserdata(L, -1);
-    lua_pop(L, 1); /* still referenced by the model */
-    if (perm == NULL || m->perm_n != X->dims[0]) ln_error(L, "Model:train: no permutation for %zu rows", X->dims[0]);
-  }
   lua_settop(L, 3);
   m->pending = 0;
   k = fastprefix(L, X, &work);
-  bx = gather(L, UV_BX, X, (size_t)first - 1, (size_t)count, perm, k == 0);
-  by = gather(L, UV_BY, Y, (size_t)first - 1, (size_t)count, perm, 1);
+  bx = gather(L, UV_BX, X, first, count, perm, k == 0);
+  by = gather(L, UV_BY, Y, first, count, perm, 1);
   n = nlayers(L, 1);
   if (k > 0) {
-    pool = (size_t)count >= 2 && work * (size_t)count >= SPLIT_WORK ? getpool(L) : NULL;
+    pool = count >= 2 && work * count >= SPLIT_WORK ? getpool(L) : NULL;
     plan.src = X->data;
     plan.perm = perm;
-    plan.first = (size_t)first - 1;
-    fast_forward(L, &plan, pool, bx, k);
+    plan.first = first;
+    forward_setup(L, &plan, bx, k);
+    plan_run(pool, &plan);
     if (plan.direct) { /* the copy of the batch in the first layer's inputs is left to m_sync_inputs */
       m->pending = 1;
       m->pending_perm = perm != NULL;
-      m->pending_first = (size_t)first - 1;
-      m->pending_count = (size_t)count;
+      m->pending_first = first;
+      m->pending_count = count;
     }
     softmax_in_plan = plan.l[k - 1].kind == F_SOFTMAX;
     forward_range(L, k + 1, n, 1, "Model:train");
@@ -958,7 +951,8 @@ static int m_step(lua_State *L) {
     for (j = 0; j < k; j++) dense += plan.l[j].kind == F_DENSE;
     fused = dense == ntrain;
     lua_pushvalue(L, oi - 1); /* the gradient of layer k's output */
-    fast_backward(L, m, &plan, pool, oi, fused);
+    backward_setup(L, m, &plan, oi, fused);
+    plan_run(pool, &plan);
   }
   lua_settop(L, out);
   lua_getiuservalue(L, 1, UV_OPT);
@@ -980,10 +974,144 @@ static int m_step(lua_State *L) {
   if (plan.nup > 0)
     plan_run(nparams >= SPLIT_UPDATE ? (pool ? pool : getpool(L)) : NULL, &plan);
   ln_optimizer_post(opt);
-  lua_pushnumber(L, data_loss);
-  lua_pushnumber(L, reg);
-  lua_pushnumber(L, acc);
-  return 3;
+  res[0] = data_loss;
+  res[1] = reg;
+  res[2] = acc;
+}
+
+/* is the whole model one plan ending in a Softmax with the combined loss
+** (the book's classifier)?  Then *work as fastprefix gives it */
+static int book_classifier(lua_State *L, const ln_Tensor *X, size_t *work) {
+  int n = nlayers(L, 1), k = fastprefix(L, X, work), last;
+  ln_Layer *l;
+  if (k < 2 || k != n) return 0;
+  l = pushlayer(L, 1, n);
+  last = strcmp(l->cls->name, "Softmax") == 0;
+  lua_pop(L, 1);
+  return last;
+}
+
+/* steps step0 .. step0 + nsteps - 1 of the book's classifier (see m_steps):
+** the plan is set up for the first step of each batch size and only run by
+** the others (nothing else runs on this Lua state in between).  Returns the
+** steps done; res as step_any's for the last */
+static lua_Integer steps_book(lua_State *L, Model *m, const ln_Tensor *X, const ln_Tensor *Y, size_t step0,
+                              size_t nsteps, size_t bs, const size_t *perm, int check, double res[3]) {
+  Plan plan;
+  Pool *pool = NULL;
+  ln_Optimizer *opt = NULL;
+  ln_Tensor *byt = NULL;
+  size_t cur = 0, s, work = 0, n = X->dims[0];
+  int k = fastprefix(L, X, &work), bx, by = 0, out = 0, lossi = 0, acci = 0, predi = 0, base = 0, ready = 0, j;
+  for (s = 0; s < nsteps; s++) {
+    size_t first = (step0 + s) * bs, count = n - first < bs ? n - first : bs;
+    double data_loss, reg, acc;
+    if (count != cur) { /* the plan's buffers for this batch size */
+      lua_settop(L, 3);
+      bx = gather(L, UV_BX, X, first, count, perm, 0);
+      by = gather(L, UV_BY, Y, first, count, perm, 0);
+      byt = ln_totensor(L, by);
+      pool = count >= 2 && work * count >= SPLIT_WORK ? getpool(L) : NULL;
+      plan.src = X->data;
+      plan.perm = perm;
+      forward_setup(L, &plan, bx, k);
+      out = lua_gettop(L);
+      lua_getiuservalue(L, 1, UV_LOSS);
+      lossi = lua_gettop(L);
+      lua_getiuservalue(L, 1, UV_ACC);
+      acci = lua_gettop(L);
+      lua_getiuservalue(L, 1, UV_PRED); /* made by forward_setup, filled by the plan */
+      predi = lua_gettop(L);
+      base = predi;
+      cur = count;
+      ready = 0;
+    }
+    m->pending = 0;
+    copyrows(byt, Y, first, count, perm);
+    plan.first = first;
+    plan.mode = PLAN_FORWARD;
+    plan_run(pool, &plan);
+    if (plan.direct) { /* as in step_any */
+      m->pending = 1;
+      m->pending_perm = perm != NULL;
+      m->pending_first = first;
+      m->pending_count = count;
+    }
+    data_loss = ln_loss_calculate(L, lossi, out, by, "Model:train: loss"); /* checks y */
+    reg = regloss(L);
+    acc = ln_accuracy_calculate(L, acci, predi, by, "Model:train: accuracy");
+    if (!ready) { /* the backward and its updates (these need y checked and the step's learning rate) */
+      lua_settop(L, base);
+      lua_getiuservalue(L, 1, UV_COMBINED);
+      plan.y = byt->data;
+      ln_softmax_cce_begin(L, lua_gettop(L), out, by, "Model:train: softmax/cross-entropy", &plan.sparse);
+      lua_getiuservalue(L, 1, UV_OPT);
+      opt = ln_tooptimizer(L, -1);
+      ln_optimizer_pre(opt);
+      lua_getiuservalue(L, -2, LN_UV_DINPUTS);
+      backward_setup(L, m, &plan, lua_gettop(L) - 1, 1);
+      base = lua_gettop(L);
+      ready = 1;
+    } else {
+      ln_optimizer_pre(opt);
+      for (j = 0; j < plan.n; j++) /* the updates are plan.up[0, 2, ..], one pair per Dense */
+        if (plan.l[j].kind == F_DENSE) ln_optimizer_refresh(opt, &plan.up[plan.l[j].up - plan.up]);
+    }
+    plan.mode = PLAN_BACKWARD;
+    plan_run(pool, &plan);
+    ln_optimizer_post(opt);
+    lua_settop(L, base);
+    res[0] = data_loss;
+    res[1] = reg;
+    res[2] = acc;
+    if (check && !isfinite(data_loss + reg)) return (lua_Integer)s + 1;
+  }
+  return (lua_Integer)nsteps;
+}
+
+/* model:_steps(X, y, step, nsteps, batch_size, shuffled, check_finite)
+** -> done, data_loss, reg_loss, accuracy (of the last step done): training
+** steps step .. step + nsteps - 1 (0-based) of an epoch, batch b on rows
+** b * batch_size + 1 .. of X and y (the positions of the epoch's
+** permutation when shuffled); with check_finite it stops after a step whose
+** loss is not finite */
+static int m_steps(lua_State *L) {
+  Model *m = checkmodel(L, 1);
+  ln_Tensor *X = ln_checktensor(L, 2), *Y = ln_checktensor(L, 3);
+  lua_Integer step0 = luaL_checkinteger(L, 4), nsteps = luaL_checkinteger(L, 5), bs = luaL_checkinteger(L, 6);
+  int shuffled = lua_toboolean(L, 7), check = lua_toboolean(L, 8);
+  const size_t *perm = NULL;
+  size_t work, n;
+  double res[3] = { 0.0, 0.0, 0.0 };
+  lua_Integer done = 0, s;
+  checkready(L, m, "Model:train", 2);
+  checkxy(L, X, Y, "Model:train");
+  n = X->dims[0];
+  if (bs < 1 || step0 < 0 || nsteps < 1 || (size_t)step0 > (n - 1) / (size_t)bs ||
+      (size_t)(nsteps - 1) > (n - 1) / (size_t)bs - (size_t)step0)
+    ln_error(L, "Model:train: steps %lld..%lld of batches of %lld outside the %zu samples", (long long)step0,
+             (long long)(step0 + nsteps - 1), (long long)bs, n);
+  if (shuffled) {
+    lua_getiuservalue(L, 1, UV_PERM);
+    perm = (const size_t *)lua_touserdata(L, -1);
+    lua_pop(L, 1); /* still referenced by the model */
+    if (perm == NULL || m->perm_n != n) ln_error(L, "Model:train: no permutation for %zu rows", n);
+  }
+  lua_settop(L, 3);
+  if (book_classifier(L, X, &work))
+    done = steps_book(L, m, X, Y, (size_t)step0, (size_t)nsteps, (size_t)bs, perm, check, res);
+  else
+    for (s = step0; s < step0 + nsteps; s++) {
+      size_t first = (size_t)s * (size_t)bs;
+      step_any(L, m, X, Y, first, n - first < (size_t)bs ? n - first : (size_t)bs, perm, res);
+      done++;
+      if (check && !isfinite(res[0] + res[1])) break;
+    }
+  lua_pushinteger(L, done);
+  lua_pushnumber(L, res[0]);
+  lua_pushnumber(L, res[1]);
+  lua_pushnumber(L, res[2]);
+  return 4;
 }
 
 /* model:_sync_inputs(X): the training steps on X (m_step) read the batch's
@@ -1187,7 +1315,7 @@ static const luaL_Reg methods[] = {
   {"add", m_add}, {"set", m_set}, {"finalize", m_finalize},
   {"forward", m_forward}, {"backward", m_backward}, {"predict", m_predict},
   {"get_parameters", m_get_parameters}, {"set_parameters", m_set_parameters},
-  {"_step", m_step}, {"_eval_step", m_eval_step}, {"_shuffle", m_shuffle}, {"_sync_inputs", m_sync_inputs},
+  {"_steps", m_steps}, {"_eval_step", m_eval_step}, {"_shuffle", m_shuffle}, {"_sync_inputs", m_sync_inputs},
   {NULL, NULL}
 };
 

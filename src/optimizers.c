@@ -160,6 +160,15 @@ void ln_optimizer_post(ln_Optimizer *o) {
   o->iterations += 1;
 }
 
+void ln_optimizer_refresh(const ln_Optimizer *o, ln_Update u[2]) {
+  u[0].lr = u[1].lr = (float)o->current_learning_rate;
+  if (o->kind == LN_ADAM) {
+    double t = (double)o->iterations + 1.0;
+    u[0].c1 = u[1].c1 = (float)(1.0 - pow(o->beta_1, t));
+    u[0].c2 = u[1].c2 = (float)(1.0 - pow(o->beta_2, t));
+  }
+}
+
 void ln_optimizer_prepare(lua_State *L, int opt, int layer, const char *who, ln_Update u[2]) {
   ln_Optimizer *o;
   ln_Tensor *st[ST_N];
@@ -173,20 +182,17 @@ void ln_optimizer_prepare(lua_State *L, int opt, int layer, const char *who, ln_
   checkparams(L, layer, 1, who, &p);
   memset(u, 0, sizeof *u); /* the weights' update; the biases' differs only in n, g and w */
   u[0].kind = o->kind;
-  u[0].lr = (float)o->current_learning_rate;
   u[0].eps = (float)o->epsilon;
   u[0].mu = (float)o->momentum;
   u[0].rho = (float)o->rho;
   u[0].a1 = (float)(1.0 - (o->kind == LN_RMSPROP ? o->rho : o->beta_1));
   if (o->kind == LN_ADAM) {
-    double t = (double)o->iterations + 1.0;
     u[0].b1 = (float)o->beta_1;
     u[0].b2 = (float)o->beta_2;
     u[0].a2 = (float)(1.0 - o->beta_2);
-    u[0].c1 = (float)(1.0 - pow(o->beta_1, t));
-    u[0].c2 = (float)(1.0 - pow(o->beta_2, t));
   }
   u[1] = u[0];
+  ln_optimizer_refresh(o, u);
   u[0].n = p.w->numel;
   u[0].g = p.dw->data;
   u[0].w = p.w->data;

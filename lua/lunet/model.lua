@@ -172,12 +172,17 @@ function methods.train(self, X, y, opts)
     loss:new_pass()
     acc_obj:new_pass()
     if shuffle then self:_shuffle(n) end
-    for step = 0, steps - 1 do
-      local first = step * bs + 1
-      local count = math.min(bs, n - first + 1)
-      local ok, data_loss, reg_loss, accuracy = pcall(self._step, self, X, y, first, count, shuffle)
+    local step = 0
+    while step < steps do
+      -- the steps up to the next one that prints run in one call
+      local last = steps - 1
+      if verbose == nil then last = math.min(last, step + (print_every - step % print_every) % print_every)
+      elseif tty then last = math.min(last, step + (10 - step % 10) % 10) end
+      local ok, done, data_loss, reg_loss, accuracy =
+        pcall(self._steps, self, X, y, step, last - step + 1, bs, shuffle, check_finite)
       if not ok then self:_sync_inputs(X) end -- the first layer's inputs, as the step left them
-      rethrow(2, nil, ok, data_loss)
+      rethrow(2, nil, ok, done)
+      step = step + done - 1 -- the last step done
       local total = data_loss + reg_loss
       if check_finite and not isfinite(total) then
         self:_sync_inputs(X)
@@ -193,6 +198,7 @@ function methods.train(self, X, y, opts)
       elseif tty and (step % 10 == 0 or step == steps - 1) then
         progress(step + 1, steps, t0, total, accuracy)
       end
+      step = step + 1
     end
     self:_sync_inputs(X)
     local e_data, e_reg = loss:calculate_accumulated { include_regularization = true }
