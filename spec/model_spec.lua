@@ -232,7 +232,7 @@ describe("lunet.Model", function()
         X:set(100, 1, math.huge) -- the loss of the second batch is not finite
         ok, err = pcall(m.train, m, X, lunet.tensor(labels), { epochs = 1, batch_size = 64, verbose = 0 })
         assert.is_false(ok)
-        assert.matches("the loss became", err)
+        assert.matches("the loss became .* at epoch 1, step 1 ", err) -- steps run several to a call
         assert.are.same(X:rows(65, 128):totable(), d1.inputs:totable())
       end
       lunet.set_threads(2)
