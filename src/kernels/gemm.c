@@ -144,6 +144,8 @@ static void narrow_cols(size_t rows, size_t i0, size_t j1, size_t j2, size_t kb,
 #define FRN 14       /* rows of a narrow tile (14 x 16) */
 #define FAST_MINN 32
 
+/* loops over a tile's rows and vectors: unrolled, so its sums stay in registers */
+#define UNROLL _Pragma("GCC unroll 16")
 #define FAST_ATTR __attribute__((target("avx512f"), always_inline)) static inline
 /* C tile (R x 16 NV) = or += alpha * sum_k a(r, k) P[k][0 .. 16 NV), where
 ** a(r, k) = ap[r][k * ak], or with KP (a pointer per k) ap[k][ak + r] */
@@ -152,23 +154,28 @@ FAST_ATTR void fast_tile(const int R, const int NV, const int KP, size_t kb, con
   __m512 c[FRN][4], b[4];
   int r, v;
   size_t k;
-  for (r = 0; r < R; r++)
-    for (v = 0; v < NV; v++) c[r][v] = _mm512_setzero_ps();
+  UNROLL for (r = 0; r < R; r++)
+    UNROLL for (v = 0; v < NV; v++) c[r][v] = _mm512_setzero_ps();
   for (k = 0; k < kb; k++) {
-    for (v = 0; v < NV; v++) b[v] = _mm512_load_ps(P + k * 16 * (size_t)NV + 16 * v);
-    for (r = 0; r < R; r++) {
+    UNROLL for (v = 0; v < NV; v++) b[v] = _mm512_load_ps(P + k * 16 * (size_t)NV + 16 * v);
+    UNROLL for (r = 0; r < R; r++) {
       __m512 xr = _mm512_set1_ps(KP ? ap[k][ak + (size_t)r] : ap[r][k * ak]);
-      for (v = 0; v < NV; v++) c[r][v] = _mm512_fmadd_ps(xr, b[v], c[r][v]);
+      UNROLL for (v = 0; v < NV; v++) c[r][v] = _mm512_fmadd_ps(xr, b[v], c[r][v]);
     }
   }
-  for (r = 0; r < R; r++)
-    for (v = 0; v < NV; v++) {
-      float *cp = C + (size_t)r * ldc + 16 * v;
-      __m512 al = _mm512_set1_ps(alpha);
-      if (!mk[v]) continue;
-      if (over) _mm512_mask_storeu_ps(cp, mk[v], _mm512_mul_ps(al, c[r][v]));
-      else _mm512_mask_storeu_ps(cp, mk[v], _mm512_fmadd_ps(al, c[r][v], _mm512_maskz_loadu_ps(mk[v], cp)));
-    }
+  /* (a store under an empty mask does nothing; no branch, so that the
+  ** loops unroll and the sums stay in registers) */
+  if (over)
+    UNROLL for (r = 0; r < R; r++)
+      UNROLL for (v = 0; v < NV; v++)
+        _mm512_mask_storeu_ps(C + (size_t)r * ldc + 16 * v, mk[v], _mm512_mul_ps(_mm512_set1_ps(alpha), c[r][v]));
+  else
+    UNROLL for (r = 0; r < R; r++)
+      UNROLL for (v = 0; v < NV; v++) {
+        float *cp = C + (size_t)r * ldc + 16 * v;
+        _mm512_mask_storeu_ps(cp, mk[v],
+                              _mm512_fmadd_ps(_mm512_set1_ps(alpha), c[r][v], _mm512_maskz_loadu_ps(mk[v], cp)));
+      }
 }
 
 typedef void (*fast_fn)(size_t, const float *const *, size_t, const float *, float, float *, size_t,
