@@ -39,7 +39,7 @@ typedef struct Model {
   int finalized;
   size_t perm_n;  /* entries in the UV_PERM buffer */
   /* the last step's batch, not yet copied into UV_BX (the first layer's
-  ** inputs): rows first.. of X (or of the permutation), see m_step */
+  ** inputs): rows first.. of X (or of the permutation), see setpending */
   int pending, pending_perm;
   size_t pending_first, pending_count;
   /* "Model:train: optimizer, trainable: layer j (...)" of the fused step's
@@ -387,7 +387,7 @@ static int m_shuffle(lua_State *L) {
 ** batch's rows in place from X (direct), so the rows come from memory while
 ** the tiles compute instead of in a copy loop of their own: 0.175 -> 0.161
 ** s/epoch.  The copy the first layer keeps as `inputs` is then made only
-** when someone can see it, by model:_sync_inputs (m_step says when).
+** when someone can see it, by model:_sync_inputs (Model:train says when).
 ** When every trainable layer is in the plan, the optimizer runs inside the
 ** backward job (fused): each thread updates the parameters whose gradients
 ** it computed; otherwise a third job (PLAN_UPDATE) updates half of every
@@ -788,7 +788,7 @@ static int fastprefix(lua_State *L, const ln_Tensor *bx, size_t *work) {
 ** by plan_run); the layers keep inputs and outputs exactly as their own
 ** forward would.  Leaves layer k's output on the stack */
 static void forward_setup(lua_State *L, Plan *pl, int bx, int k) {
-  int i, top = lua_gettop(L);
+  int i;
   size_t rows = ln_totensor(L, bx)->dims[0], cols = ln_totensor(L, bx)->dims[1];
   lua_pushvalue(L, bx); /* current input */
   pl->n = k;
@@ -827,7 +827,6 @@ static void forward_setup(lua_State *L, Plan *pl, int bx, int k) {
     cols = f->n_out;
   }
   pl->direct = pl->src != NULL && ln_gemm_rows_ok(pl->l[0].n_out);
-  (void)top;
 }
 
 /* set up the backward of layers k..1 (run by plan_run) from the tensor on
@@ -878,6 +877,16 @@ static void backward_setup(lua_State *L, Model *m, Plan *pl, int opt, int fused)
     }
 }
 
+/* after a forward plan on rows first.. (of perm): when the plan read X in
+** place, the copy of the batch in the first layer's inputs is left to
+** m_sync_inputs */
+static void setpending(Model *m, const Plan *pl, const size_t *perm, size_t first, size_t count) {
+  m->pending = pl->direct;
+  m->pending_perm = perm != NULL;
+  m->pending_first = first;
+  m->pending_count = count;
+}
+
 /* one training step on rows first..first+count-1 (0-based) of X and y (the
 ** model and both at stack 1..3, checked), or those positions of perm;
 ** res = data_loss, reg_loss, accuracy.  Any model */
@@ -903,12 +912,7 @@ static void step_any(lua_State *L, Model *m, const ln_Tensor *X, const ln_Tensor
     plan.first = first;
     forward_setup(L, &plan, bx, k);
     plan_run(pool, &plan);
-    if (plan.direct) { /* the copy of the batch in the first layer's inputs is left to m_sync_inputs */
-      m->pending = 1;
-      m->pending_perm = perm != NULL;
-      m->pending_first = first;
-      m->pending_count = count;
-    }
+    setpending(m, &plan, perm, first, count);
     softmax_in_plan = plan.l[k - 1].kind == F_SOFTMAX;
     forward_range(L, k + 1, n, 1, "Model:train");
   } else forward_all(L, bx, 1, "Model:train");
@@ -1031,12 +1035,7 @@ static lua_Integer steps_book(lua_State *L, Model *m, const ln_Tensor *X, const 
     plan.first = first;
     plan.mode = PLAN_FORWARD;
     plan_run(pool, &plan);
-    if (plan.direct) { /* as in step_any */
-      m->pending = 1;
-      m->pending_perm = perm != NULL;
-      m->pending_first = first;
-      m->pending_count = count;
-    }
+    setpending(m, &plan, perm, first, count);
     data_loss = ln_loss_calculate(L, lossi, out, by, "Model:train: loss"); /* checks y */
     reg = regloss(L);
     acc = ln_accuracy_calculate(L, acci, predi, by, "Model:train: accuracy");
@@ -1114,7 +1113,7 @@ static int m_steps(lua_State *L) {
   return 4;
 }
 
-/* model:_sync_inputs(X): the training steps on X (m_step) read the batch's
+/* model:_sync_inputs(X): the training steps on X (m_steps) read the batch's
 ** rows in place where they can; this copies the last one into the first
 ** layer's inputs, as the layer's own forward would have kept it.  Model:train
 ** calls it after each epoch's steps and when a step fails, before anyone

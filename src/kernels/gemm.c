@@ -228,7 +228,8 @@ static void fetch_next(const float *A, size_t lda, const size_t *idx, size_t M, 
                        size_t R) {
   size_t i, k, k1 = K - k0 < FKB ? K : k0 + FKB;
   for (i = i0; i < i0 + R && i < M && k0 < K; i++)
-    for (k = k0; k < k1 + 15; k += 16) _mm_prefetch((const char *)(A + idx[i] * lda + (k < k1 ? k : k1 - 1)), _MM_HINT_T0);
+    for (k = k0; k < k1 + 15; k += 16) /* every line, the last one too */
+      _mm_prefetch((const char *)(A + idx[i] * lda + (k < k1 ? k : k1 - 1)), _MM_HINT_T0);
 }
 
 /* does this CPU have AVX-512F? */
