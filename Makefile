@@ -82,6 +82,10 @@ test: deps
 	$(MAKE) all
 	$(BUSTED)
 	$(MAKE) BLAS=none BUILD=build/portable SO=build/portable/lunet/core.so spec
+	@# the portable build again as on CPUs without AVX-512 and without AVX2
+	@# (src/kernels/cpu.c), so that those paths run on every machine
+	LUNET_CPU=avx2 $(MAKE) BLAS=none BUILD=build/portable SO=build/portable/lunet/core.so spec
+	LUNET_CPU=generic $(MAKE) BLAS=none BUILD=build/portable SO=build/portable/lunet/core.so spec
 
 # the main job: the book's Fashion-MNIST run, saved, plotted, then reloaded
 # to predict the sample pictures (outputs in out/)
@@ -191,7 +195,8 @@ memcheck: $(MEM_BUILD)/lunet/core.so
 # against the exact float expression, bit for bit (about 10 s)
 adamcheck:
 	@mkdir -p $(BUILD)
-	$(CC) -O2 $(WARN) -fno-math-errno -D_POSIX_C_SOURCE=200809L -Isrc/kernels -o $(BUILD)/adamcheck test/adamcheck.c -lm
+	$(CC) -O2 $(WARN) -fno-math-errno -D_POSIX_C_SOURCE=200809L -Isrc/kernels -o $(BUILD)/adamcheck test/adamcheck.c \
+	  src/kernels/cpu.c -lm
 	$(BUILD)/adamcheck
 
 # test/gemmcheck.c: the products that read a batch's rows in place against
@@ -199,7 +204,7 @@ adamcheck:
 gemmcheck:
 	@mkdir -p $(BUILD)
 	$(CC) -O2 $(WARN) -fno-math-errno -D_POSIX_C_SOURCE=200809L -Isrc/kernels -o $(BUILD)/gemmcheck \
-	  test/gemmcheck.c src/kernels/nn.c src/kernels/rng.c -lm
+	  test/gemmcheck.c src/kernels/nn.c src/kernels/rng.c src/kernels/cpu.c -lm
 	$(BUILD)/gemmcheck
 
 # test/multistate.c and a portable module, both under ThreadSanitizer

@@ -3,7 +3,8 @@
 # run with lunet (default: the batch split across 2 threads with a 1-thread
 # GEMM each; LUNET_SPLIT=0: one thread; LUNET_SPLIT=blas: BLAS threads), the NumPy
 # reference, the GEMM floor (the step's 8 products only: OpenBLAS alone with 1
-# and 2 threads, and lunet's own ln_gemm), counts
+# and 2 threads, and lunet's own ln_gemm; the BLAS=none products also as on
+# CPUs without AVX-512 or AVX2, against OpenBLAS's Haswell kernels), counts
 # allocations of extra epochs, peak RSS of examples/fashion_mnist.lua, and
 # load times (IDX, and a PNG folder vs the book's os.listdir + cv2.imread).
 # Env: LUNET_CPATH (package.cpath entry for lunet/core.so), LUA, EPOCHS,
@@ -29,12 +30,21 @@ if [ "$BLAS" = "OpenBLAS" ]; then
   BF="-DLUNET_USE_CBLAS $(pkg-config --cflags openblas 2>/dev/null || echo -I/usr/include/x86_64-linux-gnu)"
   BL="$(pkg-config --libs openblas 2>/dev/null || echo -lopenblas)"
 else BF=""; BL=""; fi
-cc -O2 -fno-math-errno -std=c99 -D_POSIX_C_SOURCE=200809L $BF -o "$TMP/gemm_floor" bench/gemm_floor.c src/kernels/gemm.c $BL
+cc -O2 -fno-math-errno -std=c99 -D_POSIX_C_SOURCE=200809L $BF -o "$TMP/gemm_floor" bench/gemm_floor.c src/kernels/gemm.c src/kernels/cpu.c $BL
+# and the portable products (BLAS=none), timed as on CPUs without AVX-512
+# (LUNET_CPU=avx2: its AVX2 tiles) and without AVX2 (generic C)
+cc -O2 -fno-math-errno -std=c99 -D_POSIX_C_SOURCE=200809L -o "$TMP/gemm_floor_none" bench/gemm_floor.c \
+  src/kernels/gemm.c src/kernels/cpu.c
 cc -O2 -shared -fPIC -o "$TMP/alloc_count.so" bench/alloc_count.c
 
 # the BLAS alone (1 and 2 threads), and lunet's ln_gemm (its AVX-512 tiles, 1 thread)
 "$TMP/gemm_floor" 1 "$EPOCHS" blas > "$TMP/g1"
 "$TMP/gemm_floor" 1 "$EPOCHS" > "$TMP/gl"
+"$TMP/gemm_floor_none" 1 "$EPOCHS" > "$TMP/gpn"
+LUNET_CPU=avx2 "$TMP/gemm_floor_none" 1 "$EPOCHS" > "$TMP/gp2"
+# OpenBLAS's own kernels for such a CPU (its DYNAMIC_ARCH build takes the core type from the environment)
+OPENBLAS_CORETYPE=Haswell "$TMP/gemm_floor" 1 "$EPOCHS" blas > "$TMP/gh"
+LUNET_CPU=generic "$TMP/gemm_floor_none" 1 "$EPOCHS" > "$TMP/gp0"
 LUNET_SPLIT=0 $LUA bench/lunet_epoch.lua "$EPOCHS" > "$TMP/l_one"
 LUNET_SPLIT=blas $LUA bench/lunet_epoch.lua "$EPOCHS" > "$TMP/l_b2"
 # the three numbers the targets compare, in ROUNDS interleaved rounds (this
@@ -62,9 +72,10 @@ else echo "load_png_cv2 nan (apt-get install python3-opencv)" > "$TMP/cv2"; fi
 
 LDEF=$(best epoch_best "$TMP/l_def"); LB1=$(val epoch_best "$TMP/l_one"); LB2=$(val epoch_best "$TMP/l_b2")
 NP=$(best epoch_best "$TMP/np"); G1=$(val gemm_floor "$TMP/g1"); G2=$(best gemm_floor "$TMP/g2")
-GL=$(val gemm_floor "$TMP/gl")
+GL=$(val gemm_floor "$TMP/gl"); GP2=$(val gemm_floor "$TMP/gp2"); GP0=$(val gemm_floor "$TMP/gp0")
+GH=$(val gemm_floor "$TMP/gh"); GPN=$(val gemm_floor "$TMP/gpn")
 A1=$(val allocs "$TMP/a1"); A3=$(val allocs "$TMP/a3")
-awk -v ls="$LDEF" -v lb1="$LB1" -v lb2="$LB2" -v np="$NP" -v g1="$G1" -v g2="$G2" -v gl="$GL" \
+awk -v ls="$LDEF" -v lb1="$LB1" -v lb2="$LB2" -v np="$NP" -v g1="$G1" -v g2="$G2" -v gl="$GL" -v gp2="$GP2" -v gp0="$GP0" -v gh="$GH" -v gpn="$GPN" \
     -v gf1="$(val gemm_gflops "$TMP/g1")" -v a1="$A1" -v a3="$A3" -v rss="$(val rss_kb "$TMP/rss")" \
     -v li="$(cat "$TMP/l_def" "$TMP/l_one" "$TMP/l_b2" | sed -n 's/^load_idx //p' | sort -n | head -1)" -v lp="$(val load_png "$TMP/png")" -v lc="$(val load_png_cv2 "$TMP/cv2")" \
     -v acc="$(val final_acc "$TMP/l_def")" -v npacc="$(val final_acc "$TMP/np")" -v blas="$BLAS" \
@@ -79,6 +90,13 @@ awk -v ls="$LDEF" -v lb1="$LB1" -v lb2="$LB2" -v np="$NP" -v g1="$G1" -v g2="$G2
   printf "%-46s %10.3f\n", "GEMM floor s/epoch, " blas " 1 thread", g1
   printf "%-46s %10.3f\n", "GEMM floor s/epoch, " blas " 2 threads", g2
   printf "%-46s %10.3f\n", "GEMM floor s/epoch, lunet kernels 1 thread", gl
+  printf "%-46s %10.3f\n", "BLAS=none products, 1 thread, this CPU", gpn
+  printf "%-46s %10.3f\n", "BLAS=none products, 1 thread, LUNET_CPU=avx2", gp2
+  printf "%-46s %10.3f\n", "BLAS=none products, 1 thread, LUNET_CPU=generic", gp0
+  printf "%-46s %10.3f\n", "GEMM floor, " blas " 1 thread, Haswell kernels", gh
+  printf "%-46s %10.2f   (target <= 3)\n", "BLAS=none / " blas " 1 thread, this CPU", gpn / g1
+  printf "%-46s %10.2f   (target <= 3)\n", "the same as on AVX2 CPUs (avx2 / Haswell)", gp2 / gh
+  printf "%-46s %10.2f\n", "BLAS=none avx2 / " blas " 1 thread (AVX-512)", gp2 / g1
   printf "%-46s %10.3f   (target <= 0.25)\n", "lunet default / NumPy", ls / np
   printf "%-46s %10.3f   (aim <= 1.0)\n", "lunet default / best " blas " floor", ls / g
   printf "%-46s %10.3f\n", "lunet default / (lunet kernels floor / 2)", ls / (gl / 2)

@@ -234,14 +234,7 @@ static void fetch_next(const float *A, size_t lda, const size_t *idx, size_t M, 
 
 /* does this CPU have AVX-512F? */
 static int fast_cpu(void) {
-  static int has = -1;
-  int ok = __atomic_load_n(&has, __ATOMIC_RELAXED);
-  if (ok < 0) { /* the same value from any thread; atomic so the race is defined */
-    __builtin_cpu_init();
-    ok = __builtin_cpu_supports("avx512f") ? 1 : 0;
-    __atomic_store_n(&has, ok, __ATOMIC_RELAXED);
-  }
-  return ok;
+  return ln_cpu_level() >= 2;
 }
 
 /* the AVX-512 product; returns 0 (nothing done) when the CPU lacks
@@ -302,9 +295,8 @@ void ln_gemm_ref(int transA, int transB, size_t M, size_t N, size_t K,
 #ifdef LN_WIDE
   void (*wide)(size_t, const float *, size_t, size_t, const float *, size_t, float, float *, size_t) = NULL;
   size_t wide_r = 0, wide_w = 0;
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f")) { wide = tile_avx512; wide_r = 8; wide_w = 32; }
-  else if (__builtin_cpu_supports("avx2")) { wide = tile_avx2; wide_r = 6; wide_w = 16; }
+  if (ln_cpu_level() >= 2) { wide = tile_avx512; wide_r = 8; wide_w = 32; }
+  else if (ln_cpu_level() >= 1) { wide = tile_avx2; wide_r = 6; wide_w = 16; }
 #endif
   /* scale C by beta first (beta == 0 overwrites, so NaN in C never leaks) */
   for (i = 0; i < M; i++) {

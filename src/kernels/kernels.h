@@ -32,6 +32,10 @@ uint64_t ln_rng_below(ln_Rng *r, uint64_t n);
 /* Fisher-Yates permutation of 0..n-1 into perm */
 void ln_rng_permutation(ln_Rng *r, size_t n, size_t *perm);
 
+/* what the vector paths may use: 2 AVX-512F, 1 AVX2, 0 neither (x86-64 with
+** GCC or clang; 0 elsewhere), capped by LUNET_CPU=avx2 or =generic (cpu.c) */
+int ln_cpu_level(void);
+
 /* --------------------------------------------------------------- gemm */
 
 /* C = alpha * op(A) op(B) + beta * C, row-major; op(X) = X or X^T.

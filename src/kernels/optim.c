@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "optim.h"
+#include "kernels.h" /* ln_cpu_level */
 
 /* the loops are compiled three times, for AVX-512, AVX2 and the baseline,
 ** and the loader picks the one the CPU runs (GCC's target_clones, an ifunc;
@@ -455,7 +456,7 @@ void ln_adam(size_t n, float lr, float b1, float a1, float b2, float a2,
   int vec = __atomic_load_n(&has, __ATOMIC_RELAXED);
   if (vec < 0) { /* the same value from any thread */
     __builtin_cpu_init();
-    vec = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2");
+    vec = ln_cpu_level() >= 2 && __builtin_cpu_supports("avx2");
     vec += vec && __builtin_cpu_supports("avx512dq"); /* 2: adam_bulk16 too */
     __atomic_store_n(&has, vec, __ATOMIC_RELAXED);
   }
