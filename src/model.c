@@ -394,8 +394,8 @@ static int m_shuffle(lua_State *L) {
 ** tensor.  The update kernels are elementwise, so any split gives the same
 ** numbers as one loop.
 ** Default: the batch is split across two threads when the machine has 2 or
-** more cores (the quiet 2-core machine of `make bench`: 0.18 s/epoch against
-** 0.29 on one thread).  Steps too small to gain (SPLIT_WORK, SPLIT_UPDATE)
+** more cores (the 2-core machine of `make bench`: 0.128 s/epoch against
+** 0.240 on one thread).  Steps too small to gain (SPLIT_WORK, SPLIT_UPDATE)
 ** run on the calling thread with a 1-thread GEMM, so no thread spins on
 ** tiny products.  lunet.set_threads(1) or LUNET_SPLIT=0 keep everything on
 ** the calling thread; LUNET_SPLIT=blas uses OpenBLAS' own threads instead
