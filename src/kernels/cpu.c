@@ -1,8 +1,8 @@
 /*
 ** cpu.c: which vector instructions the kernels may use (checked at run time;
 ** the default build has no -march).  LUNET_CPU=avx2 or LUNET_CPU=generic
-** caps it, so that one machine can test and time every path: the spec runs
-** the portable build that way too (.ci/run), and `make bench` times the
+** caps it, so that one machine can test and time every path: `make test`
+** runs the portable build that way too, and `make bench` times the
 ** products of a CPU without AVX-512.
 */
 #include <stdlib.h>
