@@ -983,8 +983,9 @@ static void step_any(lua_State *L, Model *m, const ln_Tensor *X, const ln_Tensor
   res[2] = acc;
 }
 
-/* is the whole model one plan ending in a Softmax with the combined loss
-** (the book's classifier)?  Then *work as fastprefix gives it */
+/* the plan's layer count (all of them) when the whole model is one plan
+** ending in a Softmax with the combined loss (the book's classifier), else
+** 0; *work as fastprefix gives it */
 static int book_classifier(lua_State *L, const ln_Tensor *X, size_t *work) {
   int n = nlayers(L, 1), k = fastprefix(L, X, work), last;
   ln_Layer *l;
@@ -992,21 +993,21 @@ static int book_classifier(lua_State *L, const ln_Tensor *X, size_t *work) {
   l = pushlayer(L, 1, n);
   last = strcmp(l->cls->name, "Softmax") == 0;
   lua_pop(L, 1);
-  return last;
+  return last ? k : 0;
 }
 
 /* steps step0 .. step0 + nsteps - 1 of the book's classifier (see m_steps):
 ** the plan is set up for the first step of each batch size and only run by
 ** the others (nothing else runs on this Lua state in between).  Returns the
 ** steps done; res as step_any's for the last */
-static lua_Integer steps_book(lua_State *L, Model *m, const ln_Tensor *X, const ln_Tensor *Y, size_t step0,
-                              size_t nsteps, size_t bs, const size_t *perm, int check, double res[3]) {
+static lua_Integer steps_book(lua_State *L, Model *m, const ln_Tensor *X, const ln_Tensor *Y, int k, size_t work,
+                              size_t step0, size_t nsteps, size_t bs, const size_t *perm, int check, double res[3]) {
   Plan plan;
   Pool *pool = NULL;
   ln_Optimizer *opt = NULL;
   ln_Tensor *byt = NULL;
-  size_t cur = 0, s, work = 0, n = X->dims[0];
-  int k = fastprefix(L, X, &work), bx, by = 0, out = 0, lossi = 0, acci = 0, predi = 0, base = 0, ready = 0, j;
+  size_t cur = 0, s, n = X->dims[0];
+  int bx, by = 0, out = 0, lossi = 0, acci = 0, predi = 0, base = 0, ready = 0, j;
   for (s = 0; s < nsteps; s++) {
     size_t first = (step0 + s) * bs, count = n - first < bs ? n - first : bs;
     double data_loss, reg, acc;
@@ -1078,7 +1079,7 @@ static int m_steps(lua_State *L) {
   Model *m = checkmodel(L, 1);
   ln_Tensor *X = ln_checktensor(L, 2), *Y = ln_checktensor(L, 3);
   lua_Integer step0 = luaL_checkinteger(L, 4), nsteps = luaL_checkinteger(L, 5), bs = luaL_checkinteger(L, 6);
-  int shuffled = lua_toboolean(L, 7), check = lua_toboolean(L, 8);
+  int shuffled = lua_toboolean(L, 7), check = lua_toboolean(L, 8), k;
   const size_t *perm = NULL;
   size_t work, n;
   double res[3] = { 0.0, 0.0, 0.0 };
@@ -1086,7 +1087,7 @@ static int m_steps(lua_State *L) {
   checkready(L, m, "Model:train", 2);
   checkxy(L, X, Y, "Model:train");
   n = X->dims[0];
-  if (bs < 1 || step0 < 0 || nsteps < 1 || (size_t)step0 > (n - 1) / (size_t)bs ||
+  if (n == 0 || bs < 1 || step0 < 0 || nsteps < 1 || (size_t)step0 > (n - 1) / (size_t)bs ||
       (size_t)(nsteps - 1) > (n - 1) / (size_t)bs - (size_t)step0)
     ln_error(L, "Model:train: steps %lld..%lld of batches of %lld outside the %zu samples", (long long)step0,
              (long long)(step0 + nsteps - 1), (long long)bs, n);
@@ -1097,8 +1098,8 @@ static int m_steps(lua_State *L) {
     if (perm == NULL || m->perm_n != n) ln_error(L, "Model:train: no permutation for %zu rows", n);
   }
   lua_settop(L, 3);
-  if (book_classifier(L, X, &work))
-    done = steps_book(L, m, X, Y, (size_t)step0, (size_t)nsteps, (size_t)bs, perm, check, res);
+  if ((k = book_classifier(L, X, &work)) > 0)
+    done = steps_book(L, m, X, Y, k, work, (size_t)step0, (size_t)nsteps, (size_t)bs, perm, check, res);
   else
     for (s = step0; s < step0 + nsteps; s++) {
       size_t first = (size_t)s * (size_t)bs;
