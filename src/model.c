@@ -35,6 +35,8 @@ enum {
   MODEL_NUV = UV_P0
 };
 
+#define WHO_CACHED 32 /* trainable layers whose optimizer message the model keeps */
+
 typedef struct Model {
   int finalized;
   size_t perm_n;  /* entries in the UV_PERM buffer */
@@ -44,8 +46,8 @@ typedef struct Model {
   size_t pending_first, pending_count;
   /* "Model:train: optimizer, trainable: layer j (...)" of the fused step's
   ** updates, made once per layer instead of every step (see trainwho) */
-  const ln_Layer *who_layer[32];
-  char who[32][256];
+  const ln_Layer *who_layer[WHO_CACHED];
+  char who[WHO_CACHED][256];
 } Model;
 
 static Model *checkmodel(lua_State *L, int idx) {
@@ -79,9 +81,9 @@ static const char *layerwho(char *buf, size_t n, const char *fn, int i, const ln
 }
 
 /* layerwho(.., "Model:train: optimizer, trainable", j, l), kept in the model
-** for the first 32 trainable layers */
+** for the first WHO_CACHED trainable layers */
 static const char *trainwho(Model *m, char *buf, size_t n, int j, const ln_Layer *l) {
-  if (j < 1 || j > 32) return layerwho(buf, n, "Model:train: optimizer, trainable", j, l);
+  if (j < 1 || j > WHO_CACHED) return layerwho(buf, n, "Model:train: optimizer, trainable", j, l);
   if (m->who_layer[j - 1] != l) {
     layerwho(m->who[j - 1], sizeof m->who[j - 1], "Model:train: optimizer, trainable", j, l);
     m->who_layer[j - 1] = l;
@@ -293,7 +295,8 @@ static void copyrows(ln_Tensor *dst, const ln_Tensor *src, size_t first, size_t 
 
 /* copy `count` rows of src starting at row first (0-based), or the rows
 ** perm[first..] when perm is given, into the buffer uv of the model (only
-** sized when copy is 0: the split step copies on its two threads).
+** sized when copy is 0: the plan copies the rows on its threads, or reads
+** them in place and leaves the copy to m_sync_inputs).
 ** Unshuffled batches are copied too, not viewed: a view would keep the
 ** caller's whole data set alive after training (through the layers'
 ** `inputs`), and the copy costs about 4% of a step. */
@@ -416,8 +419,8 @@ typedef struct FLayer {
   const float *dv;        /* backward: gradient of the output */
   float wl1, wl2, bl1, bl2; /* Dense: the regularizers */
   size_t h;               /* Dense: the split of the inputs' sum (ln_nn_dense_split), 0 for none */
-  float *part;            /* Dense with h: the second partial sum, rows x n_out (the first goes to out) */
-  float *p0;              /* the first Dense with h, split: the first partial sum (not in out, below) */
+  float *part;            /* Dense with h: the second partial sum, rows x n_out (the first goes to out, */
+  float *p0;              /* or for the first Dense split between threads here: see plan_forward) */
   const ln_Update *up;    /* Dense, fused plans: the weights' and biases' updates */
 } FLayer;
 
@@ -498,6 +501,20 @@ static const float *batch_rows(const Plan *pl, size_t i0, size_t c, const size_t
   return pl->src + c + (pl->perm ? 0 : (pl->first + i0) * pl->l[0].n_in);
 }
 
+/* C (M x N) = op(A) B for the first Dense, A being the batch from column c
+** (transA: A^T, for the weight gradients): its rows read in place from src
+** when the plan is direct, else from the layer's inputs (the gathered batch) */
+static void first_product(const Plan *pl, int transA, size_t M, size_t N, size_t K, size_t c, const float *B,
+                          float *C) {
+  const FLayer *f = &pl->l[0];
+  const size_t *idx = NULL;
+  const float *a = pl->direct ? batch_rows(pl, 0, c, &idx) : f->in + c;
+  if (idx) /* direct, so ln_gemm_rows can */
+    ln_gemm_rows(transA, M, N, K, 1.0f, a, f->n_in, idx, B, N, 0.0f, C, N);
+  else
+    ln_gemm(transA, 0, M, N, K, 1.0f, a, f->n_in, B, N, 0.0f, C, N);
+}
+
 /* this thread's share of the plan's forward pass */
 static void plan_forward(Pool *p, const Plan *pl, int part, int parts) {
   size_t r0, r1, i, rows = pl->rows;
@@ -524,16 +541,11 @@ static void plan_forward(Pool *p, const Plan *pl, int part, int parts) {
   }
   for (k = 0; k < pl->n; k++) {
     const FLayer *f = &pl->l[k];
-    if (f->kind == F_DENSE && k == 0 && split0) { /* (P0 + P1) + b as ln_nn_dense_forward, P0 in out */
+    if (f->kind == F_DENSE && k == 0 && split0) { /* (P0 + P1) + b as ln_nn_dense_forward */
       size_t n = f->n_out, h = f->h, c = part == 0 ? 0 : h, kk = part == 0 ? h : f->n_in - h;
       /* each thread's partial sum in a buffer only it writes: P0 in out would
       ** make the next step's writes fetch the rows the other thread combined */
-      float *out = part == 0 ? f->p0 : f->part;
-      if (pl->direct) {
-        const size_t *idx;
-        const float *a = batch_rows(pl, 0, c, &idx);
-        ln_gemm_rows(0, rows, n, kk, 1.0f, a, f->n_in, idx, f->w + c * n, n, 0.0f, out, n);
-      } else ln_gemm(0, 0, rows, n, kk, 1.0f, f->in + c, f->n_in, f->w + c * n, n, 0.0f, out, n);
+      first_product(pl, 0, rows, n, kk, c, f->w + c * n, part == 0 ? f->p0 : f->part);
       barrier(p, parts, ++nbar); /* the other half of the sum */
       ln_nn_dense_combine(r1 - r0, n, f->p0 + r0 * n, f->part + r0 * n, f->b, f->out + r0 * n);
     } else if (f->kind == F_DENSE && k == 0 && pl->direct) { /* this thread's rows, in place */
@@ -574,14 +586,11 @@ static void plan_backward(Pool *p, const Plan *pl, int part, int parts) {
       first = 0;
       span(f->n_in, part, parts, &c0, &c1);
       if (c1 > c0) {
-        const size_t *idx = NULL;
-        const float *a = k == 0 && pl->direct ? batch_rows(pl, 0, c0, &idx) : f->in + c0;
-        if (idx) /* direct, so ln_gemm_rows can */
-          ln_gemm_rows(1, c1 - c0, f->n_out, rows, 1.0f, a, f->n_in, idx, f->dv, f->n_out, 0.0f,
-                       f->dw + c0 * f->n_out, f->n_out);
+        if (k == 0)
+          first_product(pl, 1, c1 - c0, f->n_out, rows, c0, f->dv, f->dw + c0 * f->n_out);
         else
-          ln_gemm(1, 0, c1 - c0, f->n_out, rows, 1.0f, a, f->n_in, f->dv, f->n_out, 0.0f, f->dw + c0 * f->n_out,
-                  f->n_out);
+          ln_gemm(1, 0, c1 - c0, f->n_out, rows, 1.0f, f->in + c0, f->n_in, f->dv, f->n_out, 0.0f,
+                  f->dw + c0 * f->n_out, f->n_out);
         /* the regularizers' gradients, as Dense's own backward adds them */
         ln_nn_reg_grad((c1 - c0) * f->n_out, f->w + c0 * f->n_out, f->wl1, f->wl2, f->dw + c0 * f->n_out);
       }
@@ -812,12 +821,7 @@ static void forward_setup(lua_State *L, Plan *pl, int bx, int k) {
       f->b = ln_getuv(L, li, LN_UV_BIASES)->data;
       f->h = ln_nn_dense_split(f->n_in);
       f->part = f->h ? ln_buffer2(L, li, LN_UV_EXTRA, rows, f->n_out)->data : NULL;
-      if (f->h && i == 1) {
-        size_t d[2];
-        d[0] = rows;
-        d[1] = f->n_out;
-        f->p0 = ln_buffer(L, 1, UV_P0, 2, d)->data;
-      }
+      if (f->h && i == 1) f->p0 = ln_buffer2(L, 1, UV_P0, rows, f->n_out)->data;
     }
     lua_pushvalue(L, li - 1);
     ln_setuv(L, li, LN_UV_INPUTS);
@@ -877,6 +881,15 @@ static void backward_setup(lua_State *L, Model *m, Plan *pl, int opt, int fused)
     }
 }
 
+/* a training plan on count rows of X (of perm): its source, and the pool
+** that splits it (NULL: one thread, for steps too small to gain) */
+static Pool *plan_begin(lua_State *L, Plan *pl, const ln_Tensor *X, const size_t *perm, size_t count,
+                        size_t work) {
+  pl->src = X->data;
+  pl->perm = perm;
+  return count >= 2 && work * count >= SPLIT_WORK ? getpool(L) : NULL;
+}
+
 /* after a forward plan on rows first.. (of perm): when the plan read X in
 ** place, the copy of the batch in the first layer's inputs is left to
 ** m_sync_inputs */
@@ -906,9 +919,7 @@ static void step_any(lua_State *L, Model *m, const ln_Tensor *X, const ln_Tensor
   by = gather(L, UV_BY, Y, first, count, perm, 1);
   n = nlayers(L, 1);
   if (k > 0) {
-    pool = count >= 2 && work * count >= SPLIT_WORK ? getpool(L) : NULL;
-    plan.src = X->data;
-    plan.perm = perm;
+    pool = plan_begin(L, &plan, X, perm, count, work);
     plan.first = first;
     forward_setup(L, &plan, bx, k);
     plan_run(pool, &plan);
@@ -1016,9 +1027,7 @@ static lua_Integer steps_book(lua_State *L, Model *m, const ln_Tensor *X, const 
       bx = gather(L, UV_BX, X, first, count, perm, 0);
       by = gather(L, UV_BY, Y, first, count, perm, 0);
       byt = ln_totensor(L, by);
-      pool = count >= 2 && work * count >= SPLIT_WORK ? getpool(L) : NULL;
-      plan.src = X->data;
-      plan.perm = perm;
+      pool = plan_begin(L, &plan, X, perm, count, work);
       forward_setup(L, &plan, bx, k);
       out = lua_gettop(L);
       lua_getiuservalue(L, 1, UV_LOSS);
