@@ -565,13 +565,16 @@ static void plan_forward(Pool *p, const Plan *pl, int part, int parts) {
   }
 }
 
-/* this thread's share of the plan's backward pass (layers n-1..0) */
+/* this thread's share of the plan's backward pass (layers n-1..0): first
+** every row-wise gradient of this thread's rows (the softmax/cross-entropy
+** gradient, the input gradients of the Dense layers above the first, ReLU),
+** which need nothing of the other thread's rows; then one barrier, and the
+** weight and bias gradients, which sum over every row of the batch */
 static void plan_backward(Pool *p, const Plan *pl, int part, int parts) {
   size_t r0, r1, c0, c1, b0, b1, rows = pl->rows;
-  unsigned nbar = 0;
-  int k, first = 1;
+  int k;
   span(rows, part, parts, &r0, &r1);
-  for (k = pl->n - 1; k >= 0; k--) {
+  for (k = pl->n - 1; k >= 0 && r1 > r0; k--) {
     const FLayer *f = &pl->l[k];
     if (f->kind == F_SOFTMAX) { /* the combined softmax/cross-entropy gradient of this thread's rows */
       if (pl->sparse)
@@ -580,38 +583,39 @@ static void plan_backward(Pool *p, const Plan *pl, int part, int parts) {
       else
         ln_softmax_cce_grad_onehot(r1 - r0, f->n_out, f->out + r0 * f->n_out, pl->y + r0 * f->n_out, rows,
                                    f->din + r0 * f->n_out);
-      first = 0; /* the Dense below needs both threads' rows */
     } else if (f->kind == F_DENSE) {
-      if (!first) barrier(p, parts, ++nbar); /* dv is written by both threads */
-      first = 0;
-      span(f->n_in, part, parts, &c0, &c1);
-      if (c1 > c0) {
-        if (k == 0)
-          first_product(pl, 1, c1 - c0, f->n_out, rows, c0, f->dv, f->dw + c0 * f->n_out);
-        else
-          ln_gemm(1, 0, c1 - c0, f->n_out, rows, 1.0f, f->in + c0, f->n_in, f->dv, f->n_out, 0.0f,
-                  f->dw + c0 * f->n_out, f->n_out);
-        /* the regularizers' gradients, as Dense's own backward adds them */
-        ln_nn_reg_grad((c1 - c0) * f->n_out, f->w + c0 * f->n_out, f->wl1, f->wl2, f->dw + c0 * f->n_out);
-      }
-      span(f->n_out, part, parts, &b0, &b1); /* the bias gradients: this thread's columns */
-      if (b1 > b0) {
-        ln_nn_colsum_ld(rows, b1 - b0, f->n_out, f->dv + b0, f->db + b0);
-        ln_nn_reg_grad(b1 - b0, f->b + b0, f->bl1, f->bl2, f->db + b0);
-      }
-      if (f->din && r1 > r0)
+      if (f->din)
         ln_gemm(0, 1, r1 - r0, f->n_in, f->n_out, 1.0f, f->dv + r0 * f->n_out, f->n_out, f->w, f->n_out,
                 0.0f, f->din + r0 * f->n_in, f->n_in);
-    } else if (r1 > r0) { /* ReLU */
+    } else { /* ReLU */
       ln_nn_relu_backward((r1 - r0) * f->n_out, f->in + r0 * f->n_out, f->dv + r0 * f->n_out,
                           f->din + r0 * f->n_out);
+    }
+  }
+  barrier(p, parts, 1); /* every dv is complete: both threads wrote their rows */
+  for (k = pl->n - 1; k >= 0; k--) {
+    const FLayer *f = &pl->l[k];
+    if (f->kind != F_DENSE) continue;
+    span(f->n_in, part, parts, &c0, &c1);
+    if (c1 > c0) {
+      if (k == 0)
+        first_product(pl, 1, c1 - c0, f->n_out, rows, c0, f->dv, f->dw + c0 * f->n_out);
+      else
+        ln_gemm(1, 0, c1 - c0, f->n_out, rows, 1.0f, f->in + c0, f->n_in, f->dv, f->n_out, 0.0f,
+                f->dw + c0 * f->n_out, f->n_out);
+      /* the regularizers' gradients, as Dense's own backward adds them */
+      ln_nn_reg_grad((c1 - c0) * f->n_out, f->w + c0 * f->n_out, f->wl1, f->wl2, f->dw + c0 * f->n_out);
+    }
+    span(f->n_out, part, parts, &b0, &b1); /* the bias gradients: this thread's columns */
+    if (b1 > b0) {
+      ln_nn_colsum_ld(rows, b1 - b0, f->n_out, f->dv + b0, f->db + b0);
+      ln_nn_reg_grad(b1 - b0, f->b + b0, f->bl1, f->bl2, f->db + b0);
     }
   }
   /* fused: the optimizer updates the rows of the weights whose gradients
   ** this thread computed (still in its cache) and the biases it summed.  Safe
   ** without another barrier: the products that read the weights (the input
-  ** gradients of layers 2..n) all come before the barrier of the plan's
-  ** first Dense, which both threads have passed; layer 1 has none */
+  ** gradients) all come before the barrier, which both threads have passed */
   if (pl->fused)
     for (k = 0; k < pl->n; k++) {
       const FLayer *f = &pl->l[k];
