@@ -3,9 +3,10 @@
 ** place, src/kernels/gemm.c) against ln_gemm on the same rows gathered into
 ** a matrix, bit for bit: both orientations of A, shapes across every tile
 ** and k-block edge, rows picked by a random index, by none (consecutive rows
-** with a stride), beta 0 and 1, and ln_nn_dense_forward_rows against
-** ln_nn_dense_forward.  On a CPU without AVX-512F ln_gemm_rows must refuse
-** (ln_gemm_rows_ok is 0), which is checked too.
+** with a stride), beta 0 and 1; ln_nn_dense_forward_rows against
+** ln_nn_dense_forward; ln_gemm with B transposed (its panels packed by
+** register transposes) against B^T stored as such.  On a CPU without
+** AVX-512F ln_gemm_rows must refuse (ln_gemm_rows_ok is 0), which is checked.
 ** Build and run: make gemmcheck
 */
 #include "../src/kernels/gemm.c"
@@ -66,6 +67,23 @@ static void one(int transA, size_t M, size_t N, size_t K, int indexed, float bet
   free(src); free(B); free(C0); free(C1); free(A); free(idx);
 }
 
+/* ln_gemm with op(B) = B^T (packed by transposes) against ln_gemm on B^T
+** stored as such: the same tiles, so the same bits */
+static void transb(int transA, size_t M, size_t N, size_t K) {
+  size_t ldb = K + next() % 5, lda = (transA ? M : K) + next() % 3, i, j;
+  float *A = values((transA ? K : M) * lda), *B = values(N * ldb), *BT = malloc(K * N * sizeof(float));
+  float *C0 = values(M * N), *C1 = malloc(M * N * sizeof(float));
+  float beta = (next() & 1) ? 1.0f : 0.0f;
+  if (BT == NULL || C1 == NULL) { perror("malloc"); exit(2); }
+  memcpy(C1, C0, M * N * sizeof(float));
+  for (i = 0; i < N; i++)
+    for (j = 0; j < K; j++) BT[j * N + i] = B[i * ldb + j];
+  ln_gemm(transA, 0, M, N, K, 1.0f, A, lda, BT, N, beta, C0, N);
+  ln_gemm(transA, 1, M, N, K, 1.0f, A, lda, B, ldb, beta, C1, N);
+  check(memcmp(C0, C1, M * N * sizeof(float)) == 0, "ln_gemm with B transposed", transA, M, N, K, 0, beta);
+  free(A); free(B); free(BT); free(C0); free(C1);
+}
+
 /* ln_nn_dense_forward_rows against ln_nn_dense_forward on the gathered rows */
 static void dense(size_t rows, size_t n_in, size_t n_out) {
   size_t total = rows + 3 + next() % 20, i;
@@ -103,6 +121,13 @@ int main(void) {
     size_t idx[2] = { 1, 0 };
     check(ln_gemm_rows(0, 2, 2, 2, 1.0f, A, 2, idx, B, 2, 0.0f, C, 2) == 0 && C[0] == 0.0f,
           "a narrow product (refused)", 0, 2, 2, 2, 1, 0.0f);
+  }
+  {
+    static const size_t tN[] = { 1, 10, 15, 16, 17, 31, 32, 33, 64, 100, 128, 130 };
+    static const size_t tK[] = { 1, 10, 15, 16, 17, 31, 127, 128, 129, 200 };
+    for (t = 0; t < 2; t++)
+      for (a = 0; a < sizeof tN / sizeof *tN; a++)
+        for (k = 0; k < sizeof tK / sizeof *tK; k++) transb(t, 1 + next() % 70, tN[a], tK[k]);
   }
   for (a = 0; a < 40; a++) dense(1 + next() % 140, 1 + next() % 800, 32 + next() % 150);
   dense(128, 784, 128);
