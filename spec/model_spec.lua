@@ -153,7 +153,10 @@ describe("lunet.Model", function()
         local d1, d2, d3 = layers()
         local a1, a2, la = lunet.ReLU(), lunet.ReLU(), lunet.SoftmaxCategoricalCrossentropy()
         local opt = lunet.Adam { learning_rate = 0.01, decay = 1e-3 }
-        for _ = 1, 3 do
+        local lc, ac, sm = lunet.CategoricalCrossentropy(), lunet.CategoricalAccuracy(), lunet.Softmax()
+        local hist = { loss = {}, accuracy = {} }
+        for e = 1, 3 do
+          lc:new_pass(); ac:new_pass()
           local X, y = X0, y0
           if shuffled then X, y = lunet.data.shuffle(X0, y0) end
           for s = 1, N, B do
@@ -162,6 +165,7 @@ describe("lunet.Model", function()
             d2:forward(a1.output, true); a2:forward(d2.output, true)
             d3:forward(a2.output, true)
             la:forward(d3.output, by)
+            lc:calculate(la.output, by); ac:calculate(sm:predictions(la.output), by)
             la:backward(la.output, by)
             d3:backward(la.dinputs); a2:backward(d3.dinputs)
             d2:backward(a2.dinputs); a1:backward(d2.dinputs)
@@ -170,8 +174,9 @@ describe("lunet.Model", function()
             opt:update_params(d1); opt:update_params(d2); opt:update_params(d3)
             opt:post_update_params()
           end
+          hist.loss[e], hist.accuracy[e] = lc:calculate_accumulated(), ac:calculate_accumulated()
         end
-        return { d1.weights, d1.biases, d2.weights, d2.biases, d3.weights, d3.biases, d1.inputs, d1.dweights }
+        return { d1.weights, d1.biases, d2.weights, d2.biases, d3.weights, d3.biases, d1.inputs, d1.dweights }, hist
       end
       local function model(onehot, threads, shuffled)
         local X, y = data(onehot)
@@ -182,23 +187,27 @@ describe("lunet.Model", function()
                 accuracy = lunet.CategoricalAccuracy() }
         m:finalize()
         lunet.set_threads(threads)
-        local ok, err = pcall(m.train, m, X, y, { epochs = 3, batch_size = B, shuffle = shuffled, verbose = 0 })
+        local ok, h = pcall(m.train, m, X, y, { epochs = 3, batch_size = B, shuffle = shuffled, verbose = 0 })
         lunet.set_threads(2)
-        assert(ok, err)
-        return { d1.weights, d1.biases, d2.weights, d2.biases, d3.weights, d3.biases, d1.inputs, d1.dweights }
+        assert(ok, h)
+        return { d1.weights, d1.biases, d2.weights, d2.biases, d3.weights, d3.biases, d1.inputs, d1.dweights }, h
       end
       -- the parameters, then the first layer's inputs (the last batch) and weight gradients
       for _, inputs in ipairs { 20, 300 } do
         I = inputs
         for _, onehot in ipairs { false, true } do
           for _, shuffled in ipairs { false, true } do
-            local want = book(onehot, shuffled)
+            local want, wanth = book(onehot, shuffled)
             for _, threads in ipairs { 1, 2 } do
-              local got = model(onehot, threads, shuffled)
+              local got, goth = model(onehot, threads, shuffled)
+              local what = ("%d inputs, %s, %s, %d thread(s)"):format(I, onehot and "one-hot" or "labels",
+                shuffled and "shuffled" or "in order", threads)
               for i = 1, #want do
-                assert.are.same(want[i]:totable(), got[i]:totable(), ("%d inputs, item %d, %s, %s, %d thread(s)")
-                  :format(I, i, onehot and "one-hot" or "labels", shuffled and "shuffled" or "in order", threads))
+                assert.are.same(want[i]:totable(), got[i]:totable(), ("item %d, "):format(i) .. what)
               end
+              -- each epoch's loss and accuracy (the plan's threads compute them after a step's first batch)
+              assert.are.same(wanth.loss, goth.loss, what)
+              assert.are.same(wanth.accuracy, goth.accuracy, what)
             end
           end
         end
@@ -226,7 +235,7 @@ describe("lunet.Model", function()
         labels[100] = 9 -- the second batch (rows 65..128) has a label outside 1..5
         local ok, err = pcall(m.train, m, X, lunet.tensor(labels), { epochs = 1, batch_size = 64, verbose = 0 })
         assert.is_false(ok)
-        assert.matches("Model:train", err)
+        assert.matches("Model:train: loss: label 9 at row 36 is outside 1..5", err, 1, true)
         assert.are.same(X:rows(65, 128):totable(), d1.inputs:totable())
         m, d1, X, labels = setup()
         X:set(100, 1, math.huge) -- the loss of the second batch is not finite

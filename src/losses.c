@@ -197,6 +197,23 @@ double ln_loss_calculate(lua_State *L, int loss, int pred, int y, const char *wh
   return s / (double)out->numel;
 }
 
+float *ln_loss_samples(lua_State *L, int loss, size_t n) {
+  const ln_Loss *l = ln_toloss(L, loss);
+  ln_Tensor *t;
+  if (l == NULL || (l->cls != &CCE.cls && l->cls != &SOFTMAX_CCE.cls)) return NULL;
+  t = ln_getuv(L, loss, UV_LOSSES);
+  return t != NULL && t->ndim == 1 && t->numel == n ? t->data : NULL;
+}
+
+double ln_loss_add(lua_State *L, int loss, size_t n) {
+  ln_Loss *l = ln_toloss(L, loss);
+  const ln_Tensor *t = ln_getuv(L, loss, UV_LOSSES);
+  double s = ln_sum(n, t->data);
+  l->accumulated_sum += s;
+  l->accumulated_count += (double)n;
+  return s / (double)n;
+}
+
 /* the checks of a backward pass and its dinputs buffer, sized to dvalues
 ** (*dv and *t get the argument tensors); returns the loss kind's check
 ** result (1 = sparse labels) */

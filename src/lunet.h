@@ -174,6 +174,12 @@ struct ln_Loss {
 ln_Loss *ln_toloss(lua_State *L, int idx); /* NULL if not a loss */
 /* mean data loss of pred (idx) against y (idx); adds to the accumulated sums */
 double ln_loss_calculate(lua_State *L, int loss, int pred, int y, const char *who);
+/* for a split training step that computes the per-sample losses on its
+** threads: the loss's per-sample buffer when it holds n values from a
+** calculate of a categorical cross-entropy (NULL otherwise), and calculate's
+** bookkeeping for n losses written there (sum, accumulate, mean) */
+float *ln_loss_samples(lua_State *L, int loss, size_t n);
+double ln_loss_add(lua_State *L, int loss, size_t n);
 /* gradient of the loss; returns the loss's dinputs buffer */
 ln_Tensor *ln_loss_backward(lua_State *L, int loss, int dvalues, int y, const char *who);
 /* the book's regularization_loss(layer): 0 for layers without weights */
@@ -199,6 +205,9 @@ typedef struct ln_Accuracy {
 
 ln_Accuracy *ln_toaccuracy(lua_State *L, int idx); /* NULL otherwise */
 void ln_accuracy_init(lua_State *L, int acc, int y, int reinit);
+/* calculate's bookkeeping for hits of n comparisons counted elsewhere (a
+** split training step); the accuracy at acc must be categorical, not binary */
+double ln_accuracy_add(lua_State *L, int acc, size_t hits, size_t n);
 /* mean accuracy of predictions vs y; adds to the accumulated sums */
 double ln_accuracy_calculate(lua_State *L, int acc, int predictions, int y, const char *who);
 

@@ -353,6 +353,25 @@ static double regloss(lua_State *L) {
   return r;
 }
 
+/* does a trainable layer have a positive regularization factor? (else
+** regloss is 0: the book adds a term only when its factor is positive) */
+static int anyreg(lua_State *L) {
+  int i, n, any = 0;
+  lua_getiuservalue(L, 1, UV_TRAINABLE);
+  n = (int)lua_rawlen(L, -1);
+  for (i = 1; i <= n && !any; i++) {
+    lua_rawgeti(L, -1, i);
+    if (ln_isclass(L, -1, "lunet.Dense")) {
+      const ln_Dense *d = (const ln_Dense *)lua_touserdata(L, -1);
+      any = d->weight_regularizer_l1 > 0 || d->weight_regularizer_l2 > 0 || d->bias_regularizer_l1 > 0 ||
+            d->bias_regularizer_l2 > 0;
+    }
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  return any;
+}
+
 /* model:_shuffle(n): draw a new permutation of n rows for the next epoch */
 static int m_shuffle(lua_State *L) {
   Model *m = checkmodel(L, 1);
@@ -442,6 +461,11 @@ typedef struct Plan {
   float *pred;
   const float *y;
   int sparse;
+  /* forward with a Softmax last, when set (steps_book): each thread also
+  ** writes its rows' losses (categorical cross-entropy) and counts its
+  ** correct predictions; bad: its labels failed ln_labels_check */
+  float *losses;
+  struct Tally { size_t hits; int bad; } *tally;
   int direct;             /* the first Dense reads the batch rows from src (ln_gemm_rows), no gather */
   /* update: the optimizer's prepared updates, each split in two ranges */
   int nup;
@@ -515,6 +539,26 @@ static void first_product(const Plan *pl, int transA, size_t M, size_t N, size_t
     ln_gemm(transA, 0, M, N, K, 1.0f, a, f->n_in, B, N, 0.0f, C, N);
 }
 
+/* the losses and correct predictions of n rows from r0, as the loss's and
+** the accuracy's calculate would find them (they check the labels first) */
+static void plan_loss(const Plan *pl, size_t n, size_t r0, size_t cols, const float *out, struct Tally *t) {
+  const float *pred = pl->pred + r0;
+  t->bad = 0;
+  if (pl->sparse) {
+    const float *y = pl->y + r0;
+    if (ln_labels_check(n, y, cols) != n) {
+      t->bad = 1;
+      return;
+    }
+    ln_cce_sparse_forward(n, cols, out, y, pl->losses + r0);
+    t->hits = ln_count_equal(n, pred, y);
+  } else {
+    const float *y = pl->y + r0 * cols;
+    ln_cce_onehot_forward(n, cols, out, y, pl->losses + r0);
+    t->hits = cols == 1 ? ln_count_equal(n, pred, y) : ln_count_onehot(n, cols, pred, y);
+  }
+}
+
 /* this thread's share of the plan's forward pass */
 static void plan_forward(Pool *p, const Plan *pl, int part, int parts) {
   size_t r0, r1, i, rows = pl->rows;
@@ -561,6 +605,7 @@ static void plan_forward(Pool *p, const Plan *pl, int part, int parts) {
     } else { /* Softmax, and the predictions the model reads after the step */
       ln_softmax_rows(r1 - r0, f->n_out, f->in + r0 * f->n_out, f->out + r0 * f->n_out);
       ln_argmax_labels(r1 - r0, f->n_out, f->out + r0 * f->n_out, pl->pred + r0);
+      if (pl->losses) plan_loss(pl, r1 - r0, r0, f->n_out, f->out + r0 * f->n_out, &pl->tally[part]);
     }
   }
 }
@@ -807,6 +852,7 @@ static void forward_setup(lua_State *L, Plan *pl, int bx, int k) {
   pl->n = k;
   pl->rows = rows;
   pl->mode = PLAN_FORWARD;
+  pl->losses = NULL;
   for (i = 1; i <= k; i++) {
     FLayer *f = &pl->l[i - 1];
     ln_Layer *l = pushlayer(L, 1, i);
@@ -1022,7 +1068,8 @@ static lua_Integer steps_book(lua_State *L, Model *m, const ln_Tensor *X, const 
   ln_Optimizer *opt = NULL;
   ln_Tensor *byt = NULL;
   size_t cur = 0, s, n = X->dims[0];
-  int bx, by = 0, out = 0, lossi = 0, acci = 0, predi = 0, base = 0, ready = 0, j;
+  struct Tally tally[2];
+  int bx, by = 0, out = 0, lossi = 0, acci = 0, predi = 0, base = 0, ready = 0, j, reg_any = anyreg(L);
   for (s = 0; s < nsteps; s++) {
     size_t first = (step0 + s) * bs, count = n - first < bs ? n - first : bs;
     double data_loss, reg, acc;
@@ -1048,16 +1095,29 @@ static lua_Integer steps_book(lua_State *L, Model *m, const ln_Tensor *X, const 
     copyrows(byt, Y, first, count, perm);
     plan.first = first;
     plan.mode = PLAN_FORWARD;
+    tally[0].hits = tally[1].hits = 0;
+    tally[0].bad = tally[1].bad = 0;
     plan_run(pool, &plan);
     setpending(m, &plan, perm, first, count);
-    data_loss = ln_loss_calculate(L, lossi, out, by, "Model:train: loss"); /* checks y */
-    reg = regloss(L);
-    acc = ln_accuracy_calculate(L, acci, predi, by, "Model:train: accuracy");
+    if (plan.losses && !tally[0].bad && !tally[1].bad) { /* computed by the plan's threads */
+      data_loss = ln_loss_add(L, lossi, count);
+      reg = reg_any ? regloss(L) : 0.0;
+      acc = ln_accuracy_add(L, acci, tally[0].hits + tally[1].hits, count);
+    } else {
+      data_loss = ln_loss_calculate(L, lossi, out, by, "Model:train: loss"); /* checks y */
+      reg = reg_any ? regloss(L) : 0.0;
+      acc = ln_accuracy_calculate(L, acci, predi, by, "Model:train: accuracy");
+    }
     if (!ready) { /* the backward and its updates (these need y checked and the step's learning rate) */
       lua_settop(L, base);
       lua_getiuservalue(L, 1, UV_COMBINED);
       plan.y = byt->data;
       ln_softmax_cce_begin(L, lua_gettop(L), out, by, "Model:train: softmax/cross-entropy", &plan.sparse);
+      { /* from the next step on, the plan computes the losses and hits (the checks are done) */
+        const ln_Accuracy *a = ln_toaccuracy(L, acci);
+        plan.losses = a && !a->regression && !a->binary ? ln_loss_samples(L, lossi, count) : NULL;
+        plan.tally = tally;
+      }
       lua_getiuservalue(L, 1, UV_OPT);
       opt = ln_tooptimizer(L, -1);
       ln_optimizer_pre(opt);
