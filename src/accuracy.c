@@ -104,8 +104,7 @@ double ln_accuracy_calculate(lua_State *L, int acc, int predictions, int y, cons
   return (double)hits / (double)n;
 }
 
-double ln_accuracy_add(lua_State *L, int acc, size_t hits, size_t n) {
-  ln_Accuracy *a = ln_toaccuracy(L, acc);
+double ln_accuracy_add(ln_Accuracy *a, size_t hits, size_t n) {
   a->accumulated_sum += (double)hits;
   a->accumulated_count += (double)n;
   return (double)hits / (double)n;

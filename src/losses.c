@@ -205,10 +205,8 @@ float *ln_loss_samples(lua_State *L, int loss, size_t n) {
   return t != NULL && t->ndim == 1 && t->numel == n ? t->data : NULL;
 }
 
-double ln_loss_add(lua_State *L, int loss, size_t n) {
-  ln_Loss *l = ln_toloss(L, loss);
-  const ln_Tensor *t = ln_getuv(L, loss, UV_LOSSES);
-  double s = ln_sum(n, t->data);
+double ln_loss_add(ln_Loss *l, const float *losses, size_t n) {
+  double s = ln_sum(n, losses);
   l->accumulated_sum += s;
   l->accumulated_count += (double)n;
   return s / (double)n;

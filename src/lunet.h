@@ -179,7 +179,7 @@ double ln_loss_calculate(lua_State *L, int loss, int pred, int y, const char *wh
 ** calculate of a categorical cross-entropy (NULL otherwise), and calculate's
 ** bookkeeping for n losses written there (sum, accumulate, mean) */
 float *ln_loss_samples(lua_State *L, int loss, size_t n);
-double ln_loss_add(lua_State *L, int loss, size_t n);
+double ln_loss_add(ln_Loss *l, const float *losses, size_t n);
 /* gradient of the loss; returns the loss's dinputs buffer */
 ln_Tensor *ln_loss_backward(lua_State *L, int loss, int dvalues, int y, const char *who);
 /* the book's regularization_loss(layer): 0 for layers without weights */
@@ -207,7 +207,7 @@ ln_Accuracy *ln_toaccuracy(lua_State *L, int idx); /* NULL otherwise */
 void ln_accuracy_init(lua_State *L, int acc, int y, int reinit);
 /* calculate's bookkeeping for hits of n comparisons counted elsewhere (a
 ** split training step); the accuracy at acc must be categorical, not binary */
-double ln_accuracy_add(lua_State *L, int acc, size_t hits, size_t n);
+double ln_accuracy_add(ln_Accuracy *a, size_t hits, size_t n);
 /* mean accuracy of predictions vs y; adds to the accumulated sums */
 double ln_accuracy_calculate(lua_State *L, int acc, int predictions, int y, const char *who);
 

@@ -466,6 +466,12 @@ typedef struct Plan {
   ** correct predictions; bad: its labels failed ln_labels_check */
   float *losses;
   struct Tally { size_t hits; int bad; } *tally;
+  /* forward, when set (steps_book): each thread first copies its rows of
+  ** the batch's targets (rows of ycols values, from ysrc as the batch rows
+  ** of X) into ydst */
+  const float *ysrc;
+  float *ydst;
+  size_t ycols;
   int direct;             /* the first Dense reads the batch rows from src (ln_gemm_rows), no gather */
   /* update: the optimizer's prepared updates, each split in two ranges */
   int nup;
@@ -571,6 +577,10 @@ static void plan_forward(Pool *p, const Plan *pl, int part, int parts) {
   const int split0 = parts == 2 && pl->l[0].kind == F_DENSE && pl->l[0].h > 0;
   span(rows, part, parts, &r0, &r1);
   if (r1 == r0) return;
+  if (pl->ysrc) /* this thread's rows of the targets */
+    for (i = r0; i < r1; i++)
+      memcpy(pl->ydst + i * pl->ycols, pl->ysrc + (pl->perm ? pl->perm[pl->first + i] : pl->first + i) * pl->ycols,
+             pl->ycols * sizeof(float));
   if (pl->src && !pl->direct) { /* this thread's part of the batch */
     size_t w = pl->l[0].n_in, c0 = 0, c1 = w, i0 = r0, i1 = r1;
     if (split0) {
@@ -853,6 +863,7 @@ static void forward_setup(lua_State *L, Plan *pl, int bx, int k) {
   pl->rows = rows;
   pl->mode = PLAN_FORWARD;
   pl->losses = NULL;
+  pl->ysrc = NULL;
   for (i = 1; i <= k; i++) {
     FLayer *f = &pl->l[i - 1];
     ln_Layer *l = pushlayer(L, 1, i);
@@ -1069,6 +1080,8 @@ static lua_Integer steps_book(lua_State *L, Model *m, const ln_Tensor *X, const 
   ln_Tensor *byt = NULL;
   size_t cur = 0, s, n = X->dims[0];
   struct Tally tally[2];
+  ln_Loss *lossp = NULL;
+  ln_Accuracy *accp = NULL;
   int bx, by = 0, out = 0, lossi = 0, acci = 0, predi = 0, base = 0, ready = 0, j, reg_any = anyreg(L);
   for (s = 0; s < nsteps; s++) {
     size_t first = (step0 + s) * bs, count = n - first < bs ? n - first : bs;
@@ -1090,9 +1103,11 @@ static lua_Integer steps_book(lua_State *L, Model *m, const ln_Tensor *X, const 
       base = predi;
       cur = count;
       ready = 0;
+      plan.ysrc = Y->data; /* the plan's threads gather the targets */
+      plan.ydst = byt->data;
+      plan.ycols = ln_cols(Y);
     }
     m->pending = 0;
-    copyrows(byt, Y, first, count, perm);
     plan.first = first;
     plan.mode = PLAN_FORWARD;
     tally[0].hits = tally[1].hits = 0;
@@ -1100,9 +1115,9 @@ static lua_Integer steps_book(lua_State *L, Model *m, const ln_Tensor *X, const 
     plan_run(pool, &plan);
     setpending(m, &plan, perm, first, count);
     if (plan.losses && !tally[0].bad && !tally[1].bad) { /* computed by the plan's threads */
-      data_loss = ln_loss_add(L, lossi, count);
+      data_loss = ln_loss_add(lossp, plan.losses, count);
       reg = reg_any ? regloss(L) : 0.0;
-      acc = ln_accuracy_add(L, acci, tally[0].hits + tally[1].hits, count);
+      acc = ln_accuracy_add(accp, tally[0].hits + tally[1].hits, count);
     } else {
       data_loss = ln_loss_calculate(L, lossi, out, by, "Model:train: loss"); /* checks y */
       reg = reg_any ? regloss(L) : 0.0;
@@ -1114,8 +1129,9 @@ static lua_Integer steps_book(lua_State *L, Model *m, const ln_Tensor *X, const 
       plan.y = byt->data;
       ln_softmax_cce_begin(L, lua_gettop(L), out, by, "Model:train: softmax/cross-entropy", &plan.sparse);
       { /* from the next step on, the plan computes the losses and hits (the checks are done) */
-        const ln_Accuracy *a = ln_toaccuracy(L, acci);
-        plan.losses = a && !a->regression && !a->binary ? ln_loss_samples(L, lossi, count) : NULL;
+        accp = ln_toaccuracy(L, acci);
+        lossp = ln_toloss(L, lossi);
+        plan.losses = accp && !accp->regression && !accp->binary ? ln_loss_samples(L, lossi, count) : NULL;
         plan.tally = tally;
       }
       lua_getiuservalue(L, 1, UV_OPT);
