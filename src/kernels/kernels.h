@@ -36,6 +36,16 @@ void ln_rng_permutation(ln_Rng *r, size_t n, size_t *perm);
 ** GCC or clang; 0 elsewhere), capped by LUNET_CPU=avx2 or =generic (cpu.c) */
 int ln_cpu_level(void);
 
+/* a loop compiled three times, for AVX-512, AVX2 and the baseline, the
+** loader picking the one the CPU runs (GCC's target_clones, an ifunc; the
+** default build keeps no -march).  Only for loops whose results do not
+** depend on the vector width (element-wise, no reassociated sums) */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__ELF__)
+#define LN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define LN_CLONES
+#endif
+
 /* --------------------------------------------------------------- gemm */
 
 /* C = alpha * op(A) op(B) + beta * C, row-major; op(X) = X or X^T.

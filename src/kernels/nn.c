@@ -22,6 +22,7 @@ size_t ln_nn_dense_split(size_t n_in) {
   return n_in >= LN_DENSE_SPLIT ? n_in / 2 : 0;
 }
 
+LN_CLONES
 void ln_nn_dense_combine(size_t rows, size_t n_out, const float *p0, const float *p1, const float *b,
                          float *out) { /* no restrict: out may be p0 */
   size_t i, j;
@@ -74,6 +75,7 @@ void ln_nn_colsum(size_t rows, size_t cols, const float *a, float *out) {
   ln_nn_colsum_ld(rows, cols, cols, a, out);
 }
 
+LN_CLONES
 void ln_nn_colsum_ld(size_t rows, size_t cols, size_t ld, const float *a, float *out) {
   double acc[COLBLOCK];
   size_t j0, i, j;
@@ -102,6 +104,7 @@ void ln_nn_reg_grad(size_t n, const float *w, float l1, float l2, float *dw) {
 /* ======================================================= activations */
 
 /* ReLU forward */
+LN_CLONES
 void ln_nn_relu_forward(size_t n, const float *in, float *out) {
   size_t i;
   for (i = 0; i < n; i++) out[i] = in[i] < 0.0f ? 0.0f : in[i];
@@ -110,6 +113,7 @@ void ln_nn_relu_forward(size_t n, const float *in, float *out) {
 /* ReLU backward: zero where the input was <= 0.  dv is read on every
 ** element so the selection is a blend the loop vectorises (a conditional
 ** read kept it a scalar loop with a mispredicted branch per element) */
+LN_CLONES
 void ln_nn_relu_backward(size_t n, const float *in, const float *dv, float *din) {
   size_t i;
   for (i = 0; i < n; i++) {

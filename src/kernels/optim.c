@@ -16,16 +16,9 @@
 #include "optim.h"
 #include "kernels.h" /* ln_cpu_level */
 
-/* the loops are compiled three times, for AVX-512, AVX2 and the baseline,
-** and the loader picks the one the CPU runs (GCC's target_clones, an ifunc;
-** the default build keeps no -march).  Results are identical in every clone:
-** -std=c99 keeps contraction off (no FMA), and division and sqrt are
-** correctly rounded at any vector width */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__ELF__)
-#define LN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define LN_CLONES
-#endif
+/* the loops are compiled three times (LN_CLONES, kernels.h).  Results are
+** identical in every clone: -std=c99 keeps contraction off (no FMA), and
+** division and sqrt are correctly rounded at any vector width */
 
 /* Note: the sqrtf loops vectorise with -O3 -fno-math-errno (GCC needs to
 ** know sqrtf cannot set errno); at the default -O2 they run scalar, which
