@@ -133,9 +133,9 @@ static void narrow_cols(size_t rows, size_t i0, size_t j1, size_t j2, size_t kb,
 ** transposed (OpenBLAS' small-matrix kernels win there): for the shapes of a
 ** training step it beats OpenBLAS 0.3.21's single-thread SkylakeX kernels
 ** (bench/gemm_floor.c: 0.129 -> 0.115 s per epoch of half-batch products;
-** the last layer's forward, 64 x 10 from 128 inputs, 2.09 -> 1.76 us).  A panel of FKB rows
-** x 64 columns of op(B) is packed (32 KB, stays in L1) and tiles of 6 rows
-** x 64 columns of C are accumulated in 24 registers with fused
+** the last layer's forward, 64 x 10 from 128 inputs, 2.09 -> 1.76 us).  A
+** panel of FKB rows x 64 columns of op(B) is packed (32 KB, stays in L1) and
+** tiles of 6 rows x 64 columns of C are accumulated in 24 registers with fused
 ** multiply-adds, the 6 values of op(A) broadcast from memory; partial
 ** panels use masked loads and stores, so no column edge code.  Sums run
 ** over k in order within each FKB block, so results do not depend on M's
