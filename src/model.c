@@ -404,7 +404,10 @@ static int m_shuffle(lua_State *L) {
 ** which products are summed, only who computes them, so results do not
 ** depend on the thread count (spec/model_spec.lua checks both against the
 ** book's layer-by-layer loop).  The first layer's input gradient is not
-** computed by train (nothing reads it).
+** computed by train (nothing reads it).  For the book's classifier
+** (steps_book) each thread also gathers its rows' labels and, from a batch
+** size's second step, computes their losses and correct predictions, so the
+** caller's own work between the two jobs of a step is a few sums.
 ** Where ln_gemm_rows can (AVX-512), the first Dense's products read the
 ** batch's rows in place from X (direct), so the rows come from memory while
 ** the tiles compute instead of in a copy loop of their own: 0.175 -> 0.161
