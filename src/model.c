@@ -283,14 +283,20 @@ static int m_backward(lua_State *L) {
   return 0;
 }
 
+/* rows i0..i1-1 of a batch, width values of each: row i of dst (rows ld
+** apart) from row first + i of src, or row perm[first + i] */
+static void batchrows(float *dst, const float *src, size_t ld, size_t width, const size_t *perm, size_t first,
+                      size_t i0, size_t i1) {
+  size_t i;
+  for (i = i0; i < i1; i++)
+    memcpy(dst + i * ld, src + (perm ? perm[first + i] : first + i) * ld, width * sizeof(float));
+}
+
 /* rows first.. (0-based) of src, or rows perm[first..], into dst (count rows) */
 static void copyrows(ln_Tensor *dst, const ln_Tensor *src, size_t first, size_t count, const size_t *perm) {
-  size_t stride = ln_cols(src), i;
-  if (perm)
-    for (i = 0; i < count; i++)
-      memcpy(dst->data + i * stride, src->data + perm[first + i] * stride, stride * sizeof(float));
-  else
-    memcpy(dst->data, src->data + first * stride, count * stride * sizeof(float));
+  size_t stride = ln_cols(src);
+  if (perm) batchrows(dst->data, src->data, stride, stride, perm, first, 0, count);
+  else memcpy(dst->data, src->data + first * stride, count * stride * sizeof(float));
 }
 
 /* copy `count` rows of src starting at row first (0-based), or the rows
@@ -471,7 +477,7 @@ typedef struct Plan {
   struct Tally { size_t hits; int bad; } *tally;
   /* forward, when set (steps_book): each thread first copies its rows of
   ** the batch's targets (rows of ycols values, from ysrc as the batch rows
-  ** of X) into ydst */
+  ** of X) into ydst, the buffer y points to */
   const float *ysrc;
   float *ydst;
   size_t ycols;
@@ -570,7 +576,7 @@ static void plan_loss(const Plan *pl, size_t n, size_t r0, size_t cols, const fl
 
 /* this thread's share of the plan's forward pass */
 static void plan_forward(Pool *p, const Plan *pl, int part, int parts) {
-  size_t r0, r1, i, rows = pl->rows;
+  size_t r0, r1, rows = pl->rows;
   unsigned nbar = 0;
   int k;
   /* a first Dense whose inputs' sum is taken in two halves: on two threads
@@ -581,9 +587,7 @@ static void plan_forward(Pool *p, const Plan *pl, int part, int parts) {
   span(rows, part, parts, &r0, &r1);
   if (r1 == r0) return;
   if (pl->ysrc) /* this thread's rows of the targets */
-    for (i = r0; i < r1; i++)
-      memcpy(pl->ydst + i * pl->ycols, pl->ysrc + (pl->perm ? pl->perm[pl->first + i] : pl->first + i) * pl->ycols,
-             pl->ycols * sizeof(float));
+    batchrows(pl->ydst, pl->ysrc, pl->ycols, pl->ycols, pl->perm, pl->first, r0, r1);
   if (pl->src && !pl->direct) { /* this thread's part of the batch */
     size_t w = pl->l[0].n_in, c0 = 0, c1 = w, i0 = r0, i1 = r1;
     if (split0) {
@@ -592,9 +596,7 @@ static void plan_forward(Pool *p, const Plan *pl, int part, int parts) {
       i0 = 0;
       i1 = rows;
     }
-    for (i = i0; i < i1; i++)
-      memcpy(pl->l[0].in + i * w + c0, pl->src + (pl->perm ? pl->perm[pl->first + i] : pl->first + i) * w + c0,
-             (c1 - c0) * sizeof(float));
+    batchrows(pl->l[0].in + c0, pl->src + c0, w, c1 - c0, pl->perm, pl->first, i0, i1);
   }
   for (k = 0; k < pl->n; k++) {
     const FLayer *f = &pl->l[k];
@@ -1107,7 +1109,7 @@ static lua_Integer steps_book(lua_State *L, Model *m, const ln_Tensor *X, const 
       cur = count;
       ready = 0;
       plan.ysrc = Y->data; /* the plan's threads gather the targets */
-      plan.ydst = byt->data;
+      plan.y = plan.ydst = byt->data;
       plan.ycols = ln_cols(Y);
     }
     m->pending = 0;
@@ -1119,17 +1121,15 @@ static lua_Integer steps_book(lua_State *L, Model *m, const ln_Tensor *X, const 
     setpending(m, &plan, perm, first, count);
     if (plan.losses && !tally[0].bad && !tally[1].bad) { /* computed by the plan's threads */
       data_loss = ln_loss_add(lossp, plan.losses, count);
-      reg = reg_any ? regloss(L) : 0.0;
       acc = ln_accuracy_add(accp, tally[0].hits + tally[1].hits, count);
     } else {
       data_loss = ln_loss_calculate(L, lossi, out, by, "Model:train: loss"); /* checks y */
-      reg = reg_any ? regloss(L) : 0.0;
       acc = ln_accuracy_calculate(L, acci, predi, by, "Model:train: accuracy");
     }
+    reg = reg_any ? regloss(L) : 0.0;
     if (!ready) { /* the backward and its updates (these need y checked and the step's learning rate) */
       lua_settop(L, base);
       lua_getiuservalue(L, 1, UV_COMBINED);
-      plan.y = byt->data;
       ln_softmax_cce_begin(L, lua_gettop(L), out, by, "Model:train: softmax/cross-entropy", &plan.sparse);
       { /* from the next step on, the plan computes the losses and hits (the checks are done) */
         accp = ln_toaccuracy(L, acci);
