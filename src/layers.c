@@ -199,6 +199,17 @@ static ln_Layer *newlayer(lua_State *L, const ln_LayerClass *cls, size_t sz) {
   return l;
 }
 
+/* push a copy of the layer at idx with its settings (the struct) and none
+** of its buffers: a layer without parameters at a second position of a
+** model gets its own (API.md, "Sharing objects") */
+ln_Layer *ln_layer_clone(lua_State *L, int idx) {
+  const ln_Layer *src = ln_checklayer(L, idx, "clone");
+  size_t sz = lua_rawlen(L, idx);
+  ln_Layer *l = newlayer(L, src->cls, sz);
+  memcpy(l, src, sz);
+  return l;
+}
+
 /* the tensor at idx, or an error naming what it should be */
 static ln_Tensor *argtensor(lua_State *L, int idx, const char *what, const char *who) {
   ln_Tensor *t = ln_totensor(L, idx);

@@ -150,6 +150,9 @@ typedef struct ln_Dropout {
 /* NULL when the value at idx is not a layer or activation */
 ln_Layer *ln_tolayer(lua_State *L, int idx);
 ln_Layer *ln_checklayer(lua_State *L, int idx, const char *who);
+/* push a new layer of the same class and settings as the one at idx, with
+** no buffers (a parameterless layer at a second position of a model) */
+ln_Layer *ln_layer_clone(lua_State *L, int idx);
 /* Lua-facing registration of a layer class (metatable flagged as layer) */
 void ln_newlayerclass(lua_State *L, const ln_LayerClass *cls, const luaL_Reg *methods);
 

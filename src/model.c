@@ -101,14 +101,33 @@ static int l_model(lua_State *L) {
   return 1;
 }
 
-/* model:add(layer) */
+/* model:add(layer).  A layer without parameters already at a position of
+** this model is added as a copy with buffers of its own, so each position
+** keeps its own inputs and outputs (as two objects would); a layer with
+** parameters at a second position raises (API.md, "Sharing objects") */
 static int m_add(lua_State *L) {
   Model *m = checkmodel(L, 1);
-  int n;
-  if (ln_tolayer(L, 2) == NULL)
+  ln_Layer *l = ln_tolayer(L, 2);
+  int n, i;
+  if (l == NULL)
     ln_error(L, "Model:add: argument 1 must be a layer or activation (lunet.Dense, lunet.ReLU, ...), got %s",
              ln_typename(L, 2));
   n = nlayers(L, 1);
+  lua_settop(L, 2);
+  for (i = 1; i <= n; i++) {
+    ln_Layer *at = pushlayer(L, 1, i);
+    lua_pop(L, 1);
+    if (at != l) continue;
+    if (l->cls->trainable) {
+      char d[128];
+      l->cls->describe(l, d, sizeof d);
+      ln_error(L, "Model:add: layer %d (%s) is the object already at layer %d: a layer with parameters can sit "
+               "at one position only (make another lunet.%s)", n + 1, d, i, l->cls->name);
+    }
+    ln_layer_clone(L, 2);
+    lua_replace(L, 2);
+    break;
+  }
   lua_getiuservalue(L, 1, UV_LAYERS);
   lua_pushvalue(L, 2);
   lua_rawseti(L, -2, n + 1);

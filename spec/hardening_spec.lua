@@ -1,0 +1,88 @@
+-- hardening_spec.lua: the defects of issue 13 ("hard to break, round two"),
+-- each with the case that showed it: shared layers, sizes that overflow,
+-- FIFOs, files that declare more than they hold, states that save but do
+-- not load, thread-count independence, error rows, saves through symlinks,
+-- strict safetensors headers.
+local lunet = require "lunet"
+local check = require "helpers.check"
+
+local dir = os.tmpname()
+os.remove(dir)
+assert(os.execute("mkdir -p '" .. dir .. "'"))
+local function path(name) return dir .. "/" .. name end
+
+-- the message of f(...), which must raise one containing every part
+local function raises(parts, f, ...)
+  local ok, msg = pcall(f, ...)
+  assert(not ok, "expected an error containing '" .. parts[1] .. "', got none")
+  msg = tostring(msg)
+  for _, p in ipairs(parts) do
+    assert(msg:find(p, 1, true), "expected '" .. p .. "' in the error, got: " .. msg)
+  end
+  return msg
+end
+
+local function same(a, b)
+  assert.are.same({ a:shape() }, { b:shape() })
+  assert.are.same(a:totable(), b:totable())
+end
+
+describe("sharing a layer without parameters (API.md, Sharing objects)", function()
+  -- the model of the report: one ReLU at two positions of widths 64 and 3
+  local function build(shared, threads)
+    lunet.seed(7)
+    local relu = lunet.ReLU()
+    local r2, r4 = relu, relu
+    if not shared then r2, r4 = lunet.ReLU(), lunet.ReLU() end
+    local m = lunet.Model()
+    m:add(lunet.Dense(4, 64)); m:add(r2); m:add(lunet.Dense(64, 3)); m:add(r4)
+    m:add(lunet.Dense(3, 5)); m:add(lunet.Softmax())
+    m:set { loss = lunet.CategoricalCrossentropy(), optimizer = lunet.SGD(), accuracy = lunet.CategoricalAccuracy() }
+    m:finalize()
+    lunet.seed(8)
+    local X, y = lunet.randn(1024, 4), lunet.ones(1024)
+    lunet.set_threads(threads)
+    local ok, err = pcall(m.train, m, X, y, { epochs = 3, batch_size = 64, verbose = 0 })
+    lunet.set_threads(2)
+    assert(ok, err)
+    return m, X
+  end
+
+  it("gives the numbers of two separate objects, on one thread and two", function()
+    collectgarbage("incremental", 50, 100) -- the report's setting: buffers freed early
+    for _, threads in ipairs { 1, 2 } do
+      local a, X = build(true, threads)
+      local b = build(false, threads)
+      local pa, pb = a:get_parameters(), b:get_parameters()
+      for i = 1, #pa do same(pa[i][1], pb[i][1]); same(pa[i][2], pb[i][2]) end
+      same(a:predict(X), b:predict(X))
+      -- the layer-by-layer path too: forward then backward through both
+      local oa, ob = a:forward(X, true), b:forward(X, true)
+      same(oa, ob)
+      local yl = lunet.ones(1024)
+      a:backward(oa, yl); b:backward(ob, yl)
+      same(a.layers[1].dweights, b.layers[1].dweights)
+    end
+    collectgarbage("incremental", 200, 100) -- Lua 5.4's defaults
+  end)
+
+  it("keeps the user's object at its first position and a copy at the others", function()
+    local relu = lunet.ReLU()
+    local m = lunet.Model()
+    m:add(lunet.Dense(2, 4)); m:add(relu); m:add(lunet.Dense(4, 3)); m:add(relu)
+    assert.are.equal(relu, m.layers[2])
+    assert.are_not.equal(relu, m.layers[4])
+    assert.are.equal("ReLU", tostring(m.layers[4]):match("ReLU"))
+    local d = lunet.Dropout(0.3)
+    m:add(d); m:add(d)
+    assert.are.equal(0.3, m.layers[6].rate)
+  end)
+
+  it("raises when a layer with parameters is added at a second position, naming both", function()
+    local d = lunet.Dense(3, 3)
+    local m = lunet.Model()
+    m:add(d); m:add(lunet.ReLU())
+    raises({ "Model:add: layer 3 (Dense(3 -> 3))", "already at layer 1" }, m.add, m, d)
+    assert.are.equal(2, #m.layers)
+  end)
+end)
