@@ -86,3 +86,35 @@ describe("sharing a layer without parameters (API.md, Sharing objects)", functio
     assert.are.equal(2, #m.layers)
   end)
 end)
+
+describe("sizes from Lua that overflow", function()
+  local function model()
+    local m = lunet.Model()
+    m:add(lunet.Dense(2, 3)); m:add(lunet.Softmax())
+    m:set { loss = lunet.CategoricalCrossentropy(), optimizer = lunet.SGD(), accuracy = lunet.CategoricalAccuracy() }
+    return m:finalize()
+  end
+  local X, y = lunet.randn(10, 2), lunet.ones(10)
+  local big = math.maxinteger
+
+  it("Model:_shuffle refuses sizes that would wrap (1 << 61 wrote 2^61 entries)", function()
+    local m = model()
+    raises({ "Model:_shuffle: argument 1 (rows) must be in 1..", "got " .. (1 << 61) }, m._shuffle, m, 1 << 61)
+    raises({ "Model:_shuffle" }, m._shuffle, m, big)
+    raises({ "Model:_shuffle" }, m._shuffle, m, 0)
+    m:_shuffle(10) -- still usable
+  end)
+
+  it("Model:_steps and _eval_step check their ranges without overflow", function()
+    local m = model()
+    raises({ "Model:train:", "outside the 10 samples" }, m._steps, m, X, y, big, 1, 1, false, true)
+    raises({ "Model:train:", "outside the 10 samples" }, m._steps, m, X, y, big, big, big, false, true)
+    assert.are.equal(1, (m:_steps(X, y, 0, 1, big, false, true))) -- one batch of everything
+    raises({ "Model:train:", "outside the 10 samples" }, m._steps, m, X, y, 0, big, 1, false, true)
+    raises({ "Model:evaluate:", "outside 1..10" }, m._eval_step, m, X, y, 2, big)
+    raises({ "Model:evaluate:", "outside 1..10" }, m._eval_step, m, X, y, big, 2)
+    raises({ "Model:evaluate:", "outside 1..10" }, m._eval_step, m, X, y, big, big)
+    local loss = m:_eval_step(X, y, 1, 10)
+    assert(loss > 0)
+  end)
+end)

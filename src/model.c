@@ -35,7 +35,10 @@ enum {
   MODEL_NUV = UV_P0
 };
 
-#define WHO_CACHED 32 /* trainable layers whose optimizer message the model keeps */
+#define WHO_CACHED 32
+/* most rows of a data set (tensors hold at most 2^40 elements): keeps the
+** internal entry points' sizes far from overflow */
+#define MAXROWS ((lua_Integer)1 << 40) /* trainable layers whose optimizer message the model keeps */
 
 typedef struct Model {
   int finalized;
@@ -402,7 +405,8 @@ static int m_shuffle(lua_State *L) {
   Model *m = checkmodel(L, 1);
   lua_Integer n = luaL_checkinteger(L, 2);
   size_t *p;
-  if (n < 1) ln_error(L, "Model:train: no samples to shuffle");
+  if (n < 1 || n > MAXROWS)
+    ln_error(L, "Model:_shuffle: argument 1 (rows) must be in 1..%lld, got %lld", (long long)MAXROWS, (long long)n);
   if (lua_getiuservalue(L, 1, UV_PERM) != LUA_TUSERDATA || m->perm_n != (size_t)n) {
     lua_pop(L, 1);
     lua_newuserdatauv(L, (size_t)n * sizeof(size_t), 0);
@@ -1200,8 +1204,8 @@ static int m_steps(lua_State *L) {
   n = X->dims[0];
   if (n == 0 || bs < 1 || step0 < 0 || nsteps < 1 || (size_t)step0 > (n - 1) / (size_t)bs ||
       (size_t)(nsteps - 1) > (n - 1) / (size_t)bs - (size_t)step0)
-    ln_error(L, "Model:train: steps %lld..%lld of batches of %lld outside the %zu samples", (long long)step0,
-             (long long)(step0 + nsteps - 1), (long long)bs, n);
+    ln_error(L, "Model:train: %lld steps from step %lld of batches of %lld outside the %zu samples",
+             (long long)nsteps, (long long)step0, (long long)bs, n);
   if (shuffled) {
     lua_getiuservalue(L, 1, UV_PERM);
     perm = (const size_t *)lua_touserdata(L, -1);
@@ -1258,9 +1262,9 @@ static int m_eval_step(lua_State *L) {
   double data_loss, acc;
   checkready(L, m, "Model:evaluate", 1);
   checkxy(L, X, Y, "Model:evaluate");
-  if (first < 1 || count < 1 || (size_t)(first - 1 + count) > X->dims[0])
-    ln_error(L, "Model:evaluate: rows %lld..%lld outside 1..%zu", (long long)first,
-             (long long)(first + count - 1), X->dims[0]);
+  if (first < 1 || count < 1 || (size_t)count > X->dims[0] || (size_t)(first - 1) > X->dims[0] - (size_t)count)
+    ln_error(L, "Model:evaluate: %lld rows from row %lld outside 1..%zu", (long long)count, (long long)first,
+             X->dims[0]);
   lua_settop(L, 3);
   bx = gather(L, UV_BX, X, (size_t)first - 1, (size_t)count, NULL, 1);
   by = gather(L, UV_BY, Y, (size_t)first - 1, (size_t)count, NULL, 1);
