@@ -118,3 +118,87 @@ describe("sizes from Lua that overflow", function()
     assert(loss > 0)
   end)
 end)
+
+-- run a Lua chunk in a child interpreter with this module, under `timeout`
+-- (a reader that blocks would hang the spec, not fail it); returns its
+-- output and whether it exited 0
+local function child(code, seconds)
+  local env = string.format("LUA_PATH=%q LUA_CPATH=%q", package.path, package.cpath)
+  local f = assert(io.popen(string.format("%s timeout %d lua5.4 -e %q 2>&1", env, seconds or 20, code)))
+  local out = f:read("a")
+  local ok = f:close()
+  return out, ok
+end
+
+describe("readers on a FIFO (no writer)", function()
+  it("every binary reader and image.save raise at once, naming the path and the reason", function()
+    local fifo, folder = path("fifo.bin"), path("fifofolder")
+    assert(os.execute("mkfifo '" .. fifo .. "' && mkdir -p '" .. folder .. "/1' && mkfifo '" .. folder .. "/1/b.png'"))
+    local out, ok = child(string.format([[
+      local lunet = require "lunet"
+      local fifo, folder = %q, %q
+      local calls = {
+        function() return lunet.safetensors.load(fifo) end,
+        function() return lunet.Model.load(fifo) end,
+        function() return lunet.data.idx(fifo) end,
+        function() return lunet.image.load(fifo) end,
+        function() return lunet.image.save(fifo, lunet.zeros(2, 2)) end,
+        function() return lunet.data.image_folder(folder) end,
+      }
+      for i, f in ipairs(calls) do
+        local ok, err = pcall(f)
+        print(i, ok, (tostring(err):gsub("\n", " ")))
+      end]], fifo, folder))
+    assert(ok, "the child hung or crashed: " .. out)
+    local lines = {}
+    for l in out:gmatch("[^\n]+") do lines[#lines + 1] = l end
+    assert.are.equal(6, #lines, out)
+    local who = { "lunet.safetensors.load", "lunet.Model.load", "lunet.data.idx", "lunet.image.load",
+                  "lunet.image.save", "lunet.data.image_folder" }
+    for i, l in ipairs(lines) do
+      assert(l:find("^" .. i .. "\tfalse\t"), l)
+      assert(l:find(who[i], 1, true), l)
+      assert(l:find("not a regular file (a FIFO)", 1, true), l)
+      assert(l:find(i == 6 and "b.png" or fifo, 1, true), l)
+    end
+  end)
+end)
+
+describe("gzip'd IDX files", function()
+  local function writefile(p, bytes)
+    local f = assert(io.open(p, "wb")); f:write(bytes); f:close()
+    return p
+  end
+  local function gzip(p)
+    assert(os.execute("gzip -nkf '" .. p .. "'"))
+    return p .. ".gz"
+  end
+  local function readfile(p)
+    local f = assert(io.open(p, "rb")); local s = f:read("a"); f:close()
+    return s
+  end
+  local function header(n) return "\0\0\8\1" .. string.pack(">I4", n) end
+
+  it("refuse an expansion beyond a real IDX file's, saying so (a 4 MB tensor from 4 KB)", function()
+    local p = gzip(writefile(path("zeros.idx"), header(4000000) .. string.rep("\0", 4000000)))
+    raises({ "lunet.data.idx: " .. p .. ": truncated: header declares 4000000 bytes of data",
+             "up to 64 times their size" }, lunet.data.idx, p)
+    -- data that compresses like real data still loads
+    lunet.seed(3)
+    local body = {}
+    for i = 1, 20000 do body[i] = string.char(math.floor(lunet.rand(1):get(1) * 16)) end
+    local q = gzip(writefile(path("noise.idx"), header(20000) .. table.concat(body)))
+    assert.are.equal(20000, #lunet.data.idx(q))
+  end)
+
+  it("refuse bytes after the gzip stream, as plain files refuse trailing data", function()
+    local g = gzip(writefile(path("small.idx"), header(3) .. "\1\2\3"))
+    local p = writefile(path("garbage.idx.gz"), readfile(g) .. "garbage")
+    raises({ "lunet.data.idx: " .. p .. ": trailing data: 7 bytes after the gzip stream" }, lunet.data.idx, p)
+    -- a second gzip member is part of the stream (gzip -d reads both)
+    local a = gzip(writefile(path("parta.idx"), header(5) .. "\1\2"))
+    local b = gzip(writefile(path("partb"), "\3\4\5"))
+    local q = writefile(path("members.idx.gz"), readfile(a) .. readfile(b))
+    assert.are.same({ 1, 2, 3, 4, 5 }, lunet.data.idx(q):totable())
+  end)
+end)

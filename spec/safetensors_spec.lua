@@ -206,7 +206,7 @@ describe("lunet.safetensors", function()
     end)
 
     it("rejects a folder", function()
-      assert_has(errof(st.load, dir), "not a regular file")
+      assert_has(errof(st.load, dir), "Is a directory")
     end)
 
     it("rejects a truncated header length", function()

@@ -22,6 +22,7 @@
 #include <unistd.h>
 #include "lunet.h"
 #include "kernels/image.h"
+#include "kernels/fileio.h"
 
 #define BOX "lunet.data.Box"
 #define PATHMAX 4096
@@ -220,14 +221,10 @@ static int save_atomic(const char *path, const ln_Tensor *t, int c, char *err, s
   int exists = stat(path, &st) == 0, fd, e;
   mode_t mode;
   FILE *fp;
-  if (exists && !S_ISREG(st.st_mode)) {
-    if (S_ISDIR(st.st_mode)) { snprintf(err, errlen, "%s", strerror(EISDIR)); return -1; }
-    fp = fopen(path, "wb");
-    if (fp == NULL) { snprintf(err, errlen, "%s", strerror(errno)); return -1; }
-    if (write_png(fp, t, c, err, errlen) != 0) { fclose(fp); return -1; }
-    if (fflush(fp) != 0) { e = errno; fclose(fp); snprintf(err, errlen, "%s", strerror(e)); return -1; }
-    if (fclose(fp) != 0) { snprintf(err, errlen, "%s", strerror(errno)); return -1; }
-    return 0;
+  if (exists && !S_ISREG(st.st_mode)) { /* a FIFO would block, a device is no place for a PNG */
+    if (S_ISDIR(st.st_mode)) snprintf(err, errlen, "%s", strerror(EISDIR));
+    else snprintf(err, errlen, "not a regular file (%s)", ln_filekind((unsigned)st.st_mode));
+    return -1;
   }
   if (slash) {
     int n = snprintf(tmp, sizeof tmp, "%.*s/.%s.XXXXXX", (int)(slash - path), path, slash + 1);
@@ -609,11 +606,13 @@ static int l_export_image_folder(lua_State *L) {
   for (i = 0; i < n; i++) {
     size_t l = (size_t)y->data[i];
     FILE *fp;
-    int k = snprintf(path, sizeof path, "%s/%zu/%0*zu.png", dir, l - 1, digits, count[l]++);
+    int fd, k = snprintf(path, sizeof path, "%s/%zu/%0*zu.png", dir, l - 1, digits, count[l]++);
     if (k < 0 || k >= PATHMAX) ln_error(L, "%s: path too long: %s", who, dir);
     img.data = X->data + i * img.numel;
-    fp = fopen(path, "wb");
-    if (fp == NULL) ln_error(L, "%s: %s: %s", who, path, strerror(errno));
+    fd = ln_create_regular(path, err, sizeof err);
+    if (fd < 0) ln_error(L, "%s: %s: %s", who, path, err);
+    fp = fdopen(fd, "wb");
+    if (fp == NULL) { int e = errno; close(fd); ln_error(L, "%s: %s: %s", who, path, strerror(e)); }
     if (write_png(fp, &img, 1, err, sizeof err) != 0) {
       fclose(fp);
       remove(path);

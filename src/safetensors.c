@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include "lunet.h"
 #include "kernels/st_format.h"
+#include "kernels/fileio.h"
 
 #define BOX "lunet.safetensors.box"
 #define SAVE "lunet.safetensors.save"
@@ -299,19 +300,21 @@ static int l_load(lua_State *L) {
   unsigned char lenbuf[8];
   uint64_t fsize, hlen, dlen;
   char err[512];
-  int e;
+  int e, fd;
   lua_settop(L, 1);
   b = newbox(L, 0);                              /* 2 */
-  b->f = fopen(path, "rb");
+  fd = ln_open_regular(AT_FDCWD, path, err, sizeof err); /* never blocks on a FIFO */
+  if (fd < 0) ln_error(L, LOAD ": %s: %s", path, err);
+  b->f = fdopen(fd, "rb");
   if (b->f == NULL) {
     e = errno;
+    close(fd);
     ln_error(L, LOAD ": %s: %s", path, strerror(e));
   }
-  if (fstat(fileno(b->f), &st) != 0) {
+  if (fstat(fd, &st) != 0) {
     e = errno;
     ln_error(L, LOAD ": %s: %s", path, strerror(e));
   }
-  if (!S_ISREG(st.st_mode)) ln_error(L, LOAD ": %s: not a regular file", path);
   fsize = (uint64_t)st.st_size;
   if (fsize < 8)
     ln_error(L, LOAD ": %s: file is %llu bytes, too short for the 8-byte header length",

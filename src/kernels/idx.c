@@ -1,7 +1,8 @@
 /*
-** idx.c: IDX files (the MNIST format), plain or gzip'd, read through zlib
-** (gzread reads both) straight into a float array, in chunks of a stack
-** buffer.  Every header field is checked against the file's real size.
+** idx.c: IDX files (the MNIST format), plain or gzip'd (zlib's inflate,
+** which also tells where the gzip stream ends, so trailing bytes are seen),
+** read straight into a float array, in chunks of a stack buffer.  Every
+** header field is checked against the file's real size.
 **
 ** Filling a fresh 188 MB tensor costs as much in the kernel (page faults,
 ** zeroing pages) as inflating the data; for a big destination a second
@@ -24,13 +25,15 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <stdlib.h>
 #include <zlib.h>
+#include "fileio.h"
 #include "image.h"
 
 #define CHUNK (64 * 1024)  /* a multiple of every element size */
 #define PREFAULT_MIN ((size_t)16 << 20)   /* destinations from this size are prefaulted */
 #define PREFAULT_STEP ((size_t)4 << 20)   /* by a thread, in steps of this size */
-#define DEFLATE_MAX_RATIO 1032u /* deflate never expands more than this */
+#define INCHUNK (64 * 1024) /* compressed bytes read at a time */
 
 /* message into r->err, returns -1 */
 static int fail(ln_IdxReader *r, const char *fmt, ...)
@@ -47,16 +50,61 @@ static int fail(ln_IdxReader *r, const char *fmt, ...) {
   return -1;
 }
 
-/* the reason of a failed gzread into buf: errno's text, or zlib's message
-** without its "<fd:3>: " prefix; returns buf */
-static const char *gzreason(gzFile gz, char *buf, size_t n) {
-  int code = Z_OK;
-  const char *msg = gzerror(gz, &code), *p;
-  if (code == Z_ERRNO) msg = strerror(errno);
-  else if (msg == NULL || *msg == '\0') msg = "read error";
-  else if (msg[0] == '<' && (p = strstr(msg, ">: ")) != NULL) msg = p + 3;
-  snprintf(buf, n, "%s%s", code == Z_DATA_ERROR ? "corrupt gzip data: " : "", msg);
-  return buf;
+/* read up to n bytes of the file into buf (fewer only at its end); -1 on error */
+static long rawread(ln_IdxReader *r, unsigned char *buf, size_t n) {
+  size_t got = 0;
+  while (got < n) {
+    ssize_t k = read(r->fd, buf + got, n - got);
+    if (k < 0 && errno == EINTR) continue;
+    if (k < 0) return fail(r, "%s", strerror(errno));
+    if (k == 0) break;
+    got += (size_t)k;
+  }
+  r->inread += got;
+  return (long)got;
+}
+
+/* gzipped: after a gzip member's end, another member may follow (gzip -d
+** reads them all); anything else is trailing data.  0, or -1 */
+static int next_member(ln_IdxReader *r, z_stream *z) {
+  long k;
+  if (z->avail_in < 2) { /* the next two bytes decide */
+    if (z->avail_in == 1) r->in[0] = z->next_in[0];
+    k = rawread(r, r->in + z->avail_in, INCHUNK - z->avail_in);
+    if (k < 0) return -1;
+    z->next_in = r->in;
+    z->avail_in += (uInt)k;
+  }
+  if (z->avail_in == 0) { r->zend = 1; return 0; }
+  if (z->avail_in >= 2 && z->next_in[0] == 0x1f && z->next_in[1] == 0x8b) return inflateReset(z) == Z_OK ? 0 : fail(r, "zlib: cannot reset");
+  return fail(r, "trailing data: %llu bytes after the gzip stream",
+              (unsigned long long)(r->filesize - (r->inread - z->avail_in)));
+}
+
+/* up to n bytes of the IDX contents into buf (inflated when gzipped);
+** fewer only at their end; -1 on error (message in err) */
+static long src_read(ln_IdxReader *r, unsigned char *buf, size_t n) {
+  z_stream *z = (z_stream *)r->z;
+  if (!r->gzipped) return rawread(r, buf, n);
+  z->next_out = buf;
+  z->avail_out = (uInt)n;
+  while (z->avail_out > 0 && !r->zend) {
+    int rc;
+    if (z->avail_in == 0) {
+      long k = rawread(r, r->in, INCHUNK);
+      if (k < 0) return -1;
+      if (k == 0) return fail(r, "truncated: the gzip stream ends before its end marker");
+      z->next_in = r->in;
+      z->avail_in = (uInt)k;
+    }
+    rc = inflate(z, Z_NO_FLUSH);
+    if (rc == Z_STREAM_END) {
+      if (next_member(r, z) != 0) return -1;
+    } else if (rc != Z_OK) {
+      return fail(r, "corrupt gzip data: %s", z->msg ? z->msg : "inflate failed");
+    }
+  }
+  return (long)(n - z->avail_out);
 }
 
 /* bytes per element of an IDX type code (0: unknown) */
@@ -152,45 +200,47 @@ void ln_idx_init(ln_IdxReader *r) {
   memset(r, 0, sizeof *r);
 }
 
-/* close the stream (safe twice) */
+/* close the file and the stream (safe twice) */
 void ln_idx_close(ln_IdxReader *r) {
-  if (r->gz) gzclose((gzFile)r->gz);
-  r->gz = NULL;
+  if (r->z) { inflateEnd((z_stream *)r->z); free(r->z); }
+  free(r->in);
+  if (r->open) close(r->fd);
+  r->z = NULL;
+  r->in = NULL;
+  r->open = 0;
 }
 
 /* open, read the header, check the declared size against the file */
 int ln_idx_open(ln_IdxReader *r, const char *path) {
-  unsigned char hdr[4 + 4 * 4];
+  unsigned char hdr[4 + 4 * 4], magic[2];
   struct stat st;
   size_t have = 0, need = 4;
-  char why[128];
   long hlen;
   uint64_t bytes;
-  int fd = open(path, O_RDONLY);
-  gzFile gz;
-  if (fd < 0) return fail(r, "%s", strerror(errno));
-  if (fstat(fd, &st) != 0) { int e = errno; close(fd); return fail(r, "%s", strerror(e)); }
-  if (S_ISDIR(st.st_mode)) { close(fd); return fail(r, "%s", strerror(EISDIR)); }
+  int fd = ln_open_regular(AT_FDCWD, path, r->err, sizeof r->err);
+  if (fd < 0) return -1;
+  r->fd = fd;
+  r->open = 1;
+  if (fstat(fd, &st) != 0) return fail(r, "%s", strerror(errno));
   r->filesize = (uint64_t)st.st_size;
-  gz = gzdopen(fd, "rb");
-  if (gz == NULL) { close(fd); return fail(r, "cannot open through zlib (out of memory)"); }
-  r->gz = gz;
-  gzbuffer(gz, 128 * 1024);
+  r->gzipped = pread(fd, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+  if (r->gzipped) {
+    z_stream *z = (z_stream *)calloc(1, sizeof *z);
+    r->in = (unsigned char *)malloc(INCHUNK);
+    r->z = z;
+    if (z == NULL || r->in == NULL) return fail(r, "out of memory");
+    if (inflateInit2(z, 16 + MAX_WBITS) != Z_OK) { free(z); r->z = NULL; return fail(r, "zlib: cannot start inflating"); }
+  }
   for (;;) {
-    int got = gzread(gz, hdr + have, (unsigned)(need - have));
-    if (got < 0) return fail(r, "%s", gzreason(gz, why, sizeof why));
+    long got = src_read(r, hdr + have, need - have);
+    if (got < 0) return -1;
     have += (size_t)got;
-    if (have < need) {
-      int code = Z_OK;
-      gzerror(gz, &code);
-      return fail(r, "truncated: %zu bytes, too short for the IDX header (%zu bytes)%s%s%s", have, need,
-                  code != Z_OK ? " (" : "", code != Z_OK ? gzreason(gz, why, sizeof why) : "", code != Z_OK ? ")" : "");
-    }
+    if (have < need)
+      return fail(r, "truncated: %zu bytes, too short for the IDX header (%zu bytes)", have, need);
     hlen = ln_idx_parse(hdr, have, r, &need);
     if (hlen < 0) return -1;
     if (hlen > 0) break;
   }
-  r->gzipped = !gzdirect(gz);
   if (r->count > UINT64_MAX / r->esize) return fail(r, "dimensions overflow");
   bytes = (uint64_t)r->count * r->esize;
   if (!r->gzipped) {
@@ -202,10 +252,12 @@ int ln_idx_open(ln_IdxReader *r, const char *path) {
       return fail(r, "trailing data: header declares %llu bytes of data, file holds %llu",
                   (unsigned long long)bytes, (unsigned long long)holds);
   } else {
-    uint64_t most = r->filesize * DEFLATE_MAX_RATIO + 4096;
+    uint64_t most = r->filesize * LN_IDX_MAX_RATIO + 65536;
     if (bytes > most)
-      return fail(r, "truncated: header declares %llu bytes of data, a gzip file of %llu bytes holds at most %llu",
-                  (unsigned long long)bytes, (unsigned long long)r->filesize, (unsigned long long)most);
+      return fail(r, "truncated: header declares %llu bytes of data, a gzip file of %llu bytes holds at most %llu "
+                  "(lunet reads gzip'd IDX files up to %d times their size: real ones compress by a small factor)",
+                  (unsigned long long)bytes, (unsigned long long)r->filesize, (unsigned long long)most,
+                  LN_IDX_MAX_RATIO);
   }
   return 0;
 }
@@ -248,26 +300,25 @@ static void *prefault_run(void *arg) {
 /* the decoding loop of ln_idx_read */
 static int read_body(ln_IdxReader *r, float *out) {
   unsigned char buf[CHUNK];
-  gzFile gz = (gzFile)r->gz;
   uint64_t total = (uint64_t)r->count * r->esize, done = 0;
-  char why[128];
-  int got;
+  long got;
   while (done < total) {
-    unsigned want = (unsigned)(total - done < CHUNK ? total - done : CHUNK);
-    got = gzread(gz, buf, want);
-    if (got < 0) return fail(r, "%s", gzreason(gz, why, sizeof why));
+    size_t want = total - done < CHUNK ? (size_t)(total - done) : CHUNK;
+    got = src_read(r, buf, want);
+    if (got < 0) return -1;
     ln_idx_decode(r->type, buf, (size_t)got / r->esize, out);
     out += (size_t)got / r->esize;
     done += (uint64_t)got;
-    if ((unsigned)got < want)
+    if ((size_t)got < want)
       return fail(r, "truncated: header declares %llu bytes of data, file holds %llu",
                   (unsigned long long)total, (unsigned long long)done);
   }
-  got = gzread(gz, buf, 1); /* also makes zlib check the gzip trailer */
-  if (got < 0) return fail(r, "%s", gzreason(gz, why, sizeof why));
+  got = src_read(r, buf, 1); /* also makes zlib check the gzip trailer */
+  if (got < 0) return -1;
   if (got > 0) {
     uint64_t extra = (uint64_t)got;
-    while ((got = gzread(gz, buf, CHUNK)) > 0) extra += (uint64_t)got;
+    while ((got = src_read(r, buf, CHUNK)) > 0) extra += (uint64_t)got;
+    if (got < 0) return -1;
     return fail(r, "trailing data: header declares %llu bytes of data, file holds %llu",
                 (unsigned long long)total, (unsigned long long)(total + extra));
   }
@@ -284,7 +335,7 @@ int ln_idx_read(ln_IdxReader *r, float *out) {
   pthread_t th;
   int started = 0;
 #endif
-  if (r->gz == NULL) return fail(r, "reader is closed");
+  if (!r->open) return fail(r, "reader is closed");
   ln_hint_hugepages(out, bytes);
 #if defined(__linux__) && defined(MADV_POPULATE_WRITE)
   if (bytes >= PREFAULT_MIN) {

@@ -28,8 +28,13 @@ enum {
 };
 
 typedef struct ln_IdxReader {
-  void *gz;               /* gzFile; NULL when closed */
+  int fd;                 /* the file, when open */
+  int open;               /* fd is open */
   int gzipped;            /* 0 plain file, 1 gzip stream */
+  void *z;                /* gzipped: the z_stream (malloc'd), with its input buffer */
+  unsigned char *in;
+  int zend;               /* gzipped: the last gzip member ended, nothing follows */
+  uint64_t inread;        /* bytes read from the file */
   uint64_t filesize;      /* bytes on disk */
   int type;               /* LN_IDX_* */
   size_t esize;           /* bytes per element */
@@ -49,7 +54,12 @@ long ln_idx_parse(const unsigned char *buf, size_t len, ln_IdxReader *r, size_t 
 /* convert count big-endian elements of type at src into floats */
 void ln_idx_decode(int type, const unsigned char *src, size_t count, float *dst);
 void ln_idx_init(ln_IdxReader *r);
-/* open path (plain or gzip), read and check the header against the file */
+#define LN_IDX_MAX_RATIO 64
+/* open path (plain or gzip), read and check the header against the file:
+** a plain file must hold exactly the declared bytes, a gzip file at most
+** LN_IDX_MAX_RATIO times its size (real IDX files compress by a small
+** factor: Fashion-MNIST 1.8, MNIST 5); bytes after the gzip stream (other
+** than further gzip members) are refused like trailing data in a plain file */
 int ln_idx_open(ln_IdxReader *r, const char *path);
 /* read the r->count elements into out (r->count floats) and check that
 ** nothing follows them */

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "fileio.h"
 #include "image.h"
 
 #define DEFLATE_MAX_RATIO 1032u /* deflate never expands more than this */
@@ -147,8 +148,8 @@ int ln_png_open_at(ln_PngReader *r, int dirfd, const char *path, int gray) {
   long size;
   int fd;
   r->warn[0] = r->err[0] = '\0';
-  fd = openat(dirfd, path, O_RDONLY);
-  if (fd < 0) return fail(r, strerror(errno));
+  fd = ln_open_regular(dirfd, path, r->err, sizeof r->err);
+  if (fd < 0) return -1;
   if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size <= (off_t)LN_PNG_SMALL) {
     size_t want = (size_t)st.st_size, got = 0;
     if (r->filecap < want || r->file == NULL) {
