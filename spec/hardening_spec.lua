@@ -202,3 +202,149 @@ describe("gzip'd IDX files", function()
     assert.are.same({ 1, 2, 3, 4, 5 }, lunet.data.idx(q):totable())
   end)
 end)
+
+describe("model files: what save writes, load reads back; what load refuses, it names", function()
+  local st = lunet.safetensors
+  local json = require "lunet.json"
+
+  local function regression(opt)
+    lunet.seed(1)
+    local m = lunet.Model()
+    m:add(lunet.Dense(1, 4)); m:add(lunet.ReLU()); m:add(lunet.Dense(4, 1)); m:add(lunet.Linear())
+    m:set { loss = lunet.MeanSquaredError(), optimizer = opt or lunet.Adam(), accuracy = lunet.RegressionAccuracy() }
+    return m:finalize()
+  end
+
+  -- a file holding `tensors` and the architecture text `arch`
+  local function modelfile(name, tensors, arch)
+    local p = path(name)
+    st.save(p, tensors, { format = "lunet.model", ["lunet.model"] = arch })
+    return p
+  end
+
+  it("declared layers are checked against the file's tensors before anything is allocated", function()
+    local p = modelfile("liar.safetensors", { ["layers.1.weights"] = lunet.zeros(2, 3),
+      ["layers.1.biases"] = lunet.zeros(1, 3) },
+      '{"layers":[{"type":"Dense","n_inputs":20000,"n_neurons":20000},{"type":"Softmax"}]}')
+    collectgarbage("collect")
+    collectgarbage("stop")
+    local before = collectgarbage("count")
+    raises({ "lunet.Model.load: " .. p .. ": tensor 'layers.1.weights' is 2x3, layer 1 (Dense(20000 -> 20000)) " ..
+             "needs 20000x20000" }, lunet.Model.load, p)
+    local grew = collectgarbage("count") - before -- tensors are Lua userdata: counted here
+    collectgarbage("restart")
+    assert(grew < 10 * 1024, string.format("Model.load allocated %.0f KB before refusing the file", grew))
+    local q = modelfile("missing.safetensors", {}, '{"layers":[{"type":"Dense","n_inputs":3,"n_neurons":2}]}')
+    raises({ "lunet.Model.load: " .. q .. ": tensor 'layers.1.weights' is missing (layer 1 (Dense(3 -> 2)))" },
+      lunet.Model.load, q)
+  end)
+
+  it("a regression on constant targets (precision 0) saves and loads back", function()
+    local m = regression()
+    local X, y = lunet.randn(32, 1), lunet.full(3, 32, 1)
+    m:train(X, y, { epochs = 2, verbose = 0 })
+    assert.are.equal(0, m.accuracy.precision)
+    local p = path("constant.safetensors")
+    m:save(p)
+    local m2 = lunet.Model.load(p)
+    assert.are.equal(0, m2.accuracy.precision)
+    same(m:predict(X), m2:predict(X))
+  end)
+
+  it("a state save cannot write raises naming the model field and the value", function()
+    local m = regression()
+    local y = lunet.full(1, 8, 1)
+    y:set(3, 1, 0 / 0)
+    m.accuracy:init(y, true)
+    local p = path("nan.safetensors")
+    raises({ "Model:save: " .. p .. ": accuracy.precision is", "which a model file cannot hold",
+             "set model.accuracy.precision" }, m.save, m, p)
+    assert.is_nil(io.open(p, "rb"))
+  end)
+
+  it("iteration counts stay in 0..2^53 and every count saves and loads", function()
+    local opt = lunet.Adam()
+    raises({ "Adam: iterations must be an integer in 0..2^53, got " .. math.maxinteger },
+      function() opt.iterations = math.maxinteger end)
+    local m = regression(opt)
+    opt.iterations = 1 << 53
+    local X, y = lunet.randn(16, 1), lunet.randn(16, 1)
+    m:train(X, y, { epochs = 2, verbose = 0 })
+    assert.are.equal(1 << 53, opt.iterations) -- the counter stops there instead of wrapping
+    local p = path("iterations.safetensors")
+    m:save(p)
+    assert.are.equal(1 << 53, lunet.Model.load(p).optimizer.iterations)
+    local arch = json.decode(st.load(p) and select(2, st.load(p))["lunet.model"])
+    local tensors = st.load(p)
+    arch.optimizer.iterations = math.maxinteger
+    local q = modelfile("iterations2.safetensors", tensors, json.encode(arch))
+    raises({ "lunet.Model.load: " .. q .. ":", "iterations must be an integer in 0..2^53" }, lunet.Model.load, q)
+  end)
+
+  it("optimizer state must be finite, caches non-negative (set_state and Model.load)", function()
+    local m = regression()
+    local d = m.layers[1]
+    local opt = m.optimizer
+    local good = { weight_momentums = lunet.zeros(1, 4), weight_cache = lunet.zeros(1, 4),
+                   bias_momentums = lunet.zeros(1, 4), bias_cache = lunet.zeros(1, 4) }
+    opt:set_state(d, good)
+    local neg = { weight_momentums = lunet.zeros(1, 4), weight_cache = lunet.full(-1, 1, 4),
+                  bias_momentums = lunet.zeros(1, 4), bias_cache = lunet.zeros(1, 4) }
+    raises({ "Adam:set_state: weight_cache[1] is -1", ">= 0" }, opt.set_state, opt, d, neg)
+    local nan = lunet.zeros(1, 4)
+    nan:set(1, 2, 0 / 0)
+    neg.weight_cache, neg.bias_momentums = lunet.zeros(1, 4), nan
+    raises({ "Adam:set_state: bias_momentums[2] is", "finite" }, opt.set_state, opt, d, neg)
+    -- the same from a file
+    m:train(lunet.randn(8, 1), lunet.randn(8, 1), { verbose = 0 })
+    local p = path("state.safetensors")
+    m:save(p)
+    local tensors, meta = st.load(p)
+    tensors["optimizer.layers.1.weight_cache"] = lunet.full(-0.5, 1, 4)
+    local q = modelfile("badstate.safetensors", tensors, meta["lunet.model"])
+    raises({ "lunet.Model.load: " .. q .. ": optimizer state of layer 1:", "weight_cache[1] is -0.5" },
+      lunet.Model.load, q)
+  end)
+
+  it("every corrupt architecture raises 'lunet.Model.load: <path>: ...'", function()
+    local m = regression(lunet.SGD { momentum = 0.5 })
+    m:train(lunet.randn(8, 1), lunet.randn(8, 1), { verbose = 0 })
+    local p = path("good.safetensors")
+    m:save(p)
+    local tensors, meta = st.load(p)
+    local spec = json.decode(meta["lunet.model"])
+    local junk = { 1, -1, 0.5, "x", true, {}, { 1, 2 }, { type = "Dense" } }
+    -- every field of the saved architecture, replaced by every junk value
+    local fields = {}
+    local function walk(t, keys)
+      for k, v in pairs(t) do
+        local kk = { table.unpack(keys) }
+        kk[#kk + 1] = k
+        fields[#fields + 1] = kk
+        if type(v) == "table" then walk(v, kk) end
+      end
+    end
+    walk(spec, {})
+    local n = 0
+    for _, keys in ipairs(fields) do
+      for _, j in ipairs(junk) do
+        local s = json.decode(meta["lunet.model"])
+        local t = s
+        for i = 1, #keys - 1 do t = t[keys[i]] end
+        t[keys[#keys]] = j
+        local q = modelfile("corrupt.safetensors", tensors, json.encode(s))
+        local ok, err = pcall(lunet.Model.load, q)
+        if not ok then
+          n = n + 1
+          assert(tostring(err):find("lunet.Model.load: " .. q .. ": ", 1, true) == 1, tostring(err))
+        end
+      end
+    end
+    for _, text in ipairs { "", "[]", "3", '"x"', "{", '{"layers":{}}', '{"layers":[[]]}', "null" } do
+      local q = modelfile("corrupt.safetensors", tensors, text)
+      local err = raises({ "lunet.Model.load: " .. q .. ": " }, lunet.Model.load, q)
+      assert(err:find("lunet.Model.load: ", 1, true) == 1, err)
+    end
+    assert(n > 50, "only " .. n .. " of the corrupt files were refused")
+  end)
+end)

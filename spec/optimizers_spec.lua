@@ -405,11 +405,11 @@ describe("lunet optimizers", function()
 
     it("reject other assignments", function()
       local opt = lunet.Adam()
-      assert.matches("Adam: iterations must be a non-negative integer, got a negative number",
+      assert.matches("Adam: iterations must be an integer in 0..2^53, got -1",
         errmsg(function() opt.iterations = -1 end), 1, true)
-      assert.matches("Adam: iterations must be a non-negative integer, got a non-integer number",
+      assert.matches("Adam: iterations must be an integer in 0..2^53, got a non-integer number",
         errmsg(function() opt.iterations = 1.5 end), 1, true)
-      assert.matches("Adam: iterations must be a non-negative integer, got string",
+      assert.matches("Adam: iterations must be an integer in 0..2^53, got string",
         errmsg(function() opt.iterations = "x" end), 1, true)
       assert.matches("Adam: learning_rate must be a finite number >= 0, got -0.1",
         errmsg(function() opt.learning_rate = -0.1 end), 1, true)

@@ -197,8 +197,9 @@ static const luaL_Reg methods[] = {
   {NULL, NULL}
 };
 
-/* acc.precision = p (regression, p finite > 0): restores a saved model's
-** precision without the data it came from; other assignments raise */
+/* acc.precision = p (regression, p finite >= 0; 0 from constant targets):
+** restores a saved model's precision without the data it came from; other
+** assignments raise */
 static int mm_newindex(lua_State *L) {
   ln_Accuracy *a = ln_toaccuracy(L, 1);
   const char *k = lua_tostring(L, 2);
@@ -206,9 +207,9 @@ static int mm_newindex(lua_State *L) {
   if (a && a->regression && k && strcmp(k, "precision") == 0) {
     int isnum;
     lua_Number p = lua_tonumberx(L, 3, &isnum);
-    if (!isnum || !(p > 0) || p == HUGE_VAL)
-      ln_error(L, "RegressionAccuracy: precision must be a finite positive number, got %s",
-               isnum ? "a non-positive or non-finite number" : luaL_typename(L, 3));
+    if (!isnum || !(p >= 0) || p == HUGE_VAL)
+      ln_error(L, "RegressionAccuracy: precision must be a finite number >= 0, got %s",
+               isnum ? lua_tostring(L, 3) : luaL_typename(L, 3));
     a->precision = p;
     a->initialized = 1;
     return 0;

@@ -222,8 +222,9 @@ typedef struct ln_Optimizer {
   ln_OptKind kind;
   double learning_rate, current_learning_rate, decay;
   double epsilon, momentum, rho, beta_1, beta_2;
-  lua_Integer iterations;
+  lua_Integer iterations; /* 0..LN_MAX_ITERATIONS */
 } ln_Optimizer;
+#define LN_MAX_ITERATIONS ((lua_Integer)1 << 53)
 
 /* Optimizer user value 1 = table (weak keys): layer -> state table
 ** { weight_momentums=, weight_cache=, bias_momentums=, bias_cache= }. */

@@ -156,8 +156,11 @@ void ln_optimizer_pre(ln_Optimizer *o) {
     o->current_learning_rate = o->learning_rate * (1.0 / (1.0 + o->decay * (double)o->iterations));
 }
 
+/* the counter stops at LN_MAX_ITERATIONS (2^53, where a double still holds
+** it exactly; years of steps away), so it never overflows and every value
+** it takes saves and loads */
 void ln_optimizer_post(ln_Optimizer *o) {
-  o->iterations += 1;
+  if (o->iterations < LN_MAX_ITERATIONS) o->iterations += 1;
 }
 
 void ln_optimizer_refresh(const ln_Optimizer *o, ln_Update u[2]) {
@@ -353,6 +356,14 @@ static int m_set_state(lua_State *L) {
       ln_error(L, "%s: %s is %s but layer %s has %s of %s", who, stkey[s], ln_shapestr(t, s1),
                pdesc(&p), (s == ST_WM || s == ST_WC) ? "weights" : "biases",
                ln_shapestr(slotparam(&p, s), s2));
+    { /* values a step can start from: finite, caches (squared gradients) >= 0 */
+      size_t i;
+      int cache = s == ST_WC || s == ST_BC;
+      for (i = 0; i < t->numel; i++)
+        if (!isfinite(t->data[i]) || (cache && t->data[i] < 0))
+          ln_error(L, "%s: %s[%zu] is %g: %s", who, stkey[s], i + 1, (double)t->data[i],
+                   cache ? "a cache holds sums of squares, finite and >= 0" : "momentums must be finite");
+    }
     lua_pop(L, 1);
   }
   if (!any) return 0; /* SGD without momentum keeps nothing */
@@ -432,9 +443,9 @@ static int mm_newindex(lua_State *L) {
   if (k && strcmp(k, "iterations") == 0) {
     int isnum;
     lua_Integer v = lua_tointegerx(L, 3, &isnum);
-    if (!isnum || v < 0)
-      ln_error(L, "%s: iterations must be a non-negative integer, got %s", name,
-               isnum ? "a negative number" : lua_type(L, 3) == LUA_TNUMBER ? "a non-integer number"
+    if (!isnum || v < 0 || v > LN_MAX_ITERATIONS)
+      ln_error(L, "%s: iterations must be an integer in 0..2^53, got %s", name,
+               isnum ? lua_tostring(L, 3) : lua_type(L, 3) == LUA_TNUMBER ? "a non-integer number"
                                                                          : luaL_typename(L, 3));
     o->iterations = v;
   } else if (k && (strcmp(k, "learning_rate") == 0 || strcmp(k, "current_learning_rate") == 0)) {

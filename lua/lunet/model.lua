@@ -392,6 +392,21 @@ local function layer_spec(l)
   return { type = k }
 end
 
+-- raise unless every number in the architecture v is finite (JSON holds no
+-- NaN or infinity, so the file could not be loaded); where: the field's path
+local function checkfinite(v, where, who, path)
+  if type(v) == "number" and not isfinite(v) then
+    local hint = where == "accuracy.precision" and " (RegressionAccuracy:init was given targets that are not " ..
+      "finite; set model.accuracy.precision to a finite number or init it on finite targets)" or ""
+    error(string.format("%s: %s: %s is %s, which a model file cannot hold%s", who, path, where, tostring(v), hint), 4)
+  elseif type(v) == "table" then
+    for k, x in pairs(v) do
+      checkfinite(x, math.type(k) == "integer" and string.format("%s[%d]", where, k)
+                     or (where == "" and k or where .. "." .. k), who, path)
+    end
+  end
+end
+
 --- model:save(path): architecture, parameters, loss/accuracy/optimizer
 -- settings and the optimizer's state, so that training can resume
 function methods.save(self, path)
@@ -422,21 +437,85 @@ function methods.save(self, path)
       end
     end
   end
+  checkfinite(spec, "", who, path)
   rethrow(2, who, pcall(safetensors.save, path, tensors, { format = "lunet.model", ["lunet.version"] = core.version,
                                                            ["lunet.model"] = json.encode(spec) }))
   return self
 end
 
-local function build(spec, path)
-  local who = "lunet.Model.load"
-  local function bad(msg) error(string.format("%s: %s: %s", who, path, msg), 4) end
-  if type(spec) ~= "table" or type(spec.layers) ~= "table" or #spec.layers == 0 then
-    bad("no layers in the metadata")
+local layer_types = { Dense = true, Dropout = true, Input = true, ReLU = true, Sigmoid = true, Softmax = true,
+                      Linear = true }
+local loss_types = { CategoricalCrossentropy = true, BinaryCrossentropy = true, MeanSquaredError = true,
+                     MeanAbsoluteError = true }
+
+-- check the saved architecture field by field, and each Dense against the
+-- file's tensors, before anything is built (a 2 KB file declaring
+-- Dense(20000 -> 20000) must not allocate 1.5 GB first); bad(msg) raises
+local function checkspec(spec, tensors, bad)
+  local function opt(v, kind, what)
+    if v ~= nil and type(v) ~= kind then bad(string.format("%s must be a %s, got %s", what, kind, type(v))) end
   end
+  if type(spec) ~= "table" then bad("the model metadata is a JSON " .. type(spec) .. ", expected an object") end
+  if type(spec.layers) ~= "table" or #spec.layers == 0 then bad("no layers in the metadata") end
+  for i, ls in ipairs(spec.layers) do
+    if type(ls) ~= "table" then bad(string.format("layer %d is a JSON %s, expected an object", i, type(ls))) end
+    if not layer_types[ls.type] then bad(string.format("layer %d has unknown type %s", i, tostring(ls.type))) end
+    if ls.type == "Dense" then
+      for _, f in ipairs { "n_inputs", "n_neurons" } do
+        local v = ls[f]
+        if math.type(v) ~= "integer" or v < 1 then
+          bad(string.format("layer %d (Dense): %s must be a positive integer, got %s", i, f, tostring(v)))
+        end
+      end
+      for _, f in ipairs { "weight_regularizer_l1", "weight_regularizer_l2", "bias_regularizer_l1",
+                           "bias_regularizer_l2" } do
+        opt(ls[f], "number", string.format("layer %d (Dense): %s", i, f))
+      end
+      local desc = string.format("layer %d (Dense(%d -> %d))", i, ls.n_inputs, ls.n_neurons)
+      for _, w in ipairs { { "weights", ls.n_inputs, ls.n_neurons }, { "biases", 1, ls.n_neurons } } do
+        local name = string.format("layers.%d.%s", i, w[1])
+        local t = tensors[name]
+        if t == nil then bad(string.format("tensor '%s' is missing (%s)", name, desc)) end
+        local r, c, more = t:shape()
+        if more or r ~= w[2] or c ~= w[3] then
+          bad(string.format("tensor '%s' is %s, %s needs %dx%d", name, shapestr(t), desc, w[2], w[3]))
+        end
+      end
+    elseif ls.type == "Dropout" then
+      if type(ls.rate) ~= "number" then bad(string.format("layer %d (Dropout): rate must be a number", i)) end
+    end
+  end
+  if spec.loss ~= nil then
+    if type(spec.loss) ~= "table" or not loss_types[spec.loss.type] then
+      bad("unknown loss " .. tostring(type(spec.loss) == "table" and spec.loss.type or spec.loss))
+    end
+  end
+  local a = spec.accuracy
+  if a ~= nil then
+    if type(a) ~= "table" or (a.type ~= "CategoricalAccuracy" and a.type ~= "RegressionAccuracy") then
+      bad("unknown accuracy " .. tostring(type(a) == "table" and a.type or a))
+    end
+    opt(a.binary, "boolean", "accuracy.binary")
+    opt(a.precision, "number", "accuracy.precision")
+  end
+  local o = spec.optimizer
+  if o ~= nil then
+    if type(o) ~= "table" or not optimizer_fields[o.type] then
+      bad("unknown optimizer " .. tostring(type(o) == "table" and o.type or o))
+    end
+    for _, f in ipairs(optimizer_fields[o.type]) do opt(o[f], "number", "optimizer." .. f) end
+    opt(o.current_learning_rate, "number", "optimizer.current_learning_rate")
+    if o.iterations ~= nil and math.type(o.iterations) ~= "integer" then
+      bad("optimizer.iterations must be an integer, got " .. tostring(o.iterations))
+    end
+  end
+end
+
+-- the model of a checked spec (raises plain messages; M.load prefixes them)
+local function build(spec)
   local model = core.Model()
   for i, ls in ipairs(spec.layers) do
-    local ctor = type(ls) == "table" and core[ls.type]
-    if not ctor then bad(string.format("layer %d has unknown type %s", i, tostring(ls and ls.type))) end
+    local ctor = core[ls.type]
     local ok, layer = pcall(function()
       if ls.type == "Dense" then
         return ctor(ls.n_inputs, ls.n_neurons, { weight_regularizer_l1 = ls.weight_regularizer_l1,
@@ -445,31 +524,24 @@ local function build(spec, path)
       elseif ls.type == "Dropout" then return ctor(ls.rate) end
       return ctor()
     end)
-    if not ok then bad(string.format("layer %d (%s): %s", i, ls.type, tostring(layer))) end
+    if not ok then error(string.format("layer %d (%s): %s", i, ls.type, tostring(layer)), 0) end
     model:add(layer)
   end
   local set = {}
-  if spec.loss then
-    local ctor = core[spec.loss.type]
-    if not ctor then bad("unknown loss " .. tostring(spec.loss.type)) end
-    set.loss = ctor()
-  end
-  if spec.accuracy then
-    local a = spec.accuracy
+  if spec.loss then set.loss = core[spec.loss.type]() end
+  local a = spec.accuracy
+  if a then
     if a.type == "CategoricalAccuracy" then set.accuracy = core.CategoricalAccuracy { binary = a.binary or false }
-    elseif a.type == "RegressionAccuracy" then
+    else
       set.accuracy = core.RegressionAccuracy()
       if a.precision then set.accuracy.precision = a.precision end
-    else bad("unknown accuracy " .. tostring(a.type)) end
+    end
   end
-  if spec.optimizer then
-    local o = spec.optimizer
-    local fields = optimizer_fields[o.type]
-    if not fields then bad("unknown optimizer " .. tostring(o.type)) end
+  local o = spec.optimizer
+  if o then
     local args = {}
-    for _, f in ipairs(fields) do args[f] = o[f] end
-    local ok, opt = pcall(core[o.type], args)
-    if not ok then bad(tostring(opt)) end
+    for _, f in ipairs(optimizer_fields[o.type]) do args[f] = o[f] end
+    local opt = core[o.type](args)
     opt.iterations = o.iterations or 0
     if o.current_learning_rate then opt.current_learning_rate = o.current_learning_rate end
     set.optimizer = opt
@@ -479,19 +551,16 @@ local function build(spec, path)
   return model
 end
 
---- lunet.Model.load(path): a model saved with model:save, ready to predict
--- or to resume training
-function M.load(path)
-  local who = "lunet.Model.load"
-  if type(path) ~= "string" then error(who .. ": path must be a string", 2) end
-  local tensors, meta = rethrow(2, who, pcall(safetensors.load, path))
+-- M.load's work after the file was read; errors are plain messages
+local function load_model(tensors, meta, path, who)
+  local function bad(msg) error(msg, 0) end
   if meta["lunet.model"] == nil then
-    error(string.format("%s: %s: no lunet model metadata (a file from save_parameters? use " ..
-      "model:load_parameters)", who, path), 2)
+    bad("no lunet model metadata (a file from save_parameters? use model:load_parameters)")
   end
   local ok, spec = pcall(json.decode, meta["lunet.model"])
-  if not ok then error(string.format("%s: %s: bad model metadata: %s", who, path, spec), 2) end
-  local model = build(spec, path)
+  if not ok then bad("bad model metadata: " .. tostring(spec)) end
+  checkspec(spec, tensors, bad)
+  local model = build(spec)
   load_parameter_tensors(model, tensors, path, who)
   local opt = model.optimizer
   if opt then
@@ -503,11 +572,25 @@ function M.load(path)
       end
       if any then
         local ok2, err = pcall(opt.set_state, opt, p[2], st)
-        if not ok2 then error(string.format("%s: %s: optimizer state of layer %d: %s", who, path, p[1], err), 2) end
+        if not ok2 then bad(string.format("optimizer state of layer %d: %s", p[1], err)) end
       end
     end
   end
   return model
+end
+
+--- lunet.Model.load(path): a model saved with model:save, ready to predict
+-- or to resume training.  Every error reads "lunet.Model.load: <path>: ..."
+function M.load(path)
+  local who = "lunet.Model.load"
+  if type(path) ~= "string" then error(who .. ": path must be a string", 2) end
+  local tensors, meta = rethrow(2, who, pcall(safetensors.load, path))
+  local ok, res = pcall(load_model, tensors, meta, path, who)
+  if ok then return res end
+  local msg = tostring(res):gsub("^[^\n]-lunet[/\\]model%.lua:%d+: ", "")
+  local prefix = who .. ": " .. path .. ": "
+  if msg:sub(1, #prefix) ~= prefix then msg = prefix .. msg end
+  error(msg, 2)
 end
 
 return M
