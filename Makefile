@@ -81,6 +81,9 @@ spec: $(SO)
 test: deps
 	$(MAKE) all
 	$(BUSTED)
+	@# the thread-count and path matrix (spec/hardening_spec.lua) with every
+	@# product on OpenBLAS, as on CPUs without AVX-512
+	LUNET_CPU=avx2 $(BUSTED) spec/hardening_spec.lua
 	$(MAKE) BLAS=none BUILD=build/portable SO=build/portable/lunet/core.so spec
 	@# the portable build again as on CPUs without AVX-512 and without AVX2
 	@# (src/kernels/cpu.c), so that those paths run on every machine

@@ -348,3 +348,64 @@ describe("model files: what save writes, load reads back; what load refuses, it 
     assert(n > 50, "only " .. n .. " of the corrupt files were refused")
   end)
 end)
+
+describe("results independent of the thread count and of the path (OpenBLAS and portable builds)", function()
+  -- 784-128-10 with Adam, the report's network, at batch sizes across every
+  -- threshold (split work, OpenBLAS' small-matrix switch at M N K = 10^6,
+  -- its K blocks of 256..512, the tiles' k blocks of 128)
+  local N = 1100
+  local function data()
+    lunet.seed(6)
+    local X = lunet.randn(N, 784)
+    local labels = {}
+    for i = 1, N do labels[i] = (i * 7) % 10 + 1 end
+    return X, lunet.tensor(labels)
+  end
+  local function layers()
+    lunet.seed(5)
+    return lunet.Dense(784, 128), lunet.Dense(128, 10)
+  end
+  local function trained(threads, bs)
+    local X, y = data()
+    local d1, d2 = layers()
+    local m = lunet.Model()
+    m:add(d1); m:add(lunet.ReLU()); m:add(d2); m:add(lunet.Softmax())
+    m:set { loss = lunet.CategoricalCrossentropy(), optimizer = lunet.Adam(), accuracy = lunet.CategoricalAccuracy() }
+    m:finalize()
+    lunet.set_threads(threads)
+    local ok, h = pcall(m.train, m, X, y, { epochs = 1, batch_size = bs, verbose = 0 })
+    lunet.set_threads(2)
+    assert(ok, h)
+    return { d1.weights, d1.biases, d2.weights, d2.biases }, h.loss[1]
+  end
+  -- the book's loop, layer by layer (OpenBLAS may use its own threads here)
+  local function book(bs)
+    local X, y = data()
+    local d1, d2 = layers()
+    local a1, la, opt = lunet.ReLU(), lunet.SoftmaxCategoricalCrossentropy(), lunet.Adam()
+    for s = 1, N, bs do
+      local bx, by = X:rows(s, math.min(N, s + bs - 1)), y:rows(s, math.min(N, s + bs - 1))
+      d1:forward(bx, true); a1:forward(d1.output, true); d2:forward(a1.output, true)
+      la:forward(d2.output, by)
+      la:backward(la.output, by); d2:backward(la.dinputs); a1:backward(d2.dinputs); d1:backward(a1.dinputs)
+      opt:pre_update_params(); opt:update_params(d1); opt:update_params(d2); opt:post_update_params()
+    end
+    return { d1.weights, d1.biases, d2.weights, d2.biases }
+  end
+
+  for _, bs in ipairs { 7, 128, 513, 600, 1000 } do
+    it("batch " .. bs .. ": train on 1, 2 and 3 threads equals the layer-by-layer loop bit for bit", function()
+      local want = book(bs)
+      local loss1
+      for _, threads in ipairs { 1, 2, 3 } do
+        local got, loss = trained(threads, bs)
+        loss1 = loss1 or loss
+        assert.are.equal(loss1, loss, threads .. " threads")
+        for i = 1, #want do
+          assert((want[i] - got[i]):abs():max() == 0,
+            string.format("parameter %d differs from the book loop on %d threads", i, threads))
+        end
+      end
+    end)
+  end
+end)

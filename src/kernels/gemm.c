@@ -14,6 +14,7 @@
 
 #ifdef LUNET_USE_CBLAS
 #include <cblas.h>
+#define CBLAS_KB 128 /* k values per cblas_sgemm call (see ln_gemm) */
 #endif
 
 /* on x86-64 with GCC, full tiles go to a wider micro-kernel compiled for
@@ -389,6 +390,7 @@ void ln_gemm(int transA, int transB, size_t M, size_t N, size_t K,
              float alpha, const float *A, size_t lda,
              const float *B, size_t ldb,
              float beta, float *C, size_t ldc) {
+  size_t k0;
   if (M == 0 || N == 0) return;
 #ifdef LN_FAST
   if (gemm_fast(transA, transB, M, N, K, alpha, A, lda, NULL, B, ldb, beta, C, ldc, !transA)) return;
@@ -397,9 +399,21 @@ void ln_gemm(int transA, int transB, size_t M, size_t N, size_t K,
     ln_gemm_ref(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     return;
   }
-  cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
-              transB ? CblasTrans : CblasNoTrans, (int)M, (int)N, (int)K,
-              alpha, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
+  /* OpenBLAS picks its algorithm by the sizes (0.3.21: a small-matrix
+  ** kernel below M N K = 10^6 that sums all of K in registers; the blocked
+  ** kernels add partial sums over K blocks whose size depends on K and on
+  ** the thread count), so C's rows computed in two calls could differ in the
+  ** last bit from one call.  Calls of at most CBLAS_KB values of k are one
+  ** block in every path, each element summed in order, so the sums do not
+  ** depend on how the caller splits M or N between threads, nor on
+  ** OpenBLAS' own threads: results equal for every thread count */
+  for (k0 = 0; k0 < K; k0 += CBLAS_KB) {
+    size_t kb = K - k0 < CBLAS_KB ? K - k0 : CBLAS_KB;
+    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
+                transB ? CblasTrans : CblasNoTrans, (int)M, (int)N, (int)kb,
+                alpha, transA ? A + k0 * lda : A + k0, (int)lda, transB ? B + k0 : B + k0 * ldb, (int)ldb,
+                k0 == 0 ? beta : 1.0f, C, (int)ldc);
+  }
 }
 const char *ln_gemm_backend(void) { return "OpenBLAS"; }
 int ln_gemm_threads(void) { return openblas_get_num_threads(); }
