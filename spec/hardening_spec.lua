@@ -409,3 +409,36 @@ describe("results independent of the thread count and of the path (OpenBLAS and 
     end)
   end
 end)
+
+describe("a bad label", function()
+  it("is reported at its row of y, not of the batch (train, shuffled or not, on 1 and 2 threads; evaluate)", function()
+    local function setup()
+      lunet.seed(2)
+      local m = lunet.Model()
+      m:add(lunet.Dense(4, 16)); m:add(lunet.ReLU()); m:add(lunet.Dense(16, 3)); m:add(lunet.Softmax())
+      m:set { loss = lunet.CategoricalCrossentropy(), optimizer = lunet.SGD(), accuracy = lunet.CategoricalAccuracy() }
+      return m:finalize()
+    end
+    local X = lunet.randn(2000, 4)
+    local labels = {}
+    for i = 1, 2000 do labels[i] = i % 3 + 1 end
+    labels[1500] = 0
+    local y = lunet.tensor(labels)
+    for _, threads in ipairs { 1, 2 } do
+      for _, shuffle in ipairs { false, true } do
+        lunet.set_threads(threads)
+        local m = setup()
+        local ok, err = pcall(m.train, m, X, y, { epochs = 2, batch_size = 64, shuffle = shuffle, verbose = 0 })
+        lunet.set_threads(2)
+        assert.is_false(ok)
+        assert.matches("Model:train: loss: label 0 at row 1500 of y is outside 1..3", err, 1, true)
+      end
+    end
+    local m = setup()
+    raises({ "Model:evaluate: loss: label 0 at row 1500 of y is outside 1..3" }, m.evaluate, m, X, y,
+      { batch_size = 64, verbose = 0 })
+    labels[1500] = 1.5
+    raises({ "Model:train: loss: label 1.5 at row 1500 of y is not an integer" }, m.train, m, X, lunet.tensor(labels),
+      { batch_size = 100, verbose = 0 })
+  end)
+end)

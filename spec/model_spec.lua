@@ -235,7 +235,7 @@ describe("lunet.Model", function()
         labels[100] = 9 -- the second batch (rows 65..128) has a label outside 1..5
         local ok, err = pcall(m.train, m, X, lunet.tensor(labels), { epochs = 1, batch_size = 64, verbose = 0 })
         assert.is_false(ok)
-        assert.matches("Model:train: loss: label 9 at row 36 is outside 1..5", err, 1, true)
+        assert.matches("Model:train: loss: label 9 at row 100 of y is outside 1..5", err, 1, true)
         assert.are.same(X:rows(65, 128):totable(), d1.inputs:totable())
         m, d1, X, labels = setup()
         X:set(100, 1, math.huge) -- the loss of the second batch is not finite

@@ -366,6 +366,27 @@ static int predictions(lua_State *L, int out_idx) {
   return lua_gettop(L);
 }
 
+/* before a categorical cross-entropy's calculate on a batch: raise naming
+** the row of y (not of the batch) when a label of the batch at by (1-D) is
+** not in 1..K, K the output's columns; the batch holds rows first.. of y, or
+** perm[first..].  The loss's own check would name the batch's row */
+static void checklabels(lua_State *L, int loss, int out, int by, size_t first, const size_t *perm, const char *who) {
+  const ln_Loss *l = ln_toloss(L, loss);
+  const ln_Tensor *o = ln_totensor(L, out), *y = ln_totensor(L, by);
+  size_t n, bad, row;
+  float v;
+  if (l == NULL || strcmp(l->cls->name, "CategoricalCrossentropy") != 0 || o == NULL || y == NULL || o->ndim != 2 ||
+      y->ndim != 1 || y->dims[0] != o->dims[0])
+    return; /* the loss raises about shapes itself */
+  n = y->dims[0];
+  bad = ln_labels_check(n, y->data, o->dims[1]);
+  if (bad >= n) return;
+  v = y->data[bad];
+  row = (perm ? perm[first + bad] : first + bad) + 1;
+  if (v == floorf(v)) ln_error(L, "%s: label %g at row %zu of y is outside 1..%zu", who, (double)v, row, o->dims[1]);
+  ln_error(L, "%s: label %g at row %zu of y is not an integer", who, (double)v, row);
+}
+
 /* sum of the book's regularization losses of the trainable layers */
 static double regloss(lua_State *L) {
   double r = 0.0;
@@ -1018,6 +1039,7 @@ static void step_any(lua_State *L, Model *m, const ln_Tensor *X, const ln_Tensor
   } else forward_all(L, bx, 1, "Model:train");
   out = lua_gettop(L);
   lua_getiuservalue(L, 1, UV_LOSS);
+  checklabels(L, lua_gettop(L), out, by, first, perm, "Model:train: loss");
   data_loss = ln_loss_calculate(L, lua_gettop(L), out, by, "Model:train: loss");
   lua_pop(L, 1);
   reg = regloss(L);
@@ -1146,6 +1168,7 @@ static lua_Integer steps_book(lua_State *L, Model *m, const ln_Tensor *X, const 
       data_loss = ln_loss_add(lossp, plan.losses, count);
       acc = ln_accuracy_add(accp, tally[0].hits + tally[1].hits, count);
     } else {
+      checklabels(L, lossi, out, by, first, perm, "Model:train: loss");
       data_loss = ln_loss_calculate(L, lossi, out, by, "Model:train: loss"); /* checks y */
       acc = ln_accuracy_calculate(L, acci, predi, by, "Model:train: accuracy");
     }
@@ -1271,6 +1294,7 @@ static int m_eval_step(lua_State *L) {
   forward_all(L, bx, 0, "Model:evaluate");
   out = lua_gettop(L);
   lua_getiuservalue(L, 1, UV_LOSS);
+  checklabels(L, lua_gettop(L), out, by, (size_t)first - 1, NULL, "Model:evaluate: loss");
   data_loss = ln_loss_calculate(L, lua_gettop(L), out, by, "Model:evaluate: loss");
   lua_pop(L, 1);
   predictions(L, out);
