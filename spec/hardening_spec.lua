@@ -442,3 +442,77 @@ describe("a bad label", function()
       { batch_size = 100, verbose = 0 })
   end)
 end)
+
+describe("saving (safetensors, Model:save, image.save)", function()
+  local st = lunet.safetensors
+  local function listdir(d)
+    local f = assert(io.popen("ls -A '" .. d .. "'"))
+    local names = {}
+    for l in f:lines() do names[#names + 1] = l end
+    f:close()
+    table.sort(names)
+    return names
+  end
+  local function islink(p) return os.execute("test -L '" .. p .. "'") == true end
+
+  it("writes through a symlink to its target, which keeps being a link", function()
+    local d = path("links")
+    assert(os.execute("mkdir -p '" .. d .. "/real' && ln -sf real/m.safetensors '" .. d .. "/m.safetensors'" ..
+                      " && ln -sf real/p.png '" .. d .. "/p.png'"))
+    -- a dangling link: the save creates its target
+    st.save(d .. "/m.safetensors", { a = lunet.tensor { 1 } })
+    assert.is_true(islink(d .. "/m.safetensors"))
+    assert.are.same({ 1 }, st.load(d .. "/real/m.safetensors").a:totable())
+    -- an existing target is replaced, the link stays
+    st.save(d .. "/m.safetensors", { a = lunet.tensor { 2 } })
+    assert.is_true(islink(d .. "/m.safetensors"))
+    assert.are.same({ 2 }, st.load(d .. "/real/m.safetensors").a:totable())
+    lunet.image.save(d .. "/p.png", lunet.full(255, 2, 3))
+    assert.is_true(islink(d .. "/p.png"))
+    assert.are.same({ 2, 3 }, { lunet.image.load(d .. "/real/p.png"):shape() })
+    assert.are.same({ "m.safetensors", "p.png" }, listdir(d .. "/real"))
+    -- a chain of links, and a loop
+    assert(os.execute("cd '" .. d .. "' && ln -sf m.safetensors chain && ln -sf loop1 loop2 && ln -sf loop2 loop1"))
+    st.save(d .. "/chain", { a = lunet.tensor { 3 } })
+    assert.are.same({ 3 }, st.load(d .. "/real/m.safetensors").a:totable())
+    raises({ "lunet.safetensors.save: " .. d .. "/loop1: Too many levels of symbolic links" },
+      st.save, d .. "/loop1", { a = lunet.tensor { 1 } })
+  end)
+
+  it("saves under any legal file name (255 bytes), leaving no temporary file", function()
+    local d = path("long")
+    assert(os.execute("mkdir -p '" .. d .. "'"))
+    local name = string.rep("n", 255 - #".safetensors") .. ".safetensors"
+    local m = lunet.Model()
+    m:add(lunet.Dense(2, 2)); m:add(lunet.Softmax())
+    m:set { loss = lunet.CategoricalCrossentropy(), optimizer = lunet.Adam(), accuracy = lunet.CategoricalAccuracy() }
+    m:finalize()
+    m:save(d .. "/" .. name)
+    local png = string.rep("p", 251) .. ".png"
+    lunet.image.save(d .. "/" .. png, lunet.zeros(2, 2))
+    assert.are.same({ name, png }, listdir(d))
+    assert.are.same(m:get_parameters()[1][1]:totable(),
+      lunet.Model.load(d .. "/" .. name):get_parameters()[1][1]:totable())
+  end)
+
+  -- O_TMPFILE: a save killed while writing leaves nothing (where the file
+  -- system supports it; others fall back to a short temporary name)
+  local fs = io.popen("stat -f -c %T '" .. dir .. "' 2>/dev/null"):read("l") or ""
+  local tmpfile_fs = ({ ["ext2/ext3"] = true, tmpfs = true, xfs = true, btrfs = true })[fs]
+  local test = tmpfile_fs and it or pending
+  test("a save killed by SIGKILL while writing leaves no temporary file behind (" .. fs .. ")", function()
+    local d = path("killed")
+    assert(os.execute("mkdir -p '" .. d .. "'"))
+    local target = d .. "/big.safetensors"
+    -- the child saves a 64 MB tensor over and over until it is killed
+    local code = string.format([[
+      local lunet = require "lunet"
+      local t = lunet.zeros(4096, 4096)
+      io.write("ready\n"); io.flush()
+      while true do lunet.safetensors.save(%q, { t = t }) end]], target)
+    local env = string.format("LUA_PATH=%q LUA_CPATH=%q", package.path, package.cpath)
+    assert(os.execute(string.format("(%s timeout -s KILL 1.5 lua5.4 -e %q >/dev/null 2>&1; true)", env, code)))
+    local names = listdir(d)
+    for _, n in ipairs(names) do assert.are.equal("big.safetensors", n) end
+  end)
+end)

@@ -210,49 +210,33 @@ static int write_png(FILE *fp, const ln_Tensor *t, int c, char *err, size_t errl
   return ln_png_write(fp, t->data, t->dims[0], t->dims[1], c, err, errlen);
 }
 
-/* Save a PNG atomically: a temporary file in the target's folder
-** (mkstemp), flushed and fsync'd, renamed over the target.  Targets that
-** exist and are not regular files (/dev/null, /dev/full) are written in
-** place.  Returns 0, or -1 with the reason in err (nothing left behind). */
+/* Save a PNG whole or not at all (fileio.h, ln_atomic_*: through
+** symlinks, never over a device or FIFO, nothing left behind on failure).
+** Returns 0, or -1 with the reason in err. */
 static int save_atomic(const char *path, const ln_Tensor *t, int c, char *err, size_t errlen) {
-  struct stat st;
-  char tmp[PATHMAX];
-  const char *slash = strrchr(path, '/');
-  int exists = stat(path, &st) == 0, fd, e;
-  mode_t mode;
+  ln_Atomic a;
   FILE *fp;
-  if (exists && !S_ISREG(st.st_mode)) { /* a FIFO would block, a device is no place for a PNG */
-    if (S_ISDIR(st.st_mode)) snprintf(err, errlen, "%s", strerror(EISDIR));
-    else snprintf(err, errlen, "not a regular file (%s)", ln_filekind((unsigned)st.st_mode));
-    return -1;
-  }
-  if (slash) {
-    int n = snprintf(tmp, sizeof tmp, "%.*s/.%s.XXXXXX", (int)(slash - path), path, slash + 1);
-    if (n < 0 || (size_t)n >= sizeof tmp) { snprintf(err, errlen, "path too long"); return -1; }
-  } else {
-    int n = snprintf(tmp, sizeof tmp, ".%s.XXXXXX", path);
-    if (n < 0 || (size_t)n >= sizeof tmp) { snprintf(err, errlen, "path too long"); return -1; }
-  }
-  if (exists) mode = st.st_mode & 07777;
-  else { mode_t um = umask(0); umask(um); mode = 0666 & ~um; }
-  fd = mkstemp(tmp);
-  if (fd < 0) { snprintf(err, errlen, "%s", strerror(errno)); return -1; }
-  if (fchmod(fd, mode) != 0 || (fp = fdopen(fd, "wb")) == NULL) {
-    e = errno; close(fd); unlink(tmp);
+  int fd, e;
+  if (ln_atomic_begin(&a, path, err, errlen) != 0) return -1;
+  fd = a.fd;
+  fp = fdopen(fd, "wb");
+  if (fp == NULL) {
+    e = errno;
+    ln_atomic_cancel(&a);
     snprintf(err, errlen, "%s", strerror(e));
     return -1;
   }
-  if (write_png(fp, t, c, err, errlen) != 0) { fclose(fp); unlink(tmp); return -1; }
-  if (fflush(fp) != 0 || fsync(fileno(fp)) != 0) {
-    e = errno; fclose(fp); unlink(tmp);
+  a.fd = -1; /* the FILE owns it */
+  if (write_png(fp, t, c, err, errlen) != 0) { fclose(fp); ln_atomic_cancel(&a); return -1; }
+  if (fflush(fp) != 0) {
+    e = errno;
+    fclose(fp);
+    ln_atomic_cancel(&a);
     snprintf(err, errlen, "%s", strerror(e));
     return -1;
   }
-  if (fclose(fp) != 0 || rename(tmp, path) != 0) {
-    e = errno; unlink(tmp);
-    snprintf(err, errlen, "%s", strerror(e));
-    return -1;
-  }
+  if (ln_atomic_commit(&a, fd, err, errlen) != 0) { fclose(fp); ln_atomic_cancel(&a); return -1; }
+  fclose(fp); /* synced and renamed: a late close error changes nothing */
   return 0;
 }
 

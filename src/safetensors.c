@@ -33,14 +33,13 @@ typedef struct StBox {
   FILE *f;
   char *buf;         /* load: header bytes; save: header JSON */
   ln_StHeader hdr;   /* load: the parsed header */
-  int tmplive;       /* save: tmp exists and must be removed on failure */
-  char tmp[];        /* save: "<path>.tmpXXXXXX" */
+  ln_Atomic save;    /* save: the file being written (removed on failure) */
 } StBox;
 
 /* release everything the box holds; idempotent */
 static void box_release(StBox *b) {
   if (b->f != NULL) { fclose(b->f); b->f = NULL; }
-  if (b->tmplive) { remove(b->tmp); b->tmplive = 0; }
+  ln_atomic_cancel(&b->save);
   free(b->buf);
   b->buf = NULL;
   ln_st_free(&b->hdr);
@@ -52,15 +51,14 @@ static int box_gc(lua_State *L) {
   return 0;
 }
 
-/* push an empty box with room for a temporary path of tmplen bytes and
-** mark it to-be-closed (released when the calling function ends or raises) */
-static StBox *newbox(lua_State *L, size_t tmplen) {
-  StBox *b = (StBox *)lua_newuserdatauv(L, sizeof(StBox) + tmplen + 1, 0);
+/* push an empty box and mark it to-be-closed (released when the calling
+** function ends or raises) */
+static StBox *newbox(lua_State *L) {
+  StBox *b = (StBox *)lua_newuserdatauv(L, sizeof(StBox), 0);
   b->f = NULL;
   b->buf = NULL;
   memset(&b->hdr, 0, sizeof b->hdr);
-  b->tmplive = 0;
-  b->tmp[0] = '\0';
+  ln_atomic_init(&b->save);
   luaL_setmetatable(L, BOX);
   lua_toclose(L, -1);
   return b;
@@ -131,26 +129,6 @@ static const char *checkkey(lua_State *L, const char *path, const char *what) {
   return k;
 }
 
-/* file mode for a new file: the target's when it exists, else 0666 & ~umask */
-static mode_t newmode(const struct stat *st, int exists) {
-  mode_t m;
-  if (exists) return st->st_mode & 07777;
-  m = umask(022);
-  umask(m);
-  return 0666 & ~m;
-}
-
-/* fsync the folder holding path (best effort: makes the rename durable) */
-static void syncdir(const char *path, char *buf) {
-  const char *slash = strrchr(path, '/');
-  int fd;
-  if (slash == NULL) strcpy(buf, ".");
-  else if (slash == path) strcpy(buf, "/");
-  else { memcpy(buf, path, (size_t)(slash - path)); buf[slash - path] = '\0'; }
-  fd = open(buf, O_RDONLY);
-  if (fd >= 0) { (void)fsync(fd); close(fd); }
-}
-
 /* write n floats little-endian; 0 or -1 with errno */
 static int writefloats(FILE *f, const float *p, size_t n) {
   if (littleendian()) return fwrite(p, sizeof(float), n, f) == n ? 0 : -1;
@@ -174,8 +152,7 @@ static int l_save(lua_State *L) {
   ln_StMeta *meta = NULL;
   ln_StHeader h;
   StBox *b;
-  struct stat st;
-  int exists, fd, k, e;
+  int fd, k, e;
   char err[512];
   unsigned char lenbuf[8];
   size_t jlen;
@@ -236,12 +213,8 @@ static int l_save(lua_State *L) {
     }
     qsort(meta, nm, sizeof *meta, cmpmeta);
   }
-  /* the target must be a regular file or absent: never replace a device */
-  exists = stat(path, &st) == 0;
-  if (exists && !S_ISREG(st.st_mode))
-    ln_error(L, SAVE ": %s: not a regular file", path);
   /* from here on nothing runs Lua code until an error or the end */
-  b = newbox(L, plen + 10);
+  b = newbox(L);
   for (i = 0; i < n; i++) {
     const ln_Tensor *t = ents[i].t;
     sts[i].name = ents[i].name;
@@ -253,34 +226,24 @@ static int l_save(lua_State *L) {
   h.owner = NULL;
   b->buf = ln_st_format(&h, &jlen, &dlen, err, sizeof err);
   if (b->buf == NULL) ln_error(L, SAVE ": %s: %s", path, err);
-  snprintf(b->tmp, plen + 11, "%s.tmpXXXXXX", path);
-  fd = mkstemp(b->tmp);
-  if (fd < 0) {
-    e = errno;
-    ln_error(L, SAVE ": %s: cannot create a temporary file: %s", path, strerror(e));
-  }
-  b->tmplive = 1;
-  (void)fchmod(fd, newmode(&st, exists));
-  b->f = fdopen(fd, "wb");
+  /* the target (through symlinks) must be a regular file or absent */
+  if (ln_atomic_begin(&b->save, path, err, sizeof err) != 0) ln_error(L, SAVE ": %s: %s", path, err);
+  b->f = fdopen(b->save.fd, "wb");
   if (b->f == NULL) {
     e = errno;
-    close(fd);
     ln_error(L, SAVE ": %s: %s", path, strerror(e));
   }
+  fd = b->save.fd;
+  b->save.fd = -1; /* the FILE owns it */
   ln_st_putu64le(lenbuf, (uint64_t)jlen);
   if (fwrite(lenbuf, 1, 8, b->f) != 8 || fwrite(b->buf, 1, jlen, b->f) != jlen) goto ioerr;
   for (i = 0; i < n; i++)
     if (writefloats(b->f, ents[i].t->data, ents[i].t->numel) != 0) goto ioerr;
-  if (fflush(b->f) != 0 || fsync(fileno(b->f)) != 0) goto ioerr;
+  if (fflush(b->f) != 0) goto ioerr;
+  if (ln_atomic_commit(&b->save, fd, err, sizeof err) != 0) ln_error(L, SAVE ": %s: %s", path, err);
   k = fclose(b->f);
   b->f = NULL;
-  if (k != 0) goto ioerr;
-  if (rename(b->tmp, path) != 0) {
-    e = errno;
-    ln_error(L, SAVE ": %s: cannot replace the file: %s", path, strerror(e));
-  }
-  b->tmplive = 0;
-  syncdir(path, b->tmp);
+  (void)k; /* the data is synced and renamed: a late close error changes nothing */
   (void)dlen;
   return 0;
 ioerr:
@@ -302,7 +265,7 @@ static int l_load(lua_State *L) {
   char err[512];
   int e, fd;
   lua_settop(L, 1);
-  b = newbox(L, 0);                              /* 2 */
+  b = newbox(L);                                 /* 2 */
   fd = ln_open_regular(AT_FDCWD, path, err, sizeof err); /* never blocks on a FIFO */
   if (fd < 0) ln_error(L, LOAD ": %s: %s", path, err);
   b->f = fdopen(fd, "rb");
