@@ -516,3 +516,30 @@ describe("saving (safetensors, Model:save, image.save)", function()
     for _, n in ipairs(names) do assert.are.equal("big.safetensors", n) end
   end)
 end)
+
+describe("safetensors headers as strict as the format's own tools", function()
+  local st = lunet.safetensors
+  local function file(name, header, data)
+    local p = path(name)
+    local f = assert(io.open(p, "wb"))
+    f:write(string.pack("<I8", #header), header, data or string.pack("<f", 1.5))
+    f:close()
+    return p
+  end
+  it("refuse a name or metadata holding \\u0000 (it loaded as a shorter name)", function()
+    local p = file("nul.safetensors", '{"a\\u0000b":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}')
+    raises({ "lunet.safetensors.load: " .. p .. ": header holds \\u0000 (a NUL character) in a string at byte 3" },
+      st.load, p)
+    local q = file("nulmeta.safetensors",
+      '{"__metadata__":{"k":"v\\u0000"},"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}')
+    raises({ "header holds \\u0000" }, st.load, q)
+    -- an escaped backslash before u0000 is six plain characters
+    local r = file("plain.safetensors", '{"a\\\\u0000":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}')
+    assert.are.same({ 1.5 }, st.load(r)["a\\u0000"]:totable())
+  end)
+  it("refuse a key given twice inside one tensor's entry (the first was kept)", function()
+    local p = file("dupkey.safetensors",
+      '{"w":{"dtype":"F32","shape":[1],"shape":[2],"data_offsets":[0,4]}}')
+    raises({ "lunet.safetensors.load: " .. p .. ": tensor 'w': key 'shape' appears twice" }, st.load, p)
+  end)
+end)

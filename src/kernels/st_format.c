@@ -120,6 +120,22 @@ static int cmpkey(const void *a, const void *b) {
 
 /* ============================================================= parsing */
 
+/* the offset of the first \u0000 escape inside a JSON string of s, or len:
+** cJSON would end the string there (a name "a\u0000b" loads as "a") */
+static size_t nul_escape(const char *s, size_t len) {
+  size_t i;
+  int in = 0;
+  for (i = 0; i < len; i++) {
+    if (!in) { in = s[i] == '"'; continue; }
+    if (s[i] == '"') in = 0;
+    else if (s[i] == '\\' && i + 1 < len) {
+      if (s[i + 1] == 'u' && i + 5 < len && memcmp(s + i + 2, "0000", 4) == 0) return i;
+      i++; /* the escaped character */
+    }
+  }
+  return len;
+}
+
 /* validate one tensor entry e named t->name into t */
 static int parse_tensor(const cJSON *e, uint64_t data_len, ln_StTensor *t, char *err, size_t errlen) {
   const cJSON *dtype, *shape, *offs, *d;
@@ -128,6 +144,12 @@ static int parse_tensor(const cJSON *e, uint64_t data_len, ln_StTensor *t, char 
   int i, n;
   if (!cJSON_IsObject(e))
     return fail(err, errlen, "tensor '%s': entry is %s, expected an object", t->name, jtype(e));
+  for (d = e->child; d != NULL; d = d->next) { /* a reader would keep the first or the last */
+    const cJSON *x;
+    for (x = e->child; x != d; x = x->next)
+      if (strcmp(x->string, d->string) == 0)
+        return fail(err, errlen, "tensor '%s': key '%.40s' appears twice", t->name, d->string);
+  }
   dtype = cJSON_GetObjectItemCaseSensitive(e, "dtype");
   shape = cJSON_GetObjectItemCaseSensitive(e, "shape");
   offs = cJSON_GetObjectItemCaseSensitive(e, "data_offsets");
@@ -249,6 +271,9 @@ int ln_st_parse(const char *json, size_t len, uint64_t data_len, ln_StHeader *ou
   if (errlen > 0) err[0] = '\0';
   if (len == 0) return fail(err, errlen, "header is empty");
   if (!ln_st_utf8ok(json, len)) return fail(err, errlen, "header is not valid UTF-8 (or holds a NUL byte)");
+  if ((i = nul_escape(json, len)) < len)
+    return fail(err, errlen, "header holds \\u0000 (a NUL character) in a string at byte %zu: names and "
+                "metadata cannot contain it", i);
   root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
   if (root == NULL) {
     size_t at = (end != NULL && end >= json && end <= json + len) ? (size_t)(end - json) : 0;
