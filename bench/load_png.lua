@@ -18,9 +18,9 @@ end
 local times, count = {}, 0
 for i = 1, tonumber(os.getenv("REPEAT") or "3") do
   collectgarbage()
-  local t = lunet._now()
+  local t = lunet.now()
   local X, _, Xt = lunet.data.fashion_mnist(dir)
-  times[i] = lunet._now() - t
+  times[i] = lunet.now() - t
   count = #X + #Xt
 end
 table.sort(times)

@@ -13,9 +13,9 @@ local subset = tonumber(arg[3])
 if threads then lunet.set_threads(threads) end
 
 lunet.seed(0)
-local t0 = lunet._now()
+local t0 = lunet.now()
 local X, y = lunet.data.fashion_mnist()
-print(string.format("load_idx %.4f", lunet._now() - t0))
+print(string.format("load_idx %.4f", lunet.now() - t0))
 if subset then X, y = X:rows(1, subset):clone(), y:rows(1, subset):clone() end
 X:sub_(127.5):div_(127.5)
 
@@ -33,9 +33,9 @@ model:finalize()
 local times = {}
 local h
 for e = 1, epochs do
-  local t = lunet._now()
+  local t = lunet.now()
   h = model:train(X, y, { epochs = 1, batch_size = 128, shuffle = true, verbose = 0 })
-  times[e] = lunet._now() - t
+  times[e] = lunet.now() - t
 end
 table.sort(times)
 print(string.format("epoch_best %.4f", times[1]))

@@ -30,9 +30,9 @@ local labels = { "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                  "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot" }
 
 lunet.seed(0)
-local t0 = lunet._now()
+local t0 = lunet.now()
 local X, y, X_test, y_test = lunet.data.fashion_mnist(opts.data)
-print(string.format("loaded %d training and %d test images in %.2f s", #X, #X_test, lunet._now() - t0))
+print(string.format("loaded %d training and %d test images in %.2f s", #X, #X_test, lunet.now() - t0))
 
 if opts.subset then
   X, y = lunet.data.shuffle(X, y)
@@ -59,12 +59,12 @@ model:finalize()
 
 -- the book shuffles the samples once before training; `shuffle = true`
 -- reshuffles every epoch without copying the data set
-t0 = lunet._now()
+t0 = lunet.now()
 local history = model:train(X, y, {
   validation_data = { X_test, y_test },
   epochs = opts.epochs, batch_size = 128, print_every = 100, shuffle = true, verbose = opts.verbose,
 })
-local seconds = lunet._now() - t0
+local seconds = lunet.now() - t0
 model:evaluate(X_test, y_test)
 model:save(opts.out)
 print(string.format("trained %d epochs in %.1f s (%.2f s/epoch); saved %s", opts.epochs, seconds,

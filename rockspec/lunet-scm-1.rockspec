@@ -1,8 +1,11 @@
 rockspec_format = "3.0"
 package = "lunet"
 version = "scm-1"
+-- `luarocks make` builds the checkout it runs in and never reads source.url;
+-- the address below is a placeholder (the reserved .invalid domain) for the
+-- repository a release publishes from: set it before `luarocks pack` or upload
 source = {
-  url = "git+file:///work/main",
+  url = "git+https://lunet.invalid/lunet.git",
   branch = "main",
 }
 description = {
@@ -16,7 +19,6 @@ saves and loads (safetensors). Kernels are C; matrix products go through
 OpenBLAS (CBLAS) when it is installed, else through a portable C fallback.
 ]],
   license = "MIT",
-  homepage = "https://github.com/lunet/lunet",
 }
 dependencies = {
   "lua >= 5.4, < 5.5",

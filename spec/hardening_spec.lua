@@ -543,3 +543,40 @@ describe("safetensors headers as strict as the format's own tools", function()
     raises({ "lunet.safetensors.load: " .. p .. ": tensor 'w': key 'shape' appears twice" }, st.load, p)
   end)
 end)
+
+describe("the rock's and the README's own files", function()
+  local function read(p)
+    local f = assert(io.open(p, "rb")); local s = f:read("a"); f:close()
+    return s
+  end
+  it("the rockspec names no folder of one machine and no homepage nobody owns", function()
+    local r = read("rockspec/lunet-scm-1.rockspec")
+    assert.is_nil(r:find("file://", 1, true))
+    assert.is_nil(r:find("/work/", 1, true))
+    assert.is_nil(r:find("homepage", 1, true))
+    local url = r:match('url%s*=%s*"([^"]+)"')
+    assert.are.equal("git+https://lunet.invalid/lunet.git", url)
+    assert(read("README.md"):find(url, 1, true), "the README explains the placeholder")
+  end)
+  it("every link of README.md and doc/ stays inside the repository and exists", function()
+    for _, p in ipairs { "README.md", "doc/api.md", "examples/README.md" } do
+      local base = p:match("^(.*)/") or "."
+      for target in read(p):gmatch("%]%(([^)#]+)") do
+        if not target:find("^%a+://") then
+          assert.is_nil(target:find("^%.%./"), p .. " links outside the repository: " .. target)
+          local f = io.open(base .. "/" .. target, "rb")
+          assert(f, p .. " links a missing file: " .. target)
+          f:close()
+        end
+      end
+    end
+  end)
+  it("lunet.now() is documented and gives monotonic seconds", function()
+    local a = lunet.now()
+    local b = lunet.now()
+    assert.are.equal("float", math.type(a))
+    assert(b >= a)
+    assert(read("doc/api.md"):find("lunet.now()", 1, true))
+    assert.is_nil(lunet._now)
+  end)
+end)

@@ -35,7 +35,8 @@ static int l_set_threads(lua_State *L) {
   return 0;
 }
 
-/* lunet._now(): monotonic wall-clock seconds, for progress and benchmarks */
+/* lunet.now(): monotonic wall-clock seconds (CLOCK_MONOTONIC), for timing a
+** script's phases: differences are elapsed seconds whatever the threads do */
 static int l_now(lua_State *L) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -69,7 +70,7 @@ int luaopen_lunet_core(lua_State *L) {
   lua_pushcfunction(L, l_set_threads);
   lua_setfield(L, -2, "set_threads");
   lua_pushcfunction(L, l_now);
-  lua_setfield(L, -2, "_now");
+  lua_setfield(L, -2, "now");
   lua_pushcfunction(L, l_isatty);
   lua_setfield(L, -2, "_isatty");
   lua_pushstring(L, LUNET_VERSION);

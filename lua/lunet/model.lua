@@ -109,7 +109,7 @@ end
 local function progress(step, steps, t0, loss, acc)
   local width = 30
   local done = math.floor(width * step / steps)
-  local elapsed = core._now() - t0
+  local elapsed = core.now() - t0
   local eta = step > 0 and elapsed / step * (steps - step) or 0
   local bar = string.rep("=", math.max(done - 1, 0)) .. (done > 0 and (step < steps and ">" or "=") or "")
   io.write(string.format("\r%d/%d [%-" .. width .. "s] %ds %s - loss: %.4f - acc: %.4f ",
@@ -166,7 +166,7 @@ function methods.train(self, X, y, opts)
   callbacks.call_begin(cbs, self)
   local logs
   for epoch = 1, epochs do
-    local t0 = core._now()
+    local t0 = core.now()
     if verbose == nil then print("epoch: " .. epoch)
     elseif tty then print(string.format("Epoch %d/%d", epoch, epochs)) end
     loss:new_pass()
@@ -220,7 +220,7 @@ function methods.train(self, X, y, opts)
       -- elsewhere one plain line per epoch, never a control character
       local head = tty and string.format("\r\27[K%d/%d [%s]", steps, steps, string.rep("=", 30))
                         or string.format("Epoch %d/%d", epoch, epochs)
-      local parts = { string.format("%s - %.1fs - loss: %.4f - acc: %.4f", head, core._now() - t0, e_loss, e_acc) }
+      local parts = { string.format("%s - %.1fs - loss: %.4f - acc: %.4f", head, core.now() - t0, e_loss, e_acc) }
       if vd then
         parts[#parts + 1] = string.format("val_loss: %.4f - val_acc: %.4f", logs.val_loss, logs.val_accuracy)
       end
