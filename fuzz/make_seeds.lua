@@ -15,7 +15,7 @@ local function write(path, s)
   f:write(s); f:close()
 end
 
-for _, d in ipairs { "st", "idx", "png" } do mkdir(out .. "/" .. d) end
+for _, d in ipairs { "st", "idx", "png", "model" } do mkdir(out .. "/" .. d) end
 
 -- safetensors: a small tensor dict, metadata, and a whole model file
 lunet.seed(1)
@@ -61,6 +61,37 @@ lunet.image.save(out .. "/png/gray.png", img(4, 5, 1))
 lunet.image.save(out .. "/png/rgb.png", img(2, 7, 3))
 lunet.image.save(out .. "/png/rgba.png", img(6, 2, 4))
 lunet.image.save(out .. "/png/one.png", img(1, 1, 1))
+
+-- model files for model_fuzz (fuzz/model_fuzz.c): "A" + a whole file from
+-- Model:save, or "J" + its architecture JSON, for models of every layer,
+-- loss, accuracy and optimizer kind
+local function model_seed(name, layers, set, X, y)
+  local m = lunet.Model()
+  for _, l in ipairs(layers) do m:add(l) end
+  m:set(set)
+  m:finalize()
+  m:train(X, y, { epochs = 1, verbose = 0 })
+  local p = out .. "/model/" .. name .. ".safetensors"
+  m:save(p)
+  local f = assert(io.open(p, "rb"))
+  local whole = f:read("a"); f:close()
+  local _, meta = lunet.safetensors.load(p)
+  os.remove(p)
+  write(out .. "/model/" .. name .. ".A", "A" .. whole)
+  write(out .. "/model/" .. name .. ".J", "J" .. meta["lunet.model"])
+end
+local Xs, ys = lunet.data.spiral(10, 3)
+model_seed("classifier", { lunet.Dense(2, 4), lunet.ReLU(), lunet.Dense(4, 3), lunet.Softmax() },
+  { loss = lunet.CategoricalCrossentropy(), optimizer = lunet.Adam(), accuracy = lunet.CategoricalAccuracy() }, Xs, ys)
+local Xr, yr = lunet.data.sine(16)
+model_seed("regression", { lunet.Dense(1, 8, { weight_regularizer_l2 = 1e-4 }), lunet.Sigmoid(), lunet.Dense(8, 1),
+  lunet.Linear() }, { loss = lunet.MeanSquaredError(), optimizer = lunet.SGD { momentum = 0.9, decay = 1e-3 },
+  accuracy = lunet.RegressionAccuracy() }, Xr, yr)
+model_seed("binary", { lunet.Input(), lunet.Dense(2, 4), lunet.Dropout(0.1), lunet.ReLU(), lunet.Dense(4, 1),
+  lunet.Sigmoid() }, { loss = lunet.BinaryCrossentropy(), optimizer = lunet.RMSprop(),
+  accuracy = lunet.CategoricalAccuracy { binary = true } }, Xs, lunet.zeros(30, 1))
+model_seed("mae", { lunet.Dense(1, 1), lunet.Linear() }, { loss = lunet.MeanAbsoluteError(),
+  optimizer = lunet.Adagrad(), accuracy = lunet.RegressionAccuracy() }, Xr, yr)
 print("seeds written to " .. out)
 
 -- image folders for folder_fuzz: records of (folder | file << 2, length
