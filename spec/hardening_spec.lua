@@ -130,6 +130,19 @@ local function child(code, seconds)
   return out, ok
 end
 
+describe("toy data sets of absurd sizes", function()
+  it("raise at once instead of filling Lua tables until memory runs out", function()
+    local big = math.maxinteger
+    raises({ "lunet.data.spiral: " .. big .. " samples x " .. big .. " classes is too many" },
+      lunet.data.spiral, big, big)
+    raises({ "lunet.data.vertical: " .. big .. " samples x 2 classes is too many" }, lunet.data.vertical, big, 2)
+    raises({ "lunet.data.sine: " .. big .. " samples is too many" }, lunet.data.sine, big)
+    local X, y = lunet.data.spiral(3, 2)
+    assert.are.same({ 6, 2 }, { X:shape() })
+    assert.are.same({ 1, 1, 1, 2, 2, 2 }, y:totable())
+  end)
+end)
+
 describe("readers on a FIFO (no writer)", function()
   it("every binary reader and image.save raise at once, naming the path and the reason", function()
     local fifo, folder = path("fifo.bin"), path("fifofolder")

@@ -557,7 +557,7 @@ static int l_export_image_folder(lua_State *L) {
   int digits = 4;
   ln_Tensor img;
   if (w < 1 || h < 1 || w > 0x7fffffff || h > 0x7fffffff)
-    ln_error(L, "%s: width and height must be positive, got %lld x %lld", who, (long long)w, (long long)h);
+    ln_error(L, "%s: width and height must be in 1..2^31-1, got %lld x %lld", who, (long long)w, (long long)h);
   if (X->ndim != 2 || ln_cols(X) != (size_t)w * (size_t)h)
     ln_error(L, "%s: X is %s, expected N x %lld (width %lld * height %lld)", who, ln_shapestr(X, sx),
              (long long)(w * h), (long long)w, (long long)h);

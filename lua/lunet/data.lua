@@ -16,63 +16,81 @@ local function checkcount(who, name, n)
   end
 end
 
--- numpy.linspace(start, stop, num) as a Lua array
-local function linspace(start, stop, num)
-  local t, step = {}, num > 1 and (stop - start) / (num - 1) or 0
-  for i = 0, num - 1 do t[i + 1] = start + i * step end
-  if num > 1 then t[num] = stop end
-  return t
+-- samples * classes rows, refused before anything is built when a tensor of
+-- that many rows could not exist (2^40 elements; the tensors are allocated
+-- first, so an absurd size fails at once instead of filling Lua tables)
+local function rowcount(who, samples, classes, cols)
+  if samples > (1 << 40) // (classes * cols) then
+    error(string.format("%s: %s is too many (a tensor holds at most 2^40 elements)", who,
+      classes > 1 and string.format("%d samples x %d classes", samples, classes) or samples .. " samples"), 3)
+  end
+  return samples * classes
+end
+
+-- value i (0-based) of numpy.linspace(start, stop, num)
+local function linspace_at(start, stop, num, i)
+  if num > 1 and i == num - 1 then return stop end
+  return start + i * (num > 1 and (stop - start) / (num - 1) or 0)
 end
 
 --- nnfs.datasets.spiral_data(samples, classes): `classes` interleaved
 -- spirals of `samples` points each; X is (samples*classes) x 2, y holds
 -- labels 1..classes.  Noise comes from lunet.randn (the seeded generator).
 function data.spiral(samples, classes)
-  checkcount("lunet.data.spiral", "samples", samples)
-  checkcount("lunet.data.spiral", "classes", classes)
-  local X, y = {}, {}
+  local who = "lunet.data.spiral"
+  checkcount(who, "samples", samples)
+  checkcount(who, "classes", classes)
+  local n = rowcount(who, samples, classes, 2)
+  local X, y = core.zeros(n, 2), core.zeros(n)
+  local row = 0
   for c = 0, classes - 1 do
-    local r = linspace(0.0, 1, samples)
-    local t = linspace(c * 4, (c + 1) * 4, samples)
     local noise = core.randn(samples)
     for i = 1, samples do
-      local ti = (t[i] + noise:get(i) * 0.2) * 2.5
-      X[#X + 1] = { r[i] * math.sin(ti), r[i] * math.cos(ti) }
-      y[#y + 1] = c + 1
+      local r = linspace_at(0.0, 1, samples, i - 1)
+      local ti = (linspace_at(c * 4, (c + 1) * 4, samples, i - 1) + noise:get(i) * 0.2) * 2.5
+      row = row + 1
+      X:set(row, 1, r * math.sin(ti)); X:set(row, 2, r * math.cos(ti))
+      y:set(row, c + 1)
     end
   end
-  return core.tensor(X), core.tensor(y)
+  return X, y
 end
 
 --- nnfs.datasets.vertical_data(samples, classes): Gaussian blobs around
 -- x = class/3, y = 0.5 (sd 0.1); labels 1..classes.
 function data.vertical(samples, classes)
-  checkcount("lunet.data.vertical", "samples", samples)
-  checkcount("lunet.data.vertical", "classes", classes)
-  local X, y = {}, {}
+  local who = "lunet.data.vertical"
+  checkcount(who, "samples", samples)
+  checkcount(who, "classes", classes)
+  local n = rowcount(who, samples, classes, 2)
+  local X, y = core.zeros(n, 2), core.zeros(n)
+  local row = 0
   for c = 0, classes - 1 do
     local nx = core.randn(samples)
     local ny = core.randn(samples)
     for i = 1, samples do
-      X[#X + 1] = { nx:get(i) * 0.1 + c / 3, ny:get(i) * 0.1 + 0.5 }
-      y[#y + 1] = c + 1
+      row = row + 1
+      X:set(row, 1, nx:get(i) * 0.1 + c / 3); X:set(row, 2, ny:get(i) * 0.1 + 0.5)
+      y:set(row, c + 1)
     end
   end
-  return core.tensor(X), core.tensor(y)
+  return X, y
 end
 
 --- nnfs.datasets.sine_data(samples = 1000): X = (0..N-1)/N and
 -- y = sin(2 pi X), both N x 1.
 function data.sine(samples)
+  local who = "lunet.data.sine"
   samples = samples == nil and 1000 or samples
-  checkcount("lunet.data.sine", "samples", samples)
-  local X, y = {}, {}
+  checkcount(who, "samples", samples)
+  local n = rowcount(who, samples, 1, 1)
+  local X, y = core.zeros(n, 1), core.zeros(n, 1)
   for i = 0, samples - 1 do
     local x = i / samples
-    X[i + 1] = { x }
-    y[i + 1] = { math.sin(2 * math.pi * x) }
+    X:set(i + 1, 1, x)
+    y:set(i + 1, 1, math.sin(2 * math.pi * x))
   end
-  return core.tensor(X), core.tensor(y)
+  return X, y
 end
 
 -- true when path names an existing file we can open
