@@ -254,6 +254,7 @@ void ln_update_run(const ln_Update *u, size_t lo, size_t hi);
 /* ========================================================== modules */
 
 void ln_open_tensor(lua_State *L);      /* tensor.c */
+void ln_open_tensor_math(lua_State *L); /* tensor_math.c: arithmetic, comparisons, reductions */
 void ln_open_rng(lua_State *L);         /* rng.c */
 void ln_open_layers(lua_State *L);      /* layers.c: Dense, Dropout, Input */
 void ln_open_activations(lua_State *L); /* activations.c */

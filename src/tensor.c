@@ -551,113 +551,7 @@ static int l_dot(lua_State *L) {
   return 1;
 }
 
-/* ========================================================= arithmetic */
-
-static const char *const opnames[] = {"+", "-", "*", "/"};
-
-/* out = a op b with a, b tensors (same shape, or a 1 x n row / n vector
-** broadcast over the rows of the other); out may alias a (in place) */
-static void tensorop(lua_State *L, ln_BinOp op, const ln_Tensor *a, const ln_Tensor *b, ln_Tensor *out,
-                     int rowleft, const char *who) {
-  size_t r, rows, cols;
-  if (rowleft) { /* a is the row, b the matrix */
-    rows = b->dims[0]; cols = ln_cols(b);
-    for (r = 0; r < rows; r++) ln_binop(op, cols, a->data, b->data + r * cols, out->data + r * cols);
-    return;
-  }
-  (void)L; (void)who;
-  if (a->numel == b->numel) ln_binop(op, a->numel, a->data, b->data, out->data);
-  else {
-    rows = a->dims[0]; cols = ln_cols(a);
-    ln_binop_row(op, rows, cols, a->data, b->data, out->data);
-  }
-}
-
-/* is b a row that broadcasts over the rows of a? */
-static int isrowof(const ln_Tensor *b, const ln_Tensor *a) {
-  if (a->ndim != 2) return 0;
-  if (b->ndim == 2 && b->dims[0] == 1 && b->dims[1] == a->dims[1]) return 1;
-  if (b->ndim == 1 && b->dims[0] == a->dims[1]) return 1;
-  return 0;
-}
-
-static int arith(lua_State *L, ln_BinOp op) {
-  ln_Tensor *a = ln_totensor(L, 1), *b = ln_totensor(L, 2), *o;
-  char sa[LN_SHAPELEN], sb[LN_SHAPELEN];
-  if (a && b) {
-    if (ln_sameshape(a, b) || isrowof(b, a)) {
-      o = ln_newtensor_uninit(L, a->ndim, a->dims);
-      tensorop(L, op, a, b, o, 0, NULL);
-    } else if (isrowof(a, b)) {
-      o = ln_newtensor_uninit(L, b->ndim, b->dims);
-      tensorop(L, op, a, b, o, 1, NULL);
-    } else {
-      return ln_error(L, "Tensor %s: shapes %s and %s do not match (same shape, or a 1xN row with an MxN matrix)",
-                      opnames[op], ln_shapestr(a, sa), ln_shapestr(b, sb)), 0;
-    }
-    return 1;
-  }
-  if (a && lua_type(L, 2) == LUA_TNUMBER) {
-    o = ln_newtensor_uninit(L, a->ndim, a->dims);
-    ln_binop_scalar(op, a->numel, a->data, (float)lua_tonumber(L, 2), 0, o->data);
-    return 1;
-  }
-  if (b && lua_type(L, 1) == LUA_TNUMBER) {
-    o = ln_newtensor_uninit(L, b->ndim, b->dims);
-    ln_binop_scalar(op, b->numel, b->data, (float)lua_tonumber(L, 1), 1, o->data);
-    return 1;
-  }
-  return ln_error(L, "Tensor %s: cannot combine %s with %s", opnames[op], ln_typename(L, 1), ln_typename(L, 2)), 0;
-}
-
-static int mm_add(lua_State *L) { return arith(L, LN_ADD); }
-static int mm_sub(lua_State *L) { return arith(L, LN_SUB); }
-static int mm_mul(lua_State *L) { return arith(L, LN_MUL); }
-static int mm_div(lua_State *L) { return arith(L, LN_DIV); }
-
-static int mm_unm(lua_State *L) {
-  ln_Tensor *a = ln_checktensor(L, 1);
-  ln_Tensor *o = ln_newtensor_uninit(L, a->ndim, a->dims);
-  ln_unop(LN_NEG, a->numel, a->data, o->data);
-  return 1;
-}
-
-/* do the elements of a and b share memory? */
-static int overlaps(const ln_Tensor *a, const ln_Tensor *b) {
-  uintptr_t a0 = (uintptr_t)a->data, a1 = (uintptr_t)(a->data + a->numel);
-  uintptr_t b0 = (uintptr_t)b->data, b1 = (uintptr_t)(b->data + b->numel);
-  return a0 < b1 && b0 < a1;
-}
-
-/* in place: t:add_(x) etc.; x a number, a same-shape tensor or a row */
-static int inplace(lua_State *L, ln_BinOp op, const char *who) {
-  ln_Tensor *a = ln_checktensor(L, 1), *b = ln_totensor(L, 2);
-  char sa[LN_SHAPELEN], sb[LN_SHAPELEN];
-  if (b) {
-    if (!(ln_sameshape(a, b) || isrowof(b, a)))
-      ln_error(L, "%s: shapes %s and %s do not match (same shape, or a 1xN row)", who, ln_shapestr(a, sa),
-               ln_shapestr(b, sb));
-    if (overlaps(a, b) && !(a->data == b->data && a->numel == b->numel)) {
-      /* b is a view into a (t:sub_(t[1]), t:rows(2, 3):add_(t:rows(1, 2))):
-      ** writing a would change b half-way, so read from a copy of b */
-      ln_Tensor *c = ln_newtensor_uninit(L, b->ndim, b->dims);
-      memcpy(c->data, b->data, b->numel * sizeof(float));
-      b = c;
-    }
-    tensorop(L, op, a, b, a, 0, who);
-  } else if (lua_type(L, 2) == LUA_TNUMBER) {
-    ln_binop_scalar(op, a->numel, a->data, (float)lua_tonumber(L, 2), 0, a->data);
-  } else {
-    ln_error(L, "%s: argument 1 must be a number or tensor, got %s", who, ln_typename(L, 2));
-  }
-  lua_settop(L, 1);
-  return 1;
-}
-
-static int m_add_(lua_State *L) { return inplace(L, LN_ADD, "Tensor:add_"); }
-static int m_sub_(lua_State *L) { return inplace(L, LN_SUB, "Tensor:sub_"); }
-static int m_mul_(lua_State *L) { return inplace(L, LN_MUL, "Tensor:mul_"); }
-static int m_div_(lua_State *L) { return inplace(L, LN_DIV, "Tensor:div_"); }
+/* ============================================================ filling */
 
 static int m_fill_(lua_State *L) {
   ln_Tensor *a = ln_checktensor(L, 1);
@@ -677,92 +571,6 @@ static int m_copy_(lua_State *L) {
              ln_shapestr(b, sb));
   memmove(a->data, b->data, a->numel * sizeof(float));
   lua_settop(L, 1);
-  return 1;
-}
-
-static int unary(lua_State *L, ln_UnOp op) {
-  ln_Tensor *a = ln_checktensor(L, 1);
-  ln_Tensor *o = ln_newtensor_uninit(L, a->ndim, a->dims);
-  ln_unop(op, a->numel, a->data, o->data);
-  return 1;
-}
-
-static int m_exp(lua_State *L) { return unary(L, LN_EXP); }
-static int m_log(lua_State *L) { return unary(L, LN_LOG); }
-static int m_abs(lua_State *L) { return unary(L, LN_ABS); }
-static int m_sqrt(lua_State *L) { return unary(L, LN_SQRT); }
-
-static int m_clamp(lua_State *L) {
-  ln_Tensor *a = ln_checktensor(L, 1), *o;
-  float lo = (float)luaL_optnumber(L, 2, -HUGE_VAL), hi = (float)luaL_optnumber(L, 3, HUGE_VAL);
-  if (lo > hi) ln_error(L, "Tensor:clamp: lower bound %g is above upper bound %g", (double)lo, (double)hi);
-  o = ln_newtensor_uninit(L, a->ndim, a->dims);
-  ln_clamp(a->numel, a->data, lo, hi, o->data);
-  return 1;
-}
-
-/* t:eq(x): 1 where equal to x (number or same-shape tensor), else 0 */
-static int m_eq(lua_State *L) {
-  ln_Tensor *a = ln_checktensor(L, 1), *b = ln_totensor(L, 2), *o;
-  char sa[LN_SHAPELEN], sb[LN_SHAPELEN];
-  size_t i;
-  if (b && a->numel != b->numel)
-    ln_error(L, "Tensor:eq: shapes %s and %s differ", ln_shapestr(a, sa), ln_shapestr(b, sb));
-  if (!b && lua_type(L, 2) != LUA_TNUMBER)
-    ln_error(L, "Tensor:eq: argument 1 must be a number or tensor, got %s", ln_typename(L, 2));
-  o = ln_newtensor_uninit(L, a->ndim, a->dims);
-  if (b) for (i = 0; i < a->numel; i++) o->data[i] = a->data[i] == b->data[i] ? 1.0f : 0.0f;
-  else {
-    float v = (float)lua_tonumber(L, 2);
-    for (i = 0; i < a->numel; i++) o->data[i] = a->data[i] == v ? 1.0f : 0.0f;
-  }
-  return 1;
-}
-
-/* ========================================================= reductions */
-
-static int m_sum(lua_State *L) {
-  ln_Tensor *a = ln_checktensor(L, 1);
-  lua_pushnumber(L, ln_sum(a->numel, a->data));
-  return 1;
-}
-
-static int m_mean(lua_State *L) {
-  ln_Tensor *a = ln_checktensor(L, 1);
-  lua_pushnumber(L, ln_sum(a->numel, a->data) / (double)a->numel);
-  return 1;
-}
-
-static int m_std(lua_State *L) {
-  ln_Tensor *a = ln_checktensor(L, 1);
-  lua_pushnumber(L, ln_std(a->numel, a->data));
-  return 1;
-}
-
-static int m_min(lua_State *L) {
-  ln_Tensor *a = ln_checktensor(L, 1);
-  lua_pushnumber(L, ln_min(a->numel, a->data));
-  return 1;
-}
-
-static int m_max(lua_State *L) {
-  ln_Tensor *a = ln_checktensor(L, 1);
-  lua_pushnumber(L, ln_max(a->numel, a->data));
-  return 1;
-}
-
-/* t:argmax(): per row of a 2-D tensor, 1-based columns (1-D tensor);
-** for a 1-D tensor, the 1-based position of its maximum */
-static int m_argmax(lua_State *L) {
-  ln_Tensor *a = ln_checktensor(L, 1), *o;
-  char sa[LN_SHAPELEN];
-  if (a->ndim == 1) {
-    lua_pushinteger(L, (lua_Integer)ln_argmax(a->numel, a->data) + 1);
-    return 1;
-  }
-  if (a->ndim != 2) ln_error(L, "Tensor:argmax: expected a 1-D or 2-D tensor, got shape %s", ln_shapestr(a, sa));
-  o = ln_newvector(L, a->dims[0]);
-  ln_argmax_labels(a->dims[0], a->dims[1], a->data, o->data);
   return 1;
 }
 
@@ -921,18 +729,12 @@ static const luaL_Reg methods[] = {
   {"get", m_get}, {"set", m_set}, {"totable", m_totable}, {"clone", m_clone},
   {"reshape", m_reshape}, {"view", m_reshape}, {"rows", m_rows}, {"index", m_index},
   {"t", m_transpose}, {"dot", l_dot},
-  {"add_", m_add_}, {"sub_", m_sub_}, {"mul_", m_mul_}, {"div_", m_div_},
   {"fill_", m_fill_}, {"copy_", m_copy_},
-  {"exp", m_exp}, {"log", m_log}, {"abs", m_abs}, {"sqrt", m_sqrt}, {"clamp", m_clamp},
-  {"eq", m_eq},
-  {"sum", m_sum}, {"mean", m_mean}, {"std", m_std}, {"min", m_min}, {"max", m_max},
-  {"argmax", m_argmax},
   {NULL, NULL}
 };
 
 static const luaL_Reg metamethods[] = {
-  {"__add", mm_add}, {"__sub", mm_sub}, {"__mul", mm_mul}, {"__div", mm_div},
-  {"__unm", mm_unm}, {"__len", m_len}, {"__tostring", mm_tostring},
+  {"__len", m_len}, {"__tostring", mm_tostring},
   {"__newindex", mm_newindex},
   {NULL, NULL}
 };

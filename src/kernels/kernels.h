@@ -74,9 +74,14 @@ void ln_gemm_set_threads(int n);
 
 /* --------------------------------------------------- element-wise ops */
 
-typedef enum { LN_ADD, LN_SUB, LN_MUL, LN_DIV } ln_BinOp;
+/* binary operations: arithmetic, powf, fmaxf/fminf-like (NaN if either is
+** NaN), and comparisons giving 1 or 0 */
+typedef enum {
+  LN_ADD, LN_SUB, LN_MUL, LN_DIV, LN_POW, LN_MAXIMUM, LN_MINIMUM,
+  LN_EQ, LN_NE, LN_GT, LN_GE, LN_LT, LN_LE, LN_NBINOP
+} ln_BinOp;
 
-/* out[i] = a[i] op b[i] */
+/* out[i] = a[i] op b[i] (out may alias a or b) */
 void ln_binop(ln_BinOp op, size_t n, const float *a, const float *b, float *out);
 /* out[i] = a[i] op s  (or s op a[i] when scalar_left) */
 void ln_binop_scalar(ln_BinOp op, size_t n, const float *a, float s,
@@ -84,10 +89,28 @@ void ln_binop_scalar(ln_BinOp op, size_t n, const float *a, float s,
 /* out[r][c] = a[r][c] op row[c] for rows x cols */
 void ln_binop_row(ln_BinOp op, size_t rows, size_t cols, const float *a,
                   const float *row, float *out);
+/* NumPy broadcasting over a 4-D index space dims (row-major; out is
+** contiguous): out[i] = a[i . sa] op b[i . sb], the strides in elements, 0
+** along a dimension the operand stretches.  The innermost runs go to the
+** loops above.  out may alias a when sa is out's own (contiguous) layout */
+void ln_binop_bcast(ln_BinOp op, const size_t dims[4], const float *a, const size_t sa[4], const float *b,
+                    const size_t sb[4], float *out);
 
-typedef enum { LN_NEG, LN_EXP, LN_LOG, LN_ABS, LN_SQRT } ln_UnOp;
+typedef enum { LN_NEG, LN_EXP, LN_LOG, LN_ABS, LN_SQRT, LN_TANH, LN_SIGN } ln_UnOp;
 void ln_unop(ln_UnOp op, size_t n, const float *a, float *out);
 void ln_clamp(size_t n, const float *a, float lo, float hi, float *out);
+/* out[i] = mask[i] != 0 ? a[i] : b[i] (each possibly broadcast, as ln_binop_bcast) */
+void ln_where_bcast(const size_t dims[4], const float *mask, const size_t sm[4], const float *a, const size_t sa[4],
+                    const float *b, const size_t sb[4], float *out);
+
+/* reductions over the middle of a tensor viewed as outer x n x inner (one
+** dimension of it; the result is outer x inner): sums in double (acc holds
+** inner doubles; std 2 x inner), min/max ignore NaN unless all are NaN,
+** arg* give the first 1-based position of the extreme (as floats) */
+void ln_reduce_sum(size_t outer, size_t n, size_t inner, const float *a, int mean, double *acc, float *out);
+void ln_reduce_std(size_t outer, size_t n, size_t inner, const float *a, double *acc, float *out);
+void ln_reduce_minmax(size_t outer, size_t n, size_t inner, const float *a, int max, float *out);
+void ln_reduce_argminmax(size_t outer, size_t n, size_t inner, const float *a, int max, float *out);
 
 /* reductions in double precision */
 double ln_sum(size_t n, const float *a);
