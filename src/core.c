@@ -58,6 +58,7 @@ int luaopen_lunet_core(lua_State *L) {
   ln_open_rng(L);
   ln_open_tensor(L);
   ln_open_tensor_math(L);
+  ln_open_tensor_shape(L);
   ln_open_layers(L);
   ln_open_activations(L);
   ln_open_losses(L);

@@ -56,6 +56,9 @@ ln_Tensor *ln_newtensor(lua_State *L, int ndim, const size_t *dims);
 ln_Tensor *ln_newtensor_uninit(lua_State *L, int ndim, const size_t *dims);
 ln_Tensor *ln_newmatrix(lua_State *L, size_t rows, size_t cols);
 ln_Tensor *ln_newvector(lua_State *L, size_t n);
+/* push a view: a tensor of ndim sizes dims over data (cap floats usable),
+** which lies in the storage of the tensor at idx (kept alive by the view) */
+ln_Tensor *ln_pushview(lua_State *L, int idx, float *data, size_t cap, int ndim, const size_t *dims);
 /* reshape the tensor at idx in place to dims, reusing its storage when it
 ** is big enough; contents are undefined afterwards */
 ln_Tensor *ln_resize(lua_State *L, int idx, int ndim, const size_t *dims);
@@ -255,6 +258,7 @@ void ln_update_run(const ln_Update *u, size_t lo, size_t hi);
 
 void ln_open_tensor(lua_State *L);      /* tensor.c */
 void ln_open_tensor_math(lua_State *L); /* tensor_math.c: arithmetic, comparisons, reductions */
+void ln_open_tensor_shape(lua_State *L); /* tensor_shape.c: squeeze, narrow, permute, cat, arange, ... */
 void ln_open_rng(lua_State *L);         /* rng.c */
 void ln_open_layers(lua_State *L);      /* layers.c: Dense, Dropout, Input */
 void ln_open_activations(lua_State *L); /* activations.c */

@@ -72,7 +72,7 @@ ln_Tensor *ln_newvector(lua_State *L, size_t n) {
 }
 
 /* a new tensor header over the storage of the tensor at idx (a view) */
-static ln_Tensor *pushview(lua_State *L, int idx, float *data, size_t cap, int ndim, const size_t *dims) {
+ln_Tensor *ln_pushview(lua_State *L, int idx, float *data, size_t cap, int ndim, const size_t *dims) {
   ln_Tensor *t;
   int i;
   idx = lua_absindex(L, idx);
@@ -462,7 +462,7 @@ static int m_reshape(lua_State *L) {
     ln_error(L, "Tensor:reshape: cannot reshape %s (%zu elements) to %s (%zu elements)", ln_shapestr(t, sb),
              t->numel, ln_shapestr(&want, sw), known);
   }
-  pushview(L, 1, t->data, t->cap, n, dims);
+  ln_pushview(L, 1, t->data, t->cap, n, dims);
   return 1;
 }
 
@@ -478,7 +478,7 @@ static ln_Tensor *pushsub(lua_State *L, int idx, ln_Tensor *t, size_t first, siz
     for (i = 1; i < nd; i++) dims[i - 1] = t->dims[i];
     nd--;
   }
-  return pushview(L, idx, d, t->cap - (size_t)(d - t->data), nd, dims);
+  return ln_pushview(L, idx, d, t->cap - (size_t)(d - t->data), nd, dims);
 }
 
 /* t:rows(first, last): view of rows first..last (last defaults to #t) */
