@@ -342,3 +342,34 @@ describe("shape functions", function()
     raises({ "lunet.randperm: n must be an integer in 1.." }, lunet.randperm, 0)
   end)
 end)
+
+describe("binary targets", function()
+  it("binary cross-entropy and binary accuracy refuse labels 1..2, naming the row and suggesting y - 1", function()
+    local pred = lunet.tensor { { 0.2 }, { 0.9 }, { 0.6 } }
+    local y = lunet.tensor { { 1 }, { 2 }, { 1 } }
+    raises({ "BinaryCrossentropy", "y_true 2 at row 2 is outside [0, 1]", "pass y - 1" },
+      lunet.BinaryCrossentropy().calculate, lunet.BinaryCrossentropy(), pred, y)
+    raises({ "y_true 2 at row 2 is outside [0, 1]" }, lunet.BinaryCrossentropy().backward,
+      lunet.BinaryCrossentropy(), pred, y)
+    local acc = lunet.CategoricalAccuracy { binary = true }
+    raises({ "y 2 at row 2 is not 0 or 1", "pass y - 1" }, acc.calculate, acc, lunet.tensor { { 0 }, { 1 }, { 1 } }, y)
+    -- y - 1 is what they suggest, and it works
+    local l = lunet.BinaryCrossentropy():calculate(pred, y - 1)
+    assert(l > 0 and l < 1)
+    assert.are.equal(2 / 3, acc:calculate(lunet.tensor { { 0 }, { 1 }, { 1 } }, y - 1))
+    -- probabilities are fine for the loss
+    assert(lunet.BinaryCrossentropy():calculate(pred, lunet.tensor { { 0.5 }, { 0.25 }, { 1 } }) > 0)
+  end)
+  it("Model:train names the row of y", function()
+    lunet.seed(1)
+    local m = lunet.Model()
+    m:add(lunet.Dense(2, 4)); m:add(lunet.ReLU()); m:add(lunet.Dense(4, 1)); m:add(lunet.Sigmoid())
+    m:set { loss = lunet.BinaryCrossentropy(), optimizer = lunet.Adam(),
+            accuracy = lunet.CategoricalAccuracy { binary = true } }
+    m:finalize()
+    local X, y = lunet.data.spiral(100, 2)
+    raises({ "Model:train: loss: y 2 at row 101 of y is outside [0, 1]", "pass y - 1" }, m.train, m, X,
+      y:reshape(200, 1), { batch_size = 32, verbose = 0 })
+    m:train(X, (y - 1):reshape(200, 1), { batch_size = 32, verbose = 0 })
+  end)
+end)

@@ -95,7 +95,14 @@ double ln_accuracy_calculate(lua_State *L, int acc, int predictions, int y, cons
       ln_error(L, "%s: predictions are %s but y is %s", who, ln_shapestr(p, sp), ln_shapestr(t, sy));
     n = p->numel;
     if (a->regression) hits = ln_count_within(n, p->data, t->data, (float)a->precision);
-    else hits = ln_count_equal(n, p->data, t->data);
+    else {
+      size_t i, cols = ln_cols(t);
+      for (i = 0; i < n; i++) /* binary: targets 1..2 matched predictions 0/1 half the time, silently */
+        if (t->data[i] != 0.0f && t->data[i] != 1.0f)
+          ln_error(L, "%s: y %g at row %zu is not 0 or 1 (binary accuracy compares 0/1 predictions with 0/1 "
+                   "targets; for labels 1..2 pass y - 1)", who, (double)t->data[i], i / cols + 1);
+      hits = ln_count_equal(n, p->data, t->data);
+    }
   }
   /* the count is of comparisons, so a binary N x k output weighs k per row
   ** and the accumulated value stays a mean (np.mean) */

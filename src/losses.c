@@ -120,8 +120,29 @@ static void softmax_cce_backward(lua_State *L, const ln_Tensor *dv, const ln_Ten
     bwd(dv->dims[0], ln_cols(dv), dv->data, y->data, d->data);                                          \
   }
 
+/* binary cross-entropy's targets must be probabilities: labels 1..2 (the
+** natural port of spiral_data(100, 2)) gave 0.693 and no error */
+static void check_probabilities(lua_State *L, const ln_Tensor *y, const char *who) {
+  size_t i, cols = ln_cols(y);
+  for (i = 0; i < y->numel; i++) {
+    float v = y->data[i];
+    if (!(v >= 0.0f && v <= 1.0f))
+      ln_error(L, "%s: y_true %g at row %zu is outside [0, 1] (binary cross-entropy takes 0/1 targets or "
+               "probabilities; for labels 1..2 pass y - 1)", who, (double)v, i / cols + 1);
+  }
+}
+
 /* BinaryCrossentropy, MeanSquaredError, MeanAbsoluteError (kernels/loss.c) */
-TARGET_LOSS(bce, ln_bce_forward, ln_bce_backward)
+static void bce_forward(lua_State *L, const ln_Tensor *pred, const ln_Tensor *y, float *out, const char *who) {
+  check_targets(L, pred, y, "y_pred", who);
+  check_probabilities(L, y, who);
+  ln_bce_forward(pred->dims[0], ln_cols(pred), pred->data, y->data, out);
+}
+static void bce_backward(lua_State *L, const ln_Tensor *dv, const ln_Tensor *y, ln_Tensor *d, const char *who) {
+  check_targets(L, dv, y, "dvalues", who);
+  check_probabilities(L, y, who);
+  ln_bce_backward(dv->dims[0], ln_cols(dv), dv->data, y->data, d->data);
+}
 TARGET_LOSS(mse, ln_mse_forward, ln_mse_backward)
 TARGET_LOSS(mae, ln_mae_forward, ln_mae_backward)
 

@@ -366,15 +366,26 @@ static int predictions(lua_State *L, int out_idx) {
   return lua_gettop(L);
 }
 
-/* before a categorical cross-entropy's calculate on a batch: raise naming
-** the row of y (not of the batch) when a label of the batch at by (1-D) is
-** not in 1..K, K the output's columns; the batch holds rows first.. of y, or
-** perm[first..].  The loss's own check would name the batch's row */
+/* before a cross-entropy's calculate on a batch: raise naming the row of y
+** (not of the batch) when a label of the batch at by (1-D) is not in 1..K,
+** K the output's columns, or a binary target is outside [0, 1]; the batch
+** holds rows first.. of y, or perm[first..].  The loss's own check would
+** name the batch's row */
 static void checklabels(lua_State *L, int loss, int out, int by, size_t first, const size_t *perm, const char *who) {
   const ln_Loss *l = ln_toloss(L, loss);
   const ln_Tensor *o = ln_totensor(L, out), *y = ln_totensor(L, by);
   size_t n, bad, row;
   float v;
+  if (l && y && strcmp(l->cls->name, "BinaryCrossentropy") == 0) { /* targets in [0, 1] */
+    size_t i, cols = ln_cols(y);
+    for (i = 0; i < y->numel; i++)
+      if (!(y->data[i] >= 0.0f && y->data[i] <= 1.0f)) {
+        row = (perm ? perm[first + i / cols] : first + i / cols) + 1;
+        ln_error(L, "%s: y %g at row %zu of y is outside [0, 1] (binary cross-entropy takes 0/1 targets or "
+                 "probabilities; for labels 1..2 pass y - 1)", who, (double)y->data[i], row);
+      }
+    return;
+  }
   if (l == NULL || strcmp(l->cls->name, "CategoricalCrossentropy") != 0 || o == NULL || y == NULL || o->ndim != 2 ||
       y->ndim != 1 || y->dims[0] != o->dims[0])
     return; /* the loss raises about shapes itself */
