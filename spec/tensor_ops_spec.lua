@@ -373,3 +373,41 @@ describe("binary targets", function()
     m:train(X, (y - 1):reshape(200, 1), { batch_size = 32, verbose = 0 })
   end)
 end)
+
+describe("the method-call mistake obj.method(args)", function()
+  it("says to use ':' for every object, naming the method and what came as self", function()
+    local X = lunet.zeros(2, 2)
+    local m = lunet.Model()
+    m:add(lunet.Dense(2, 2)); m:add(lunet.Softmax())
+    m:set { loss = lunet.CategoricalCrossentropy(), optimizer = lunet.SGD(), accuracy = lunet.CategoricalAccuracy() }
+    m:finalize()
+    local cases = {
+      { X, "sum", "Tensor:sum", "lunet.Tensor" }, { X, "reshape", "Tensor:reshape", "lunet.Tensor" },
+      { lunet.Dense(2, 2), "forward", "Dense:forward", "lunet.Dense" },
+      { lunet.ReLU(), "backward", "ReLU:backward", "lunet.ReLU" },
+      { lunet.Dropout(0.1), "forward", "Dropout:forward", "lunet.Dropout" },
+      { lunet.Softmax(), "predictions", "Softmax:predictions", "lunet.Softmax" },
+      { lunet.MeanSquaredError(), "calculate", "MeanSquaredError:calculate", "lunet.MeanSquaredError" },
+      { lunet.RegressionAccuracy(), "init", "RegressionAccuracy:init", "lunet.RegressionAccuracy" },
+      { lunet.Adam(), "update_params", "Adam:update_params", "lunet.Adam" },
+      { m, "predict", "Model:predict", "lunet.Model" }, { m, "train", "Model:train", "lunet.Model" },
+      { m, "evaluate", "Model:evaluate", "lunet.Model" }, { m, "save", "Model:save", "lunet.Model" },
+    }
+    for _, c in ipairs(cases) do
+      local obj, name = c[1], c[2]
+      local wrong = c[4] == "lunet.Tensor" and 5 or X -- what obj.method(x) passes as self
+      raises({ c[3] .. ": self must be a " .. c[4] .. ", got " .. (wrong == 5 and "number" or "lunet.Tensor") ..
+               ": call the method with ':' (obj:" .. name .. "(...))" }, obj[name], wrong, X)
+    end
+  end)
+  it("Model:save, save_parameters and load_parameters take no options they would ignore", function()
+    local m = lunet.Model()
+    m:add(lunet.Dense(2, 2)); m:finalize()
+    local p = os.tmpname()
+    raises({ "Model:save: takes at most 1 argument, got 2" }, m.save, m, p, { bogus = 1 })
+    raises({ "Model:save_parameters: takes at most 1 argument, got 2" }, m.save_parameters, m, p, { bogus = 1 })
+    raises({ "Model:load_parameters: takes at most 1 argument, got 2" }, m.load_parameters, m, p, {})
+    raises({ "lunet.Model.load: takes one argument (path), got 2" }, lunet.Model.load, p, {})
+    os.remove(p)
+  end)
+end)

@@ -194,8 +194,8 @@ describe("lunet.Tensor", function()
 
     it("methods check self", function()
       local t = lunet.zeros(2)
-      assert_error_has(t.numel, {{}}, "lunet.Tensor expected, got table")
-      assert_error_has(t.sum, {nil, n = 1}, "Tensor:sum: expected a tensor before ':', got nil")
+      assert_error_has(t.numel, {{}}, "Tensor:numel: self must be a lunet.Tensor, got table: call the method with ':'")
+      assert_error_has(t.sum, {nil, n = 1}, "Tensor:sum: self must be a lunet.Tensor, got nil: call the method with ':' (obj:sum(...)), not '.'")
     end)
   end)
 

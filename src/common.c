@@ -118,12 +118,47 @@ static int class_index(lua_State *L) {
   return 0;
 }
 
+/* a method: checks that self (argument 1) has the class's metatable
+** (upvalue 2), so obj.method(x) -- a '.' for a ':' -- says so instead of
+** complaining about x, then runs the method's C function (upvalue 1);
+** upvalue 3 is "Class:method" */
+static int method_call(lua_State *L) {
+  int ok = lua_getmetatable(L, 1);
+  if (ok) {
+    ok = lua_rawequal(L, -1, lua_upvalueindex(2));
+    lua_pop(L, 1);
+  }
+  if (!ok) {
+    const char *who = lua_tostring(L, lua_upvalueindex(3)), *colon = strchr(who, ':');
+    lua_getfield(L, lua_upvalueindex(2), "__name");
+    ln_error(L, "%s: self must be a %s, got %s: call the method with ':' (obj:%s(...)), not '.'", who,
+             lua_tostring(L, -1), ln_typename(L, 1), colon ? colon + 1 : who);
+  }
+  return lua_tocfunction(L, lua_upvalueindex(1))(L);
+}
+
+void ln_addmethods(lua_State *L, const char *name, const luaL_Reg *methods) {
+  const char *short_name = strncmp(name, "lunet.", 6) == 0 ? name + 6 : name;
+  luaL_getmetatable(L, name);                  /* mt */
+  lua_getfield(L, -1, "__methods");            /* mt, methods */
+  for (; methods && methods->name; methods++) {
+    lua_pushcfunction(L, methods->func);
+    lua_pushvalue(L, -3);
+    lua_pushfstring(L, "%s:%s", short_name, methods->name);
+    lua_pushcclosure(L, method_call, 3);
+    lua_setfield(L, -2, methods->name);
+  }
+  lua_pop(L, 2);
+}
+
 void ln_newclass(lua_State *L, const char *name, const luaL_Reg *methods,
                  const luaL_Reg *metamethods, lua_CFunction getfield) {
   luaL_newmetatable(L, name);                  /* mt */
   if (metamethods) luaL_setfuncs(L, metamethods, 0);
   lua_newtable(L);                             /* mt, methods */
-  if (methods) luaL_setfuncs(L, methods, 0);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, -3, "__methods");
+  ln_addmethods(L, name, methods);
   lua_pushvalue(L, -1);
   lua_setfield(L, -3, "__methods");            /* mt.__methods = methods (Lua helpers add to it) */
   if (getfield) lua_pushcfunction(L, getfield); else lua_pushnil(L);

@@ -177,11 +177,7 @@ void ln_newlayerclass(lua_State *L, const ln_LayerClass *cls, const luaL_Reg *me
   char name[64];
   snprintf(name, sizeof name, "lunet.%s", cls->name);
   ln_newclass(L, name, common, meta, getfield);  /* mt */
-  if (methods) {
-    lua_getfield(L, -1, "__methods");            /* mt, methods */
-    luaL_setfuncs(L, methods, 0);
-    lua_pop(L, 1);                               /* mt */
-  }
+  ln_addmethods(L, name, methods);
   lua_pushlightuserdata(L, (void *)(uintptr_t)cls);
   lua_setfield(L, -2, LAYER_FLAG);               /* mt.__lunet_layer = cls */
   lua_pop(L, 1);

@@ -102,6 +102,10 @@ int ln_optboolean(lua_State *L, int idx, const char *key, int def, const char *w
 ** metatable on the stack. */
 void ln_newclass(lua_State *L, const char *name, const luaL_Reg *methods,
                  const luaL_Reg *metamethods, lua_CFunction getfield);
+/* add methods to class `name` (registered by ln_newclass): each checks
+** that self is of the class ("Dense:forward: self must be a lunet.Dense, got
+** lunet.Tensor: call the method with ':' ...") before running */
+void ln_addmethods(lua_State *L, const char *name, const luaL_Reg *methods);
 /* true when the value at idx is userdata with metatable `name` */
 int ln_isclass(lua_State *L, int idx, const char *name);
 /* short type name for messages: "nil", "number", "lunet.Dense", ... */

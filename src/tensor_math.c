@@ -426,8 +426,7 @@ static const luaL_Reg functions[] = {
 void ln_open_tensor_math(lua_State *L) {
   luaL_getmetatable(L, LN_TENSOR);
   luaL_setfuncs(L, metamethods, 0);
-  lua_getfield(L, -1, "__methods");
-  luaL_setfuncs(L, methods, 0);
-  lua_pop(L, 2);
+  lua_pop(L, 1);
+  ln_addmethods(L, LN_TENSOR, methods);
   luaL_setfuncs(L, functions, 0);
 }

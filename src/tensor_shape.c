@@ -280,9 +280,6 @@ static const luaL_Reg functions[] = {
 };
 
 void ln_open_tensor_shape(lua_State *L) {
-  luaL_getmetatable(L, LN_TENSOR);
-  lua_getfield(L, -1, "__methods");
-  luaL_setfuncs(L, methods, 0);
-  lua_pop(L, 2);
+  ln_addmethods(L, LN_TENSOR, methods);
   luaL_setfuncs(L, functions, 0);
 }

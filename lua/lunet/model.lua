@@ -19,6 +19,24 @@ local function kind(obj)
 end
 M.kind = kind
 
+-- a value's type for messages: "lunet.Tensor", "nil", "table", ...
+local function typename(v)
+  local mt = getmetatable(v)
+  return type(mt) == "table" and type(mt.__name) == "string" and mt.__name or type(v)
+end
+
+-- raise unless self is a Model and at most `most` arguments follow it: the
+-- '.' for ':' mistake (m.train(X, y)) says so, and no argument is ignored
+local function checkcall(self, who, most, n)
+  if getmetatable(self) ~= model_mt then
+    error(string.format("%s: self must be a lunet.Model, got %s: call the method with ':' (obj:%s(...)), not '.'",
+      who, typename(self), who:match(":(.*)$")), 3)
+  end
+  if n > most then
+    error(string.format("%s: takes at most %d argument%s, got %d", who, most, most == 1 and "" or "s", n), 3)
+  end
+end
+
 --- Python's repr of a float: the shortest of %.15g/%.16g/%.17g that reads
 -- back equal, with ".0" added to integral values (as the book prints lr).
 local function pyfloat(x)
@@ -121,8 +139,9 @@ end
 --- model:train(X, y, { epochs = 1, batch_size = nil, print_every = 1,
 -- validation_data = { Xv, yv }, shuffle = false, verbose = nil, callbacks = {},
 -- check_finite = true }) -> history
-function methods.train(self, X, y, opts)
+function methods.train(self, X, y, opts, ...)
   local who = "Model:train"
+  checkcall(self, who, 3, select("#", ...) + 3)
   opts = checkoptions(opts, train_options, who)
   checkdata(X, y, who, { "X", "y" })
   local epochs = opts.epochs or 1
@@ -238,8 +257,9 @@ function methods.train(self, X, y, opts)
 end
 
 --- model:evaluate(X, y, { batch_size = nil, verbose = 1 }) -> loss, accuracy
-function methods.evaluate(self, X, y, opts)
+function methods.evaluate(self, X, y, opts, ...)
   local who = "Model:evaluate"
+  checkcall(self, who, 3, select("#", ...) + 3)
   opts = checkoptions(opts, { batch_size = true, verbose = true }, who)
   checkdata(X, y, who, { "X", "y" })
   if opts.batch_size ~= nil then checkint(opts.batch_size, "batch_size", who, 1) end
@@ -266,7 +286,8 @@ end
 local function describe(layer) return tostring(layer) end
 
 --- model:summary_string(): Keras' table of layers, output shapes, parameters
-function methods.summary_string(self)
+function methods.summary_string(self, ...)
+  checkcall(self, "Model:summary_string", 0, select("#", ...))
   local layers = self.layers
   local rows, total, trainable = {}, 0, 0
   local width = "?"
@@ -304,7 +325,8 @@ function methods.summary_string(self)
 end
 
 --- model:summary(): print the summary table
-function methods.summary(self)
+function methods.summary(self, ...)
+  checkcall(self, "Model:summary", 0, select("#", ...))
   print(self:summary_string())
 end
 
@@ -333,7 +355,8 @@ local function parameter_tensors(self, tensors)
 end
 
 --- model:save_parameters(path): weights and biases as safetensors
-function methods.save_parameters(self, path)
+function methods.save_parameters(self, path, ...)
+  checkcall(self, "Model:save_parameters", 1, select("#", ...) + 1)
   if type(path) ~= "string" then error("Model:save_parameters: path must be a string", 2) end
   if not self.finalized then error("Model:save_parameters: call model:finalize() first", 2) end
   rethrow(2, "Model:save_parameters", pcall(safetensors.save, path, parameter_tensors(self, {}),
@@ -363,8 +386,9 @@ local function load_parameter_tensors(self, tensors, path, who)
 end
 
 --- model:load_parameters(path): weights and biases from a safetensors file
-function methods.load_parameters(self, path)
+function methods.load_parameters(self, path, ...)
   local who = "Model:load_parameters"
+  checkcall(self, who, 1, select("#", ...) + 1)
   if type(path) ~= "string" then error(who .. ": path must be a string", 2) end
   if not self.finalized then error(who .. ": call model:finalize() first", 2) end
   local tensors = rethrow(2, who, pcall(safetensors.load, path))
@@ -409,8 +433,9 @@ end
 
 --- model:save(path): architecture, parameters, loss/accuracy/optimizer
 -- settings and the optimizer's state, so that training can resume
-function methods.save(self, path)
+function methods.save(self, path, ...)
   local who = "Model:save"
+  checkcall(self, who, 1, select("#", ...) + 1)
   if type(path) ~= "string" then error(who .. ": path must be a string", 2) end
   if not self.finalized then error(who .. ": call model:finalize() first", 2) end
   local tensors = parameter_tensors(self, {})
@@ -581,8 +606,9 @@ end
 
 --- lunet.Model.load(path): a model saved with model:save, ready to predict
 -- or to resume training.  Every error reads "lunet.Model.load: <path>: ..."
-function M.load(path)
+function M.load(path, ...)
   local who = "lunet.Model.load"
+  if select("#", ...) > 0 then error(who .. ": takes one argument (path), got " .. select("#", ...) + 1, 2) end
   if type(path) ~= "string" then error(who .. ": path must be a string", 2) end
   local tensors, meta = rethrow(2, who, pcall(safetensors.load, path))
   local ok, res = pcall(load_model, tensors, meta, path, who)
