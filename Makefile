@@ -17,7 +17,7 @@ OPT        ?= -O2
 WARN       = -std=c99 -Wall -Wextra -pedantic -Wmissing-prototypes -Wstrict-prototypes \
              -Wshadow -Wpointer-arith -Wcast-qual -Wwrite-strings
 CFLAGS_ALL = $(OPT) $(WARN) -fPIC -D_POSIX_C_SOURCE=200809L $(LUA_INC) -I/usr/include/cjson $(CFLAGS)
-LIBS       = -lpng -lz -lcjson -lm
+LIBS       = -lpng -lz -lcjson -lcsv -lm
 
 ifeq ($(BLAS),none)
   BLAS_DEF  =
@@ -35,7 +35,7 @@ SRC  = $(wildcard src/*.c) $(wildcard src/kernels/*.c)
 OBJ  = $(patsubst src/%.c,$(BUILD)/$(BLAS)/%.o,$(SRC))
 HDR  = src/lunet.h src/kernels/kernels.h $(wildcard src/kernels/*.h)
 
-DEB_PKGS = lua5.4 liblua5.4-dev libpng-dev zlib1g-dev lua-busted libopenblas-dev libcjson-dev \
+DEB_PKGS = lua5.4 liblua5.4-dev libpng-dev zlib1g-dev lua-busted libopenblas-dev libcjson-dev libcsv-dev \
            pkg-config dataset-fashion-mnist gnuplot-nox
 
 LUA_FILES = $(wildcard lua/lunet/*.lua)
@@ -140,7 +140,7 @@ FUZZ_FLAGS    = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover
 FUZZ_LIBS_st  = -lcjson
 FUZZ_LIBS_idx = -lz
 FUZZ_LIBS_png = -lpng -lz
-FUZZ_LIBS_folder = -llua5.4 -lpng -lz -lcjson -lm
+FUZZ_LIBS_folder = -llua5.4 -lpng -lz -lcjson -lcsv -lm
 FUZZ_SRC_st   = src/kernels/st_format.c
 FUZZ_SRC_idx  = src/kernels/idx.c src/kernels/fileio.c
 FUZZ_SRC_png  = src/kernels/png.c src/kernels/fileio.c

@@ -26,8 +26,7 @@ while arg and arg[i] do
 end
 
 -- the class names, in label order 1..10
-local labels = { "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                 "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot" }
+local labels = lunet.data.fashion_mnist_classes -- names by label 1..10
 
 lunet.seed(0)
 local t0 = lunet.now()

@@ -10,8 +10,7 @@ package.path = "./lua/?.lua;./lua/?/init.lua;" .. package.path
 package.cpath = "./?.so;" .. package.cpath
 local lunet = require "lunet"
 
-local labels = { "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                 "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot" }
+local labels = lunet.data.fashion_mnist_classes -- names by label 1..10
 
 local model_path, files = "fashion_mnist.safetensors", {}
 local i = 1

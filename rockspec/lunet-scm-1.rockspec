@@ -29,13 +29,14 @@ external_dependencies = {
   PNG = { header = "png.h" },
   ZLIB = { header = "zlib.h" },
   CJSON = { header = "cjson/cJSON.h" },
+  CSV = { header = "csv.h" },
 }
 build = {
   type = "make",
   build_variables = {
     LUA_INC = "-I$(LUA_INCDIR)",
-    CFLAGS = "$(CFLAGS) -I$(PNG_INCDIR) -I$(ZLIB_INCDIR) -I$(CJSON_INCDIR)/cjson",
-    LDFLAGS = "-L$(PNG_LIBDIR) -L$(ZLIB_LIBDIR) -L$(CJSON_LIBDIR)",
+    CFLAGS = "$(CFLAGS) -I$(PNG_INCDIR) -I$(ZLIB_INCDIR) -I$(CJSON_INCDIR)/cjson -I$(CSV_INCDIR)",
+    LDFLAGS = "-L$(PNG_LIBDIR) -L$(ZLIB_LIBDIR) -L$(CJSON_LIBDIR) -L$(CSV_LIBDIR)",
   },
   install_variables = {
     INST_LIBDIR = "$(LIBDIR)",

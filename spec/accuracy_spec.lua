@@ -87,7 +87,8 @@ describe("lunet.CategoricalAccuracy", function()
       local bin = lunet.CategoricalAccuracy{ binary = true }
       assert_error_has("CategoricalAccuracy:calculate: predictions are 2x2 but y is 2x1",
                        bin.calculate, bin, lunet.zeros(2, 2), lunet.zeros(2, 1))
-      assert_error_has("CategoricalAccuracy:calculate: self must be a lunet.CategoricalAccuracy, got lunet.Tensor: call the method with ':'",
+      assert_error_has("CategoricalAccuracy:calculate: self must be a lunet.CategoricalAccuracy, got lunet.Tensor: " ..
+        "call the method with ':'",
                        acc.calculate, lunet.tensor{1}, lunet.tensor{1})
       assert.are.equal(0, acc.accumulated_count)
     end)

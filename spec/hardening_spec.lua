@@ -4,7 +4,6 @@
 -- not load, thread-count independence, error rows, saves through symlinks,
 -- strict safetensors headers.
 local lunet = require "lunet"
-local check = require "helpers.check"
 
 local dir = os.tmpname()
 os.remove(dir)

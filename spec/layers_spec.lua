@@ -145,7 +145,8 @@ describe("lunet.Dense", function()
                        d.forward, d, {{1, 2}})
       assert_error_has("Dense:forward: argument 2 (training) must be a boolean or nil, got number",
                        d.forward, d, lunet.ones(1, 2), 1)
-      assert_error_has("Dense:forward: self must be a lunet.Dense, got lunet.Tensor: call the method with ':' (obj:forward(...)), not '.'",
+      assert_error_has("Dense:forward: self must be a lunet.Dense, got lunet.Tensor: call the method with ':' " ..
+        "(obj:forward(...)), not '.'",
                        d.forward, lunet.ones(1, 2), lunet.ones(1, 2))
     end)
   end)

@@ -105,7 +105,8 @@ describe("lunet.CategoricalCrossentropy", function()
                        loss.forward, loss, pred)
       assert_error_has("CategoricalCrossentropy:backward: dvalues must be a lunet.Tensor, got string",
                        loss.backward, loss, "x", lunet.tensor{1, 2, 2})
-      assert_error_has("CategoricalCrossentropy:forward: self must be a lunet.CategoricalCrossentropy, got lunet.Tensor: call the method with ':'", loss.forward, pred, pred)
+      assert_error_has("CategoricalCrossentropy:forward: self must be a lunet.CategoricalCrossentropy, got " ..
+        "lunet.Tensor: call the method with ':'", loss.forward, pred, pred)
     end)
 
     it("rejects labels out of range, non-integer, or of the wrong count", function()

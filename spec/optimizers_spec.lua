@@ -277,7 +277,8 @@ describe("lunet optimizers", function()
 
     it("raises when self is not an optimizer", function()
       local opt = lunet.Adam()
-      assert.matches("Adam:update_params: self must be a lunet.Adam, got lunet.Dense: call the method with ':' (obj:update_params(...)), not '.'",
+      assert.matches("Adam:update_params: self must be a lunet.Adam, got lunet.Dense: call the method with ':' " ..
+        "(obj:update_params(...)), not '.'",
         errmsg(opt.update_params, layer()), 1, true)
     end)
   end)

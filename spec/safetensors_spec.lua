@@ -363,7 +363,9 @@ describe("lunet.safetensors", function()
       local keys = {}
       for k in pairs(meta) do keys[#keys + 1] = k end
       assert.same({ "v" }, keys)
-      for _, name in ipairs(listdir(dir)) do assert.is_nil(name:find("%.tmp")); assert.is_nil(name:find("^%.lunet%-")) end
+      for _, name in ipairs(listdir(dir)) do
+        assert.is_nil(name:find("%.tmp")); assert.is_nil(name:find("^%.lunet%-"))
+      end
     end)
 
     it("fails on a missing folder", function()
@@ -378,7 +380,8 @@ describe("lunet.safetensors", function()
     end)
 
     it("refuses /dev/full and other non-regular targets, leaving no temporary file", function()
-      assert.equal("lunet.safetensors.save: /dev/full: not a regular file (a character device)", errof(st.save, "/dev/full", { a = t }))
+      assert.equal("lunet.safetensors.save: /dev/full: not a regular file (a character " ..
+        "device)", errof(st.save, "/dev/full", { a = t }))
       for _, name in ipairs(listdir("/dev")) do assert.is_nil(name:find("^full%.tmp")) end
       assert_has(errof(st.save, dir, { a = t }), "Is a directory")
     end)

@@ -154,7 +154,8 @@ describe("broadcasting (NumPy's rules)", function()
       for _, op in ipairs(ops) do
         local r = op[2](a, b)
         local want, at = ref_bin(a, b, op[3])
-        assert.are.same(want, { r:shape() }, op[1] .. " " .. table.concat(sh[1], "x") .. " " .. table.concat(sh[2], "x"))
+        local what = op[1] .. " " .. table.concat(sh[1], "x") .. " " .. table.concat(sh[2], "x")
+        assert.are.same(want, { r:shape() }, what)
         for _, idx in ipairs(indices(want)) do
           assert(close(r:get(table.unpack(idx)), at(idx), 1e-6), op[1])
         end

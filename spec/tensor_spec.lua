@@ -195,7 +195,8 @@ describe("lunet.Tensor", function()
     it("methods check self", function()
       local t = lunet.zeros(2)
       assert_error_has(t.numel, {{}}, "Tensor:numel: self must be a lunet.Tensor, got table: call the method with ':'")
-      assert_error_has(t.sum, {nil, n = 1}, "Tensor:sum: self must be a lunet.Tensor, got nil: call the method with ':' (obj:sum(...)), not '.'")
+      assert_error_has(t.sum, {nil, n = 1}, "Tensor:sum: self must be a lunet.Tensor, got nil: call the method " ..
+        "with ':' (obj:sum(...)), not '.'")
     end)
   end)
 
@@ -519,8 +520,10 @@ describe("lunet.Tensor", function()
       assert_error_has(function() return a + lunet.zeros(3, 2) end, {},
                        "Tensor +: shapes 2x3 and 3x2 do not broadcast (last dimensions 3 and 2")
       assert_error_has(function() return a - lunet.zeros(1, 4) end, {}, "Tensor -: shapes 2x3 and 1x4 do not broadcast")
-      assert_error_has(function() return lunet.zeros(2) * a end, {}, "Tensor *: shapes 2 and 2x3 do not broadcast")
-      assert.are.same({ { 1, 2, 3 }, { 2, 2.5, 3 } }, (a / lunet.tensor { { 1 }, { 2 } }):totable()) -- a column stretches
+      assert_error_has(function() return lunet.zeros(2) * a end, {}, "Tensor *: shapes 2 and 2x3 do not " ..
+        "broadcast")
+      -- a column stretches
+      assert.are.same({ { 1, 2, 3 }, { 2, 2.5, 3 } }, (a / lunet.tensor { { 1 }, { 2 } }):totable())
       assert_error_has(function() return lunet.zeros(6) + a end, {}, "shapes 6 and 2x3")
       assert_error_has(function() return lunet.zeros(2, 3, 1) + a end, {}, "shapes 2x3x1 and 2x3")
     end)

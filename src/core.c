@@ -66,6 +66,7 @@ int luaopen_lunet_core(lua_State *L) {
   ln_open_optimizers(L);
   ln_open_model(L);
   ln_open_data(L);
+  ln_open_data_csv(L);
   ln_open_safetensors(L);
   lua_pushcfunction(L, l_config);
   lua_setfield(L, -2, "config");

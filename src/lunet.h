@@ -271,6 +271,7 @@ void ln_open_accuracy(lua_State *L);    /* accuracy.c */
 void ln_open_optimizers(lua_State *L);  /* optimizers.c */
 void ln_open_model(lua_State *L);       /* model.c */
 void ln_open_data(lua_State *L);        /* data.c: IDX, PNG, images */
+void ln_open_data_csv(lua_State *L);    /* data_csv.c: lunet.data.csv (after ln_open_data) */
 void ln_open_safetensors(lua_State *L); /* safetensors.c */
 
 #endif

@@ -109,7 +109,7 @@ static int m_narrow(lua_State *L) {
 /* a copy of t with its dimensions in the order perm (0-based: output
 ** dimension i is t's dimension perm[i]) */
 static void permuted(lua_State *L, const ln_Tensor *t, const int *perm) {
-  size_t dims[LN_MAXDIM] = { 1, 1, 1, 1 }, st[LN_MAXDIM], ost[4] = { 0, 0, 0, 0 }, od[4] = { 1, 1, 1, 1 }, s = 1, i0, i1, i2, i3;
+  size_t dims[LN_MAXDIM] = { 1, 1, 1, 1 }, st[LN_MAXDIM] = { 0, 0, 0, 0 }, ost[4] = { 0, 0, 0, 0 }, od[4] = { 1, 1, 1, 1 }, s = 1, i0, i1, i2, i3;
   int i, nd = t->ndim, off = 4 - nd;
   ln_Tensor *o;
   float *p;

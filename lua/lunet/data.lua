@@ -157,4 +157,97 @@ function data.fashion_mnist(dir)
     "(apt-get install dataset-fashion-mnist)", dir, why, table.concat(missing, ", ")), 2)
 end
 
+--- the Fashion-MNIST class names by label 1..10 (the data set's own order)
+data.fashion_mnist_classes = { "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
+  "Bag", "Ankle boot" }
+
+local function typename(v)
+  local mt = getmetatable(v)
+  return type(mt) == "table" and type(mt.__name) == "string" and mt.__name or type(v)
+end
+
+local function checkopts(opts, allowed, who)
+  if opts == nil then return {} end
+  if type(opts) ~= "table" then error(who .. ": options must be a table, got " .. typename(opts), 3) end
+  for k in pairs(opts) do
+    if not allowed[k] then error(string.format("%s: unknown option '%s'", who, tostring(k)), 3) end
+  end
+  return opts
+end
+
+--- lunet.data.split(X, y, { test = 0.2, shuffle = true }) -> X_train,
+-- y_train, X_test, y_test: the last round(test * N) rows of one permutation
+-- (or of the data's own order without shuffle) are the test set; y may be nil
+function data.split(X, y, opts)
+  local who = "lunet.data.split"
+  opts = checkopts(opts, { test = true, shuffle = true }, who)
+  if not core.is_tensor(X) then error(who .. ": X must be a tensor, got " .. typename(X), 2) end
+  if y ~= nil and not core.is_tensor(y) then error(who .. ": y must be a tensor or nil, got " .. typename(y), 2) end
+  local n = #X
+  if y and #y ~= n then error(string.format("%s: X has %d rows but y has %d", who, n, #y), 2) end
+  local test = opts.test == nil and 0.2 or opts.test
+  if type(test) ~= "number" or not (test > 0 and test < 1) then
+    error(who .. ": option 'test' must be a fraction in (0, 1), got " .. tostring(test), 2)
+  end
+  local shuffle = opts.shuffle ~= false
+  if opts.shuffle ~= nil and type(opts.shuffle) ~= "boolean" then error(who .. ": option 'shuffle' must be a " ..
+    "boolean", 2) end
+  local ntest = math.floor(test * n + 0.5)
+  if ntest < 1 or ntest >= n then
+    error(string.format("%s: a test fraction of %g of %d rows leaves %d for one side", who, test, n,
+      ntest < 1 and 0 or n - ntest), 2)
+  end
+  local order = shuffle and core.randperm(n) or core.arange(n)
+  local tr, te = order:narrow(1, 1, n - ntest), order:narrow(1, n - ntest + 1, ntest)
+  return X:index(tr), y and y:index(tr), X:index(te), y and y:index(te)
+end
+
+--- lunet.data.standardize(X, { mean = nil, std = nil }) -> X_scaled, mean,
+-- std: (X - mean) / std per column, mean and std 1 x N rows (from X unless
+-- given, so test data take the training set's); a column whose std is 0 is
+-- only centred
+function data.standardize(X, opts)
+  local who = "lunet.data.standardize"
+  opts = checkopts(opts, { mean = true, std = true }, who)
+  if not core.is_tensor(X) or X:dim() ~= 2 then
+    error(who .. ": X must be a 2-D tensor (samples x features), got " ..
+      (core.is_tensor(X) and table.concat({ X:shape() }, "x") or typename(X)), 2)
+  end
+  local cols = select(2, X:shape())
+  for _, k in ipairs { "mean", "std" } do
+    local v = opts[k]
+    if v ~= nil and not (core.is_tensor(v) and v:numel() == cols) then
+      error(string.format("%s: option '%s' must be a tensor of %d values (1 x %d), got %s", who, k, cols, cols,
+        core.is_tensor(v) and table.concat({ v:shape() }, "x") or typename(v)), 2)
+    end
+  end
+  local mean = opts.mean and opts.mean:reshape(1, cols) or X:mean(1)
+  local std = opts.std and opts.std:reshape(1, cols) or X:std(1)
+  local div = core.where(std:eq(0), 1, std)
+  return (X - mean) / div, mean, std
+end
+
+--- lunet.data.one_hot(y, K) -> N x K rows of 0 and a 1 at each label (1..K;
+-- K defaults to the largest label)
+function data.one_hot(y, K)
+  local who = "lunet.data.one_hot"
+  if not core.is_tensor(y) or y:numel() ~= #y then
+    error(who .. ": y must be a 1-D tensor (or N x 1) of labels 1..K, got " ..
+      (core.is_tensor(y) and table.concat({ y:shape() }, "x") or typename(y)), 2)
+  end
+  local n = #y
+  local labels = y:reshape(n)
+  if K == nil then K = math.tointeger(labels:max()) or math.floor(labels:max()) end
+  if math.type(K) ~= "integer" or K < 1 then error(who .. ": K must be a positive integer, got " .. tostring(K), 2) end
+  local out = core.zeros(n, K)
+  for i = 1, n do
+    local v = labels:get(i)
+    if v < 1 or v > K or v ~= math.floor(v) then
+      error(string.format("%s: label %g at row %d is not an integer in 1..%d", who, v, i, K), 2)
+    end
+    out:set(i, math.tointeger(v), 1)
+  end
+  return out
+end
+
 return data

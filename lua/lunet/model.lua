@@ -477,8 +477,8 @@ local loss_types = { CategoricalCrossentropy = true, BinaryCrossentropy = true, 
 -- file's tensors, before anything is built (a 2 KB file declaring
 -- Dense(20000 -> 20000) must not allocate 1.5 GB first); bad(msg) raises
 local function checkspec(spec, tensors, bad)
-  local function opt(v, kind, what)
-    if v ~= nil and type(v) ~= kind then bad(string.format("%s must be a %s, got %s", what, kind, type(v))) end
+  local function opt(v, want, what)
+    if v ~= nil and type(v) ~= want then bad(string.format("%s must be a %s, got %s", what, want, type(v))) end
   end
   if type(spec) ~= "table" then bad("the model metadata is a JSON " .. type(spec) .. ", expected an object") end
   if type(spec.layers) ~= "table" or #spec.layers == 0 then bad("no layers in the metadata") end
