@@ -166,7 +166,7 @@ fuzz: fuzz-build $(SO)
 	rm -rf $(FUZZ_DIR)/seeds && LUA_PATH="./lua/?.lua;./lua/?/init.lua;;" LUA_CPATH="$(dir $(SO))../?.so;;" \
 	  $(LUA) fuzz/make_seeds.lua $(FUZZ_DIR)/seeds
 	@for t in $(FUZZ_TARGETS); do \
-	  mkdir -p $(FUZZ_DIR)/corpus/$$t; \
+	  mkdir -p $(FUZZ_DIR)/corpus/$$t fuzz/regress/$$t; \
 	  echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
 	  $(FUZZ_DIR)/$${t}_fuzz -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -max_len=65536 \
 	    -timeout=20 -print_final_stats=1 -artifact_prefix=$(FUZZ_DIR)/crash-$$t- \
