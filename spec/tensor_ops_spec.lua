@@ -412,3 +412,36 @@ describe("the method-call mistake obj.method(args)", function()
     os.remove(p)
   end)
 end)
+
+describe("no function ignores an argument", function()
+  it("every public function and method raises on one argument too many", function()
+    local t = lunet.zeros(2, 2)
+    local d = lunet.Dense(2, 2)
+    local m = lunet.Model()
+    m:add(lunet.Dense(2, 2)); m:finalize()
+    local extra = {}
+    local cases = {
+      { "lunet.ReLU", lunet.ReLU, {} }, { "lunet.Softmax", lunet.Softmax, {} }, { "lunet.Input", lunet.Input, {} },
+      { "lunet.Dropout", lunet.Dropout, { 0.1 } }, { "lunet.Dense", lunet.Dense, { 2, 3, {} } },
+      { "lunet.Model", lunet.Model, {} }, { "lunet.tensor", lunet.tensor, { { 1 } } }, { "lunet.seed", lunet.seed, { 1 } },
+      { "lunet.CategoricalCrossentropy", lunet.CategoricalCrossentropy, { {} } },
+      { "lunet.RegressionAccuracy", lunet.RegressionAccuracy, { {} } }, { "lunet.Adam", lunet.Adam, { {} } },
+      { "lunet.dot", lunet.dot, { t, t } }, { "lunet.now", lunet.now, {} },
+      { "lunet.data.spiral", lunet.data.spiral, { 2, 2 } }, { "lunet.data.sine", lunet.data.sine, { 4 } },
+      { "lunet.data.one_hot", lunet.data.one_hot, { lunet.tensor { 1 }, 1 } },
+      { "lunet.image.resize", lunet.image.resize, { t, 2, 2, {} } },
+      { "Tensor:clone", t.clone, { t } }, { "Tensor:totable", t.totable, { t } }, { "Tensor:fill_", t.fill_, { t, 1 } },
+      { "Tensor:rows", t.rows, { t, 1, 2 } }, { "Tensor:exp", t.exp, { t } }, { "Tensor:sum", t.sum, { t, 1 } },
+      { "Dense:forward", d.forward, { d, t, true } }, { "Dense:get_parameters", d.get_parameters, { d } },
+      { "Model:finalize", m.finalize, { m } }, { "Model:predict", m.predict, { m, t, {} } },
+      { "Model:summary", m.summary, { m } },
+    }
+    for _, c in ipairs(cases) do
+      local args = { table.unpack(c[3]) }
+      args[#args + 1] = extra
+      local ok, err = pcall(c[2], table.unpack(args))
+      assert(not ok and tostring(err):find(c[1] .. ": takes", 1, true),
+        c[1] .. " with an extra argument: " .. tostring(err))
+    end
+  end)
+end)

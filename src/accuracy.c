@@ -198,10 +198,10 @@ static int mm_tostring(lua_State *L) {
   return 1;
 }
 
-static const luaL_Reg methods[] = {
-  {"init", m_init}, {"calculate", m_calculate},
-  {"calculate_accumulated", m_calculate_accumulated}, {"new_pass", m_new_pass},
-  {NULL, NULL}
+static const ln_Method methods[] = {
+  {"init", m_init, 2}, {"calculate", m_calculate, 2},
+  {"calculate_accumulated", m_calculate_accumulated, 0}, {"new_pass", m_new_pass, 0},
+  {NULL, NULL, 0}
 };
 
 /* acc.precision = p (regression, p finite >= 0; 0 from constant targets):

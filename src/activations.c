@@ -200,8 +200,10 @@ static int m_predictions(lua_State *L) {
 /* lunet.ReLU(), lunet.Sigmoid(), ...: the class is upvalue 1 */
 static int l_new(lua_State *L) {
   const ln_LayerClass *cls = (const ln_LayerClass *)lua_touserdata(L, lua_upvalueindex(1));
-  ln_Layer *l = (ln_Layer *)lua_newuserdatauv(L, sizeof *l, LN_LAYER_NUV);
+  ln_Layer *l;
   char name[64];
+  if (lua_gettop(L) > 0) ln_error(L, "lunet.%s: takes no arguments, got %d", cls->name, lua_gettop(L));
+  l = (ln_Layer *)lua_newuserdatauv(L, sizeof *l, LN_LAYER_NUV);
   l->cls = cls;
   snprintf(name, sizeof name, "lunet.%s", cls->name);
   luaL_setmetatable(L, name);
@@ -209,7 +211,7 @@ static int l_new(lua_State *L) {
 }
 
 void ln_open_activations(lua_State *L) {
-  static const luaL_Reg methods[] = { {"predictions", m_predictions}, {NULL, NULL} };
+  static const ln_Method methods[] = { {"predictions", m_predictions, 1}, {NULL, NULL, 0} };
   static const ln_LayerClass *const classes[] = {
     &relu_class, &sigmoid_class, &softmax_class, &linear_class, NULL
   };

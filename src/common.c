@@ -118,11 +118,18 @@ static int class_index(lua_State *L) {
   return 0;
 }
 
+/* "takes no arguments", "takes at most 2 arguments" */
+static LN_NORETURN void toomany(lua_State *L, const char *who, int nargs, int got) {
+  if (nargs == 0) ln_error(L, "%s: takes no arguments, got %d", who, got);
+  ln_error(L, "%s: takes at most %d argument%s, got %d", who, nargs, nargs == 1 ? "" : "s", got);
+}
+
 /* a method: checks that self (argument 1) has the class's metatable
 ** (upvalue 2), so obj.method(x) -- a '.' for a ':' -- says so instead of
-** complaining about x, then runs the method's C function (upvalue 1);
-** upvalue 3 is "Class:method" */
+** complaining about x, and that at most upvalue 4 arguments follow, then
+** runs the method's C function (upvalue 1); upvalue 3 is "Class:method" */
 static int method_call(lua_State *L) {
+  lua_Integer nargs = lua_tointeger(L, lua_upvalueindex(4));
   int ok = lua_getmetatable(L, 1);
   if (ok) {
     ok = lua_rawequal(L, -1, lua_upvalueindex(2));
@@ -134,10 +141,31 @@ static int method_call(lua_State *L) {
     ln_error(L, "%s: self must be a %s, got %s: call the method with ':' (obj:%s(...)), not '.'", who,
              lua_tostring(L, -1), ln_typename(L, 1), colon ? colon + 1 : who);
   }
+  if (nargs >= 0 && lua_gettop(L) - 1 > nargs) toomany(L, lua_tostring(L, lua_upvalueindex(3)), (int)nargs,
+                                                   lua_gettop(L) - 1);
   return lua_tocfunction(L, lua_upvalueindex(1))(L);
 }
 
-void ln_addmethods(lua_State *L, const char *name, const luaL_Reg *methods) {
+/* a function whose arguments are counted: upvalue 1 the C function, 2 the
+** most arguments, 3 its name */
+static int limited_call(lua_State *L) {
+  lua_Integer nargs = lua_tointeger(L, lua_upvalueindex(2));
+  if (lua_gettop(L) > nargs) toomany(L, lua_tostring(L, lua_upvalueindex(3)), (int)nargs, lua_gettop(L));
+  return lua_tocfunction(L, lua_upvalueindex(1))(L);
+}
+
+void ln_limitargs(lua_State *L, const char *key, int nargs, const char *who) {
+  lua_getfield(L, -1, key);
+  /* a C closure's function reads its own upvalues: it counts its arguments itself */
+  if (!lua_iscfunction(L, -1) || lua_getupvalue(L, -1, 1) != NULL)
+    ln_error(L, "lunet: %s is not a plain C function", who);
+  lua_pushinteger(L, nargs);
+  lua_pushstring(L, who);
+  lua_pushcclosure(L, limited_call, 3);
+  lua_setfield(L, -2, key);
+}
+
+void ln_addmethods(lua_State *L, const char *name, const ln_Method *methods) {
   const char *short_name = strncmp(name, "lunet.", 6) == 0 ? name + 6 : name;
   luaL_getmetatable(L, name);                  /* mt */
   lua_getfield(L, -1, "__methods");            /* mt, methods */
@@ -145,13 +173,14 @@ void ln_addmethods(lua_State *L, const char *name, const luaL_Reg *methods) {
     lua_pushcfunction(L, methods->func);
     lua_pushvalue(L, -3);
     lua_pushfstring(L, "%s:%s", short_name, methods->name);
-    lua_pushcclosure(L, method_call, 3);
+    lua_pushinteger(L, methods->nargs);
+    lua_pushcclosure(L, method_call, 4);
     lua_setfield(L, -2, methods->name);
   }
   lua_pop(L, 2);
 }
 
-void ln_newclass(lua_State *L, const char *name, const luaL_Reg *methods,
+void ln_newclass(lua_State *L, const char *name, const ln_Method *methods,
                  const luaL_Reg *metamethods, lua_CFunction getfield) {
   luaL_newmetatable(L, name);                  /* mt */
   if (metamethods) luaL_setfuncs(L, metamethods, 0);

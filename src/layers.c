@@ -167,9 +167,9 @@ static int getfield(lua_State *L) {
 /* Register cls: metatable "lunet.<name>" flagged as a layer, with the
 ** methods forward, backward and those given (may be NULL), __tostring and
 ** __newindex.  Leaves the stack as it found it. */
-void ln_newlayerclass(lua_State *L, const ln_LayerClass *cls, const luaL_Reg *methods) {
-  static const luaL_Reg common[] = {
-    {"forward", m_forward}, {"backward", m_backward}, {NULL, NULL}
+void ln_newlayerclass(lua_State *L, const ln_LayerClass *cls, const ln_Method *methods) {
+  static const ln_Method common[] = {
+    {"forward", m_forward, 2}, {"backward", m_backward, 1}, {NULL, NULL, 0}
   };
   static const luaL_Reg meta[] = {
     {"__tostring", mm_tostring}, {"__newindex", mm_newindex}, {NULL, NULL}
@@ -531,9 +531,9 @@ static int l_input(lua_State *L) {
 /* ================================================================ open */
 
 void ln_open_layers(lua_State *L) {
-  static const luaL_Reg dense_methods[] = {
-    {"get_parameters", dense_get_parameters}, {"set_parameters", dense_set_parameters},
-    {NULL, NULL}
+  static const ln_Method dense_methods[] = {
+    {"get_parameters", dense_get_parameters, 0}, {"set_parameters", dense_set_parameters, 2},
+    {NULL, NULL, 0}
   };
   ln_newlayerclass(L, &dense_class, dense_methods);
   ln_newlayerclass(L, &dropout_class, NULL);

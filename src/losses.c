@@ -471,20 +471,20 @@ static int mm_tostring(lua_State *L) {
   return 1;
 }
 
-static const luaL_Reg loss_methods[] = {
-  {"forward", m_forward}, {"backward", m_backward}, {"calculate", m_calculate},
-  {"calculate_accumulated", m_calculate_accumulated}, {"new_pass", m_new_pass},
-  {"regularization_loss", m_regularization_loss},
-  {"remember_trainable_layers", m_remember_trainable_layers},
-  {NULL, NULL}
+static const ln_Method loss_methods[] = {
+  {"forward", m_forward, 2}, {"backward", m_backward, 2}, {"calculate", m_calculate, 3},
+  {"calculate_accumulated", m_calculate_accumulated, 1}, {"new_pass", m_new_pass, 0},
+  {"regularization_loss", m_regularization_loss, 1},
+  {"remember_trainable_layers", m_remember_trainable_layers, 1},
+  {NULL, NULL, 0}
 };
 
-static const luaL_Reg softmax_cce_methods[] = {
-  {"forward", m_softmax_cce_forward}, {"backward", m_backward},
-  {"calculate_accumulated", m_calculate_accumulated}, {"new_pass", m_new_pass},
-  {"regularization_loss", m_regularization_loss},
-  {"remember_trainable_layers", m_remember_trainable_layers},
-  {NULL, NULL}
+static const ln_Method softmax_cce_methods[] = {
+  {"forward", m_softmax_cce_forward, 2}, {"backward", m_backward, 2},
+  {"calculate_accumulated", m_calculate_accumulated, 1}, {"new_pass", m_new_pass, 0},
+  {"regularization_loss", m_regularization_loss, 1},
+  {"remember_trainable_layers", m_remember_trainable_layers, 1},
+  {NULL, NULL, 0}
 };
 
 static const luaL_Reg metamethods[] = {
@@ -498,13 +498,14 @@ static int l_newloss(lua_State *L) {
   static const char *const none[] = {NULL};
   char who[WHOLEN];
   snprintf(who, sizeof who, "lunet.%s", kind->cls.name);
+  if (lua_gettop(L) > 1) ln_error(L, "%s: takes at most 1 argument, got %d", who, lua_gettop(L));
   ln_checkoptions(L, 1, who, none);
   newloss(L, kind);
   return 1;
 }
 
 /* register one class and its constructor in the module table (on top) */
-static void openloss(lua_State *L, const LossKind *kind, const luaL_Reg *methods) {
+static void openloss(lua_State *L, const LossKind *kind, const ln_Method *methods) {
   ln_newclass(L, kind->mtname, methods, metamethods, getfield); /* mod, mt */
   lua_pushliteral(L, LOSSCLASS_KEY);
   lua_pushlightuserdata(L, (void *)(uintptr_t)kind);

@@ -100,12 +100,24 @@ int ln_optboolean(lua_State *L, int idx, const char *key, int def, const char *w
 ** first, then calling `getfield(L)` (self at 1, key at 2, returns 1 value)
 ** when non-NULL; metamethods are set on the metatable.  Leaves the
 ** metatable on the stack. */
-void ln_newclass(lua_State *L, const char *name, const luaL_Reg *methods,
+/* a method: its name, its C function, and how many arguments it takes
+** after self at most (-1: it counts them itself); more raise instead of
+** being ignored */
+typedef struct ln_Method {
+  const char *name;
+  lua_CFunction func;
+  int nargs;
+} ln_Method;
+void ln_newclass(lua_State *L, const char *name, const ln_Method *methods,
                  const luaL_Reg *metamethods, lua_CFunction getfield);
 /* add methods to class `name` (registered by ln_newclass): each checks
 ** that self is of the class ("Dense:forward: self must be a lunet.Dense, got
 ** lunet.Tensor: call the method with ':' ...") before running */
-void ln_addmethods(lua_State *L, const char *name, const luaL_Reg *methods);
+void ln_addmethods(lua_State *L, const char *name, const ln_Method *methods);
+/* replace the C function t[key] of the table on the stack top by one that
+** raises when called with more than nargs arguments ("lunet.ReLU: takes no
+** arguments, got 1"); who names it */
+void ln_limitargs(lua_State *L, const char *key, int nargs, const char *who);
 /* true when the value at idx is userdata with metatable `name` */
 int ln_isclass(lua_State *L, int idx, const char *name);
 /* short type name for messages: "nil", "number", "lunet.Dense", ... */
@@ -161,7 +173,7 @@ ln_Layer *ln_checklayer(lua_State *L, int idx, const char *who);
 ** no buffers (a parameterless layer at a second position of a model) */
 ln_Layer *ln_layer_clone(lua_State *L, int idx);
 /* Lua-facing registration of a layer class (metatable flagged as layer) */
-void ln_newlayerclass(lua_State *L, const ln_LayerClass *cls, const luaL_Reg *methods);
+void ln_newlayerclass(lua_State *L, const ln_LayerClass *cls, const ln_Method *methods);
 
 /* ====================================================== loss protocol */
 

@@ -1461,12 +1461,12 @@ static int getfield(lua_State *L) {
   return 1;
 }
 
-static const luaL_Reg methods[] = {
-  {"add", m_add}, {"set", m_set}, {"finalize", m_finalize},
-  {"forward", m_forward}, {"backward", m_backward}, {"predict", m_predict},
-  {"get_parameters", m_get_parameters}, {"set_parameters", m_set_parameters},
-  {"_steps", m_steps}, {"_eval_step", m_eval_step}, {"_shuffle", m_shuffle}, {"_sync_inputs", m_sync_inputs},
-  {NULL, NULL}
+static const ln_Method methods[] = {
+  {"add", m_add, 1}, {"set", m_set, 1}, {"finalize", m_finalize, 0},
+  {"forward", m_forward, 2}, {"backward", m_backward, 2}, {"predict", m_predict, 2},
+  {"get_parameters", m_get_parameters, 0}, {"set_parameters", m_set_parameters, 1},
+  {"_steps", m_steps, 7}, {"_eval_step", m_eval_step, 4}, {"_shuffle", m_shuffle, 1}, {"_sync_inputs", m_sync_inputs, 1},
+  {NULL, NULL, 0}
 };
 
 void ln_open_model(lua_State *L) {

@@ -531,13 +531,13 @@ static int l_adagrad(lua_State *L) { return newopt(L, LN_ADAGRAD); }
 static int l_rmsprop(lua_State *L) { return newopt(L, LN_RMSPROP); }
 static int l_adam(lua_State *L) { return newopt(L, LN_ADAM); }
 
-static const luaL_Reg methods[] = {
-  { "pre_update_params", m_pre },
-  { "update_params", m_update },
-  { "post_update_params", m_post },
-  { "state", m_state },
-  { "set_state", m_set_state },
-  { NULL, NULL }
+static const ln_Method methods[] = {
+  {"pre_update_params", m_pre, 0},
+  {"update_params", m_update, 1},
+  {"post_update_params", m_post, 0},
+  {"state", m_state, 1},
+  {"set_state", m_set_state, 2},
+  {NULL, NULL, 0}
 };
 
 static const luaL_Reg metamethods[] = {

@@ -724,13 +724,13 @@ static int mm_newindex(lua_State *L) {
   return 0;
 }
 
-static const luaL_Reg methods[] = {
-  {"shape", m_shape}, {"size", m_size}, {"dim", m_dim}, {"numel", m_numel},
-  {"get", m_get}, {"set", m_set}, {"totable", m_totable}, {"clone", m_clone},
-  {"reshape", m_reshape}, {"view", m_reshape}, {"rows", m_rows}, {"index", m_index},
-  {"t", m_transpose}, {"dot", l_dot},
-  {"fill_", m_fill_}, {"copy_", m_copy_},
-  {NULL, NULL}
+static const ln_Method methods[] = {
+  {"shape", m_shape, 0}, {"size", m_size, 1}, {"dim", m_dim, 0}, {"numel", m_numel, 0},
+  {"get", m_get, -1}, {"set", m_set, -1}, {"totable", m_totable, 0}, {"clone", m_clone, 0},
+  {"reshape", m_reshape, -1}, {"view", m_reshape, -1}, {"rows", m_rows, 2}, {"index", m_index, 1},
+  {"t", m_transpose, 0}, {"dot", l_dot, 1},
+  {"fill_", m_fill_, 1}, {"copy_", m_copy_, 1},
+  {NULL, NULL, 0}
 };
 
 static const luaL_Reg metamethods[] = {

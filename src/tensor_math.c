@@ -395,20 +395,20 @@ static int m_argmin(lua_State *L) { return argext(L, 0, "Tensor:argmin"); }
 
 /* ============================================================ registration */
 
-static const luaL_Reg methods[] = {
-  {"add_", m_add_}, {"sub_", m_sub_}, {"mul_", m_mul_}, {"div_", m_div_},
-  {"pow", m_pow}, {"pow_", m_pow_},
-  {"eq", m_eq}, {"ne", m_ne}, {"gt", m_gt}, {"ge", m_ge}, {"lt", m_lt}, {"le", m_le},
-  {"eq_", m_eq_}, {"ne_", m_ne_}, {"gt_", m_gt_}, {"ge_", m_ge_}, {"lt_", m_lt_}, {"le_", m_le_},
-  {"maximum", m_maximum}, {"minimum", m_minimum}, {"maximum_", m_maximum_}, {"minimum_", m_minimum_},
-  {"exp", m_exp}, {"log", m_log}, {"abs", m_abs}, {"sqrt", m_sqrt}, {"tanh", m_tanh}, {"sign", m_sign},
-  {"neg", m_neg},
-  {"exp_", m_exp_}, {"log_", m_log_}, {"abs_", m_abs_}, {"sqrt_", m_sqrt_}, {"tanh_", m_tanh_},
-  {"sign_", m_sign_}, {"neg_", m_neg_},
-  {"clamp", m_clamp}, {"clamp_", m_clamp_}, {"masked_fill_", m_masked_fill_},
-  {"sum", m_sum}, {"mean", m_mean}, {"std", m_std}, {"min", m_min}, {"max", m_max},
-  {"argmax", m_argmax}, {"argmin", m_argmin},
-  {NULL, NULL}
+static const ln_Method methods[] = {
+  {"add_", m_add_, -1}, {"sub_", m_sub_, -1}, {"mul_", m_mul_, -1}, {"div_", m_div_, -1},
+  {"pow", m_pow, -1}, {"pow_", m_pow_, -1},
+  {"eq", m_eq, -1}, {"ne", m_ne, -1}, {"gt", m_gt, -1}, {"ge", m_ge, -1}, {"lt", m_lt, -1}, {"le", m_le, -1},
+  {"eq_", m_eq_, -1}, {"ne_", m_ne_, -1}, {"gt_", m_gt_, -1}, {"ge_", m_ge_, -1}, {"lt_", m_lt_, -1}, {"le_", m_le_, -1},
+  {"maximum", m_maximum, -1}, {"minimum", m_minimum, -1}, {"maximum_", m_maximum_, -1}, {"minimum_", m_minimum_, -1},
+  {"exp", m_exp, -1}, {"log", m_log, -1}, {"abs", m_abs, -1}, {"sqrt", m_sqrt, -1}, {"tanh", m_tanh, -1}, {"sign", m_sign, -1},
+  {"neg", m_neg, -1},
+  {"exp_", m_exp_, -1}, {"log_", m_log_, -1}, {"abs_", m_abs_, -1}, {"sqrt_", m_sqrt_, -1}, {"tanh_", m_tanh_, -1},
+  {"sign_", m_sign_, -1}, {"neg_", m_neg_, -1},
+  {"clamp", m_clamp, -1}, {"clamp_", m_clamp_, -1}, {"masked_fill_", m_masked_fill_, -1},
+  {"sum", m_sum, -1}, {"mean", m_mean, -1}, {"std", m_std, -1}, {"min", m_min, -1}, {"max", m_max, -1},
+  {"argmax", m_argmax, -1}, {"argmin", m_argmin, -1},
+  {NULL, NULL, 0}
 };
 
 static const luaL_Reg metamethods[] = {

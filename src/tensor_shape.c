@@ -268,10 +268,10 @@ static int l_eye(lua_State *L) {
   return 1;
 }
 
-static const luaL_Reg methods[] = {
-  {"squeeze", m_squeeze}, {"unsqueeze", m_unsqueeze}, {"narrow", m_narrow},
-  {"transpose", m_transpose}, {"permute", m_permute},
-  {NULL, NULL}
+static const ln_Method methods[] = {
+  {"squeeze", m_squeeze, -1}, {"unsqueeze", m_unsqueeze, -1}, {"narrow", m_narrow, -1},
+  {"transpose", m_transpose, -1}, {"permute", m_permute, -1},
+  {NULL, NULL, 0}
 };
 
 static const luaL_Reg functions[] = {

@@ -9,6 +9,13 @@ for k, v in pairs(core.data) do data[k] = v end
 
 local DEFAULT_FASHION = "/usr/share/datasets/fashion-mnist"
 
+-- raise when a function that takes at most `most` arguments got n
+local function nargs(who, most, n)
+  if n > most then
+    error(string.format("%s: takes at most %d argument%s, got %d", who, most, most == 1 and "" or "s", n), 3)
+  end
+end
+
 -- raise unless n is a positive integer
 local function checkcount(who, name, n)
   if math.type(n) ~= "integer" or n < 1 then
@@ -36,8 +43,9 @@ end
 --- nnfs.datasets.spiral_data(samples, classes): `classes` interleaved
 -- spirals of `samples` points each; X is (samples*classes) x 2, y holds
 -- labels 1..classes.  Noise comes from lunet.randn (the seeded generator).
-function data.spiral(samples, classes)
+function data.spiral(samples, classes, ...)
   local who = "lunet.data.spiral"
+  nargs(who, 2, select("#", ...) + 2)
   checkcount(who, "samples", samples)
   checkcount(who, "classes", classes)
   local n = rowcount(who, samples, classes, 2)
@@ -58,8 +66,9 @@ end
 
 --- nnfs.datasets.vertical_data(samples, classes): Gaussian blobs around
 -- x = class/3, y = 0.5 (sd 0.1); labels 1..classes.
-function data.vertical(samples, classes)
+function data.vertical(samples, classes, ...)
   local who = "lunet.data.vertical"
+  nargs(who, 2, select("#", ...) + 2)
   checkcount(who, "samples", samples)
   checkcount(who, "classes", classes)
   local n = rowcount(who, samples, classes, 2)
@@ -79,8 +88,9 @@ end
 
 --- nnfs.datasets.sine_data(samples = 1000): X = (0..N-1)/N and
 -- y = sin(2 pi X), both N x 1.
-function data.sine(samples)
+function data.sine(samples, ...)
   local who = "lunet.data.sine"
+  nargs(who, 1, select("#", ...) + 1)
   samples = samples == nil and 1000 or samples
   checkcount(who, "samples", samples)
   local n = rowcount(who, samples, 1, 1)
@@ -127,7 +137,8 @@ end
 -- 1..10).  dir defaults to Debian's dataset-fashion-mnist folder and may
 -- hold the four IDX files (gzip'd or not) or the book's train/<label>/*.png
 -- and test/<label>/*.png layout (folders 0..9 become labels 1..10).
-function data.fashion_mnist(dir)
+function data.fashion_mnist(dir, ...)
+  nargs("lunet.data.fashion_mnist", 1, select("#", ...) + 1)
   dir = dir or DEFAULT_FASHION
   if type(dir) ~= "string" then
     error("lunet.data.fashion_mnist: dir must be a string, got " .. type(dir), 2)
@@ -178,8 +189,9 @@ end
 --- lunet.data.split(X, y, { test = 0.2, shuffle = true }) -> X_train,
 -- y_train, X_test, y_test: the last round(test * N) rows of one permutation
 -- (or of the data's own order without shuffle) are the test set; y may be nil
-function data.split(X, y, opts)
+function data.split(X, y, opts, ...)
   local who = "lunet.data.split"
+  nargs(who, 3, select("#", ...) + 3)
   opts = checkopts(opts, { test = true, shuffle = true }, who)
   if not core.is_tensor(X) then error(who .. ": X must be a tensor, got " .. typename(X), 2) end
   if y ~= nil and not core.is_tensor(y) then error(who .. ": y must be a tensor or nil, got " .. typename(y), 2) end
@@ -206,8 +218,9 @@ end
 -- std: (X - mean) / std per column, mean and std 1 x N rows (from X unless
 -- given, so test data take the training set's); a column whose std is 0 is
 -- only centred
-function data.standardize(X, opts)
+function data.standardize(X, opts, ...)
   local who = "lunet.data.standardize"
+  nargs(who, 2, select("#", ...) + 2)
   opts = checkopts(opts, { mean = true, std = true }, who)
   if not core.is_tensor(X) or X:dim() ~= 2 then
     error(who .. ": X must be a 2-D tensor (samples x features), got " ..
@@ -229,8 +242,9 @@ end
 
 --- lunet.data.one_hot(y, K) -> N x K rows of 0 and a 1 at each label (1..K;
 -- K defaults to the largest label)
-function data.one_hot(y, K)
+function data.one_hot(y, K, ...)
   local who = "lunet.data.one_hot"
+  nargs(who, 2, select("#", ...) + 2)
   if not core.is_tensor(y) or y:numel() ~= #y then
     error(who .. ": y must be a 1-D tensor (or N x 1) of labels 1..K, got " ..
       (core.is_tensor(y) and table.concat({ y:shape() }, "x") or typename(y)), 2)
