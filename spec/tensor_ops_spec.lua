@@ -423,7 +423,8 @@ describe("no function ignores an argument", function()
     local cases = {
       { "lunet.ReLU", lunet.ReLU, {} }, { "lunet.Softmax", lunet.Softmax, {} }, { "lunet.Input", lunet.Input, {} },
       { "lunet.Dropout", lunet.Dropout, { 0.1 } }, { "lunet.Dense", lunet.Dense, { 2, 3, {} } },
-      { "lunet.Model", lunet.Model, {} }, { "lunet.tensor", lunet.tensor, { { 1 } } }, { "lunet.seed", lunet.seed, { 1 } },
+      { "lunet.Model", lunet.Model, {} }, { "lunet.tensor", lunet.tensor, { { 1 } } },
+      { "lunet.seed", lunet.seed, { 1 } },
       { "lunet.CategoricalCrossentropy", lunet.CategoricalCrossentropy, { {} } },
       { "lunet.RegressionAccuracy", lunet.RegressionAccuracy, { {} } }, { "lunet.Adam", lunet.Adam, { {} } },
       { "lunet.dot", lunet.dot, { t, t } }, { "lunet.now", lunet.now, {} },
