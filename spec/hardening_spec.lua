@@ -592,3 +592,20 @@ describe("the rock's and the README's own files", function()
     assert.is_nil(lunet._now)
   end)
 end)
+
+describe("after Model:train returns", function()
+  it("no thread burns CPU while the host sleeps", function()
+    lunet.seed(1)
+    local m = lunet.Model()
+    m:add(lunet.Dense(784, 128)); m:add(lunet.ReLU()); m:add(lunet.Dense(128, 10)); m:add(lunet.Softmax())
+    m:set { loss = lunet.CategoricalCrossentropy(), optimizer = lunet.Adam(), accuracy = lunet.CategoricalAccuracy() }
+    m:finalize()
+    local X, y = lunet.randn(256, 784), lunet.ones(256)
+    lunet.set_threads(2)
+    m:train(X, y, { epochs = 2, batch_size = 128, verbose = 0 }) -- the split step's worker ran
+    local c0 = os.clock() -- this process's CPU time, every thread
+    os.execute("sleep 0.3")
+    local used = os.clock() - c0
+    assert(used < 0.01, string.format("%.4f s of CPU time during 0.3 s of sleep", used))
+  end)
+end)

@@ -548,6 +548,7 @@ typedef struct Pool {
   pthread_cond_t cv;
   int started, quit;
   unsigned go, done, bar;  /* atomics (__atomic builtins) */
+  int park;                /* atomic: sleep now instead of spinning (Model:train has returned) */
   Plan *plan;
 } Pool;
 
@@ -774,7 +775,7 @@ static void *pool_main(void *arg) {
     long long t0 = nanos();
     while (__atomic_load_n(&p->go, __ATOMIC_ACQUIRE) == seen) {
       relax();
-      if (++spins % 1024 == 0 && nanos() - t0 > IDLE_NS) {
+      if (__atomic_load_n(&p->park, __ATOMIC_ACQUIRE) || (++spins % 1024 == 0 && nanos() - t0 > IDLE_NS)) {
         pthread_mutex_lock(&p->mu);
         while (__atomic_load_n(&p->go, __ATOMIC_ACQUIRE) == seen && !p->quit) pthread_cond_wait(&p->cv, &p->mu);
         pthread_mutex_unlock(&p->mu);
@@ -802,6 +803,7 @@ static void plan_run(Pool *p, Plan *pl) {
     return;
   }
   p->plan = pl;
+  __atomic_store_n(&p->park, 0, __ATOMIC_RELEASE);
   blas = ln_gemm_threads();
   if (blas != 1) ln_gemm_set_threads(1);
   __atomic_store_n(&p->bar, 0, __ATOMIC_RELAXED);
@@ -1287,6 +1289,18 @@ static int m_sync_inputs(lua_State *L) {
   return 0;
 }
 
+/* model:_park(): the worker sleeps now rather than spinning for the next
+** job (Model:train calls it when it returns: a program that trains a little
+** every frame would otherwise pay up to IDLE_NS of spinning per call) */
+static int m_park(lua_State *L) {
+  checkmodel(L, 1);
+  if (lua_getiuservalue(L, 1, UV_POOL) == LUA_TUSERDATA) {
+    Pool *p = (Pool *)lua_touserdata(L, -1);
+    if (p->started) __atomic_store_n(&p->park, 1, __ATOMIC_RELEASE);
+  }
+  return 0;
+}
+
 /* model:_eval_step(X, y, first, count) -> data_loss, acc (inference mode) */
 static int m_eval_step(lua_State *L) {
   Model *m = checkmodel(L, 1);
@@ -1465,7 +1479,7 @@ static const ln_Method methods[] = {
   {"add", m_add, 1}, {"set", m_set, 1}, {"finalize", m_finalize, 0},
   {"forward", m_forward, 2}, {"backward", m_backward, 2}, {"predict", m_predict, 2},
   {"get_parameters", m_get_parameters, 0}, {"set_parameters", m_set_parameters, 1},
-  {"_steps", m_steps, 7}, {"_eval_step", m_eval_step, 4}, {"_shuffle", m_shuffle, 1}, {"_sync_inputs", m_sync_inputs, 1},
+  {"_steps", m_steps, 7}, {"_eval_step", m_eval_step, 4}, {"_shuffle", m_shuffle, 1}, {"_sync_inputs", m_sync_inputs, 1}, {"_park", m_park, 0},
   {NULL, NULL, 0}
 };
 

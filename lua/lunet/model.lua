@@ -250,9 +250,11 @@ function methods.train(self, X, y, opts, ...)
       history[k] = history[k] or {}
       history[k][epoch] = v
     end
+    self:_park() -- the callbacks and the caller's code run on their own
     if not callbacks.call_epoch_end(cbs, self, epoch, logs) then break end
   end
   callbacks.call_end(cbs, self, logs)
+  self:_park() -- no thread spins once train has returned
   return history
 end
 
