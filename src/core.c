@@ -96,6 +96,7 @@ int luaopen_lunet_core(lua_State *L) {
   ln_open_data(L);
   ln_open_data_csv(L);
   ln_open_safetensors(L);
+  ln_open_json(L);
   lua_pushcfunction(L, l_config);
   lua_setfield(L, -2, "config");
   lua_pushcfunction(L, l_set_threads);

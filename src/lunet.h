@@ -285,5 +285,6 @@ void ln_open_model(lua_State *L);       /* model.c */
 void ln_open_data(lua_State *L);        /* data.c: IDX, PNG, images */
 void ln_open_data_csv(lua_State *L);    /* data_csv.c: lunet.data.csv (after ln_open_data) */
 void ln_open_safetensors(lua_State *L); /* safetensors.c */
+void ln_open_json(lua_State *L);        /* json.c: the architecture's JSON through cJSON */
 
 #endif

@@ -4,7 +4,6 @@
 -- callbacks, evaluation in batches, the summary, and saving and loading
 -- through safetensors files.
 local core = require "lunet.core"
-local json = require "lunet.json"
 
 local M = {}
 
@@ -466,7 +465,7 @@ function methods.save(self, path, ...)
   end
   checkfinite(spec, "", who, path)
   rethrow(2, who, pcall(safetensors.save, path, tensors, { format = "lunet.model", ["lunet.version"] = core.version,
-                                                           ["lunet.model"] = json.encode(spec) }))
+                                                           ["lunet.model"] = core._json_encode(spec) }))
   return self
 end
 
@@ -584,7 +583,7 @@ local function load_model(tensors, meta, path, who)
   if meta["lunet.model"] == nil then
     bad("no lunet model metadata (a file from save_parameters? use model:load_parameters)")
   end
-  local ok, spec = pcall(json.decode, meta["lunet.model"])
+  local ok, spec = pcall(core._json_decode, meta["lunet.model"])
   if not ok then bad("bad model metadata: " .. tostring(spec)) end
   checkspec(spec, tensors, bad)
   local model = build(spec)

@@ -122,7 +122,7 @@ static int cmpkey(const void *a, const void *b) {
 
 /* the offset of the first \u0000 escape inside a JSON string of s, or len:
 ** cJSON would end the string there (a name "a\u0000b" loads as "a") */
-static size_t nul_escape(const char *s, size_t len) {
+size_t ln_json_nul_escape(const char *s, size_t len) {
   size_t i;
   int in = 0;
   for (i = 0; i < len; i++) {
@@ -271,7 +271,7 @@ int ln_st_parse(const char *json, size_t len, uint64_t data_len, ln_StHeader *ou
   if (errlen > 0) err[0] = '\0';
   if (len == 0) return fail(err, errlen, "header is empty");
   if (!ln_st_utf8ok(json, len)) return fail(err, errlen, "header is not valid UTF-8 (or holds a NUL byte)");
-  if ((i = nul_escape(json, len)) < len)
+  if ((i = ln_json_nul_escape(json, len)) < len)
     return fail(err, errlen, "header holds \\u0000 (a NUL character) in a string at byte %zu: names and "
                 "metadata cannot contain it", i);
   root = cJSON_ParseWithLengthOpts(json, len, &end, 0);

@@ -61,6 +61,9 @@ char *ln_st_format(ln_StHeader *h, size_t *len, uint64_t *data_len, char *err, s
 
 /* 1 when s[0..n) is valid UTF-8 without NUL bytes, else 0 */
 int ln_st_utf8ok(const char *s, size_t n);
+/* the offset of the first \u0000 escape inside a JSON string of s (len
+** bytes), or len: cJSON ends a string there, so readers refuse it */
+size_t ln_json_nul_escape(const char *s, size_t len);
 
 /* little-endian 64-bit integer codec for the length field */
 uint64_t ln_st_getu64le(const unsigned char *p);
