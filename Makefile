@@ -31,9 +31,9 @@ endif
 # BUILD and SO may be moved (e.g. make BUILD=/tmp/b SO=/tmp/b/lunet/core.so)
 BUILD ?= build
 SO    ?= lunet/core.so
-SRC  = $(wildcard src/*.c) $(wildcard src/kernels/*.c)
+SRC  = $(wildcard src/*.c) $(wildcard src/engine/*.c) $(wildcard src/kernels/*.c)
 OBJ  = $(patsubst src/%.c,$(BUILD)/$(BLAS)/%.o,$(SRC))
-HDR  = src/lunet.h src/kernels/kernels.h $(wildcard src/kernels/*.h)
+HDR  = src/lunet.h src/kernels/kernels.h $(wildcard src/kernels/*.h) $(wildcard src/engine/*.h)
 
 DEB_PKGS = lua5.4 liblua5.4-dev libpng-dev zlib1g-dev lua-busted libopenblas-dev libcjson-dev libcsv-dev \
            pkg-config dataset-fashion-mnist gnuplot-nox

@@ -20,6 +20,7 @@
 #include "lua.h"
 #include "lauxlib.h"
 #include "kernels/kernels.h"
+#include "kernels/optim.h"
 
 #define LUNET_VERSION "0.1.0"
 
@@ -235,7 +236,6 @@ double ln_accuracy_calculate(lua_State *L, int acc, int predictions, int y, cons
 
 /* ================================================== optimizer protocol */
 
-typedef enum { LN_SGD, LN_ADAGRAD, LN_RMSPROP, LN_ADAM } ln_OptKind;
 
 typedef struct ln_Optimizer {
   ln_OptKind kind;
@@ -251,24 +251,11 @@ ln_Optimizer *ln_tooptimizer(lua_State *L, int idx); /* NULL otherwise */
 void ln_optimizer_pre(ln_Optimizer *o);
 void ln_optimizer_update(lua_State *L, int opt, int layer, const char *who);
 void ln_optimizer_post(ln_Optimizer *o);
-/* one parameter tensor's update, prepared (state found or created, shapes
-** checked) so that element ranges can run later, on any thread: the
-** kernels are elementwise, so splitting the range never changes a result */
-typedef struct ln_Update {
-  ln_OptKind kind;
-  int plain;             /* SGD without momentum (no state) */
-  size_t n;
-  float lr, eps, mu, rho, a1, b1, b2, a2, c1, c2;
-  const float *g;
-  float *s1, *s2, *w;    /* momentum (or cache), cache, parameters */
-} ln_Update;
 /* prepare the two updates (weights, biases) of the layer at index layer */
 void ln_optimizer_prepare(lua_State *L, int opt, int layer, const char *who, ln_Update u[2]);
 /* the step's values (learning rate, Adam's bias corrections) of prepared
 ** updates, after ln_optimizer_pre: a later step of the same layers */
 void ln_optimizer_refresh(const ln_Optimizer *o, ln_Update u[2]);
-/* run elements [lo, hi) of a prepared update */
-void ln_update_run(const ln_Update *u, size_t lo, size_t hi);
 
 /* ========================================================== modules */
 

@@ -5,15 +5,13 @@
 ** calls one C function per step, so a step allocates nothing.
 */
 #include <math.h>
-#include <pthread.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include "lunet.h"
 #include "kernels/nn.h"
 #include "kernels/loss.h"
+#include "engine/plan.h"
 
 #define LN_MODEL "lunet.Model"
 
@@ -305,19 +303,10 @@ static int m_backward(lua_State *L) {
   return 0;
 }
 
-/* rows i0..i1-1 of a batch, width values of each: row i of dst (rows ld
-** apart) from row first + i of src, or row perm[first + i] */
-static void batchrows(float *dst, const float *src, size_t ld, size_t width, const size_t *perm, size_t first,
-                      size_t i0, size_t i1) {
-  size_t i;
-  for (i = i0; i < i1; i++)
-    memcpy(dst + i * ld, src + (perm ? perm[first + i] : first + i) * ld, width * sizeof(float));
-}
-
 /* rows first.. (0-based) of src, or rows perm[first..], into dst (count rows) */
 static void copyrows(ln_Tensor *dst, const ln_Tensor *src, size_t first, size_t count, const size_t *perm) {
   size_t stride = ln_cols(src);
-  if (perm) batchrows(dst->data, src->data, stride, stride, perm, first, 0, count);
+  if (perm) ln_batchrows(dst->data, src->data, stride, stride, perm, first, 0, count);
   else memcpy(dst->data, src->data + first * stride, count * stride * sizeof(float));
 }
 
@@ -452,398 +441,23 @@ static int m_shuffle(lua_State *L) {
 }
 
 /* ============================================ split training step
-** The leading Dense/ReLU layers of a training step, and a last Softmax with
-** the combined softmax/cross-entropy loss, run as one C plan: the batch
-** rows are split across two threads (the caller and one worker kept by the
-** model), each calling a 1-thread GEMM.  Forward (with the batch gather,
-** softmax and predictions) and the input gradients split by rows, except a
-** first Dense with a split sum (ln_nn_dense_split): there each thread
-** gathers half of every row's inputs and computes that half of the sum for
-** all rows; weight gradients split by rows of dweights (the same halves of
-** the inputs) and bias gradients by columns (so each element is still one
-** full sum over the batch).  The split never changes
-** which products are summed, only who computes them, so results do not
-** depend on the thread count (spec/model_spec.lua checks both against the
-** book's layer-by-layer loop).  The first layer's input gradient is not
-** computed by train (nothing reads it).  For the book's classifier
-** (steps_book) each thread also gathers its rows' labels and, from a batch
-** size's second step, computes their losses and correct predictions, so the
-** caller's own work between the two jobs of a step is a few sums.
-** Where ln_gemm_rows can (AVX-512), the first Dense's products read the
-** batch's rows in place from X (direct), so the rows come from memory while
-** the tiles compute instead of in a copy loop of their own: 0.175 -> 0.161
-** s/epoch.  The copy the first layer keeps as `inputs` is then made only
-** when someone can see it, by model:_sync_inputs (Model:train says when).
-** When every trainable layer is in the plan, the optimizer runs inside the
-** backward job (fused): each thread updates the parameters whose gradients
-** it computed; otherwise a third job (PLAN_UPDATE) updates half of every
-** tensor.  The update kernels are elementwise, so any split gives the same
-** numbers as one loop.
-** Default: the batch is split across two threads when the machine has 2 or
-** more cores (the 2-core machine of `make bench`: 0.128 s/epoch against
-** 0.240 on one thread).  Steps too small to gain (SPLIT_WORK, SPLIT_UPDATE)
-** run on the calling thread with a 1-thread GEMM, so no thread spins on
-** tiny products.  lunet.set_threads(1) or LUNET_SPLIT=0 keep everything on
-** the calling thread; LUNET_SPLIT=blas uses OpenBLAS' own threads instead
-** (products that go to lunet's AVX-512 tiles stay on one thread). */
+** The plan (src/engine/plan.h, which explains the split) is set up here over
+** the layers' buffers and run by the engine; the pool's worker thread is
+** kept by the model (user value UV_POOL) and stopped by its __gc. */
 
-#define MAXFAST 32        /* most layers the plan takes */
 #define SPLIT_WORK 200000 /* multiply-adds per step below which one thread runs */
 #define SPLIT_UPDATE 32768 /* parameters below which one thread updates them */
-#define SPINS 20000       /* busy-wait rounds before yielding the core */
-#define IDLE_NS 3000000L  /* the worker sleeps after 3 ms without a job */
 
-enum { F_RELU, F_DENSE, F_SOFTMAX };
+typedef ln_FLayer FLayer;
+typedef ln_Plan Plan;
+typedef ln_Pool Pool;
 
-typedef struct FLayer {
-  int kind;               /* F_DENSE, F_RELU, or F_SOFTMAX (last, with the combined loss) */
-  size_t n_in, n_out;     /* columns of inputs and outputs */
-  float *in, *out, *w, *b, *dw, *db, *din;
-  const float *dv;        /* backward: gradient of the output */
-  float wl1, wl2, bl1, bl2; /* Dense: the regularizers */
-  size_t h;               /* Dense: the split of the inputs' sum (ln_nn_dense_split), 0 for none */
-  float *part;            /* Dense with h: the second partial sum, rows x n_out (the first goes to out, */
-  float *p0;              /* or for the first Dense split between threads here: see plan_forward) */
-  const ln_Update *up;    /* Dense, fused plans: the weights' and biases' updates */
-} FLayer;
-
-enum { PLAN_FORWARD, PLAN_BACKWARD, PLAN_UPDATE };
-
-typedef struct Plan {
-  int n, mode;
-  int fused;              /* backward: then the optimizer's updates (FLayer.up) */
-  size_t rows;
-  FLayer l[MAXFAST];
-  /* forward: each thread first gathers its rows of the batch into l[0].in,
-  ** row i from src row perm[first + i] (or first + i when perm is NULL) */
-  const float *src;
-  const size_t *perm;
-  size_t first;
-  /* forward with a Softmax last: the predictions (argmax labels, 1-based);
-  ** backward with it: the combined softmax/cross-entropy gradient from the
-  ** labels y (cce_sparse) or one-hot rows */
-  float *pred;
-  const float *y;
-  int sparse;
-  /* forward with a Softmax last, when set (steps_book): each thread also
-  ** writes its rows' losses (categorical cross-entropy) and counts its
-  ** correct predictions; bad: its labels failed ln_labels_check */
-  float *losses;
-  struct Tally { size_t hits; int bad; } *tally;
-  /* forward, when set (steps_book): each thread first copies its rows of
-  ** the batch's targets (rows of ycols values, from ysrc as the batch rows
-  ** of X) into ydst, the buffer y points to */
-  const float *ysrc;
-  float *ydst;
-  size_t ycols;
-  int direct;             /* the first Dense reads the batch rows from src (ln_gemm_rows), no gather */
-  /* update: the optimizer's prepared updates, each split in two ranges */
-  int nup;
-  ln_Update up[2 * MAXFAST];
-} Plan;
-
-typedef struct Pool {
-  pthread_t th;
-  pthread_mutex_t mu;
-  pthread_cond_t cv;
-  int started, quit;
-  unsigned go, done, bar;  /* atomics (__atomic builtins) */
-  int park;                /* atomic: sleep now instead of spinning (Model:train has returned) */
-  Plan *plan;
-} Pool;
-
-/* [lo, hi) of n split in two parts; part 0 or 1 */
-static void span(size_t n, int part, int parts, size_t *lo, size_t *hi) {
-  size_t h = parts == 1 ? n : n / 2;
-  *lo = part == 0 ? 0 : h;
-  *hi = part == 0 ? h : n;
-}
-
-/* a hint to the core that this thread is spinning */
-static void relax(void) {
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-  __builtin_ia32_pause();
-#endif
-}
-
-/* monotonic nanoseconds */
-static long long nanos(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-/* wait until *x reaches v: spin, then yield the core */
-static void waitfor(const unsigned *x, unsigned v) {
-  int spins = 0;
-  while ((int)(__atomic_load_n(x, __ATOMIC_ACQUIRE) - v) < 0) {
-    relax();
-    if (++spins > SPINS) sched_yield();
-  }
-}
-
-/* two-party barrier number k (1, 2, ...) of the current job */
-static void barrier(Pool *p, int parts, unsigned k) {
-  if (parts == 1) return;
-  __atomic_add_fetch(&p->bar, 1, __ATOMIC_ACQ_REL);
-  waitfor(&p->bar, 2 * k);
-}
-
-/* the batch rows i0.. of the plan's src, from column c, as ln_gemm_rows
-** takes them: returns A and sets *idx (NULL: consecutive rows) */
-static const float *batch_rows(const Plan *pl, size_t i0, size_t c, const size_t **idx) {
-  *idx = pl->perm ? pl->perm + pl->first + i0 : NULL;
-  return pl->src + c + (pl->perm ? 0 : (pl->first + i0) * pl->l[0].n_in);
-}
-
-/* C (M x N) = op(A) B for the first Dense, A being the batch from column c
-** (transA: A^T, for the weight gradients): its rows read in place from src
-** when the plan is direct, else from the layer's inputs (the gathered batch) */
-static void first_product(const Plan *pl, int transA, size_t M, size_t N, size_t K, size_t c, const float *B,
-                          float *C) {
-  const FLayer *f = &pl->l[0];
-  const size_t *idx = NULL;
-  const float *a = pl->direct ? batch_rows(pl, 0, c, &idx) : f->in + c;
-  if (idx) /* direct, so ln_gemm_rows can */
-    ln_gemm_rows(transA, M, N, K, 1.0f, a, f->n_in, idx, B, N, 0.0f, C, N);
-  else
-    ln_gemm(transA, 0, M, N, K, 1.0f, a, f->n_in, B, N, 0.0f, C, N);
-}
-
-/* the losses and correct predictions of n rows from r0, as the loss's and
-** the accuracy's calculate would find them (they check the labels first) */
-static void plan_loss(const Plan *pl, size_t n, size_t r0, size_t cols, const float *out, struct Tally *t) {
-  const float *pred = pl->pred + r0;
-  t->bad = 0;
-  if (pl->sparse) {
-    const float *y = pl->y + r0;
-    if (ln_labels_check(n, y, cols) != n) {
-      t->bad = 1;
-      return;
-    }
-    ln_cce_sparse_forward(n, cols, out, y, pl->losses + r0);
-    t->hits = ln_count_equal(n, pred, y);
-  } else {
-    const float *y = pl->y + r0 * cols;
-    ln_cce_onehot_forward(n, cols, out, y, pl->losses + r0);
-    t->hits = cols == 1 ? ln_count_equal(n, pred, y) : ln_count_onehot(n, cols, pred, y);
-  }
-}
-
-/* this thread's share of the plan's forward pass */
-static void plan_forward(Pool *p, const Plan *pl, int part, int parts) {
-  size_t r0, r1, rows = pl->rows;
-  unsigned nbar = 0;
-  int k;
-  /* a first Dense whose inputs' sum is taken in two halves: on two threads
-  ** each gathers its half of every row's inputs and computes its half of the
-  ** sum for all rows (reading half the weights, the half it updates), then
-  ** both combine their own rows.  Two threads imply at least two rows */
-  const int split0 = parts == 2 && pl->l[0].kind == F_DENSE && pl->l[0].h > 0;
-  span(rows, part, parts, &r0, &r1);
-  if (r1 == r0) return;
-  if (pl->ysrc) /* this thread's rows of the targets */
-    batchrows(pl->ydst, pl->ysrc, pl->ycols, pl->ycols, pl->perm, pl->first, r0, r1);
-  if (pl->src && !pl->direct) { /* this thread's part of the batch */
-    size_t w = pl->l[0].n_in, c0 = 0, c1 = w, i0 = r0, i1 = r1;
-    if (split0) {
-      c0 = part == 0 ? 0 : pl->l[0].h;
-      c1 = part == 0 ? pl->l[0].h : w;
-      i0 = 0;
-      i1 = rows;
-    }
-    batchrows(pl->l[0].in + c0, pl->src + c0, w, c1 - c0, pl->perm, pl->first, i0, i1);
-  }
-  for (k = 0; k < pl->n; k++) {
-    const FLayer *f = &pl->l[k];
-    if (f->kind == F_DENSE && k == 0 && split0) { /* (P0 + P1) + b as ln_nn_dense_forward */
-      size_t n = f->n_out, h = f->h, c = part == 0 ? 0 : h, kk = part == 0 ? h : f->n_in - h;
-      /* each thread's partial sum in a buffer only it writes: P0 in out would
-      ** make the next step's writes fetch the rows the other thread combined */
-      first_product(pl, 0, rows, n, kk, c, f->w + c * n, part == 0 ? f->p0 : f->part);
-      barrier(p, parts, ++nbar); /* the other half of the sum */
-      ln_nn_dense_combine(r1 - r0, n, f->p0 + r0 * n, f->part + r0 * n, f->b, f->out + r0 * n);
-    } else if (f->kind == F_DENSE && k == 0 && pl->direct) { /* this thread's rows, in place */
-      const size_t *idx;
-      const float *a = batch_rows(pl, r0, 0, &idx);
-      ln_nn_dense_forward_rows(r1 - r0, f->n_in, f->n_out, a, f->n_in, idx, f->w, f->b,
-                               f->part ? f->part + r0 * f->n_out : NULL, f->out + r0 * f->n_out);
-    } else if (f->kind == F_DENSE) { /* this thread's rows, exactly as the layer's own forward */
-      ln_nn_dense_forward(r1 - r0, f->n_in, f->n_out, f->in + r0 * f->n_in, f->w, f->b,
-                          f->part ? f->part + r0 * f->n_out : NULL, f->out + r0 * f->n_out);
-    } else if (f->kind == F_RELU) {
-      ln_nn_relu_forward((r1 - r0) * f->n_out, f->in + r0 * f->n_out, f->out + r0 * f->n_out);
-    } else { /* Softmax, and the predictions the model reads after the step */
-      ln_softmax_rows(r1 - r0, f->n_out, f->in + r0 * f->n_out, f->out + r0 * f->n_out);
-      ln_argmax_labels(r1 - r0, f->n_out, f->out + r0 * f->n_out, pl->pred + r0);
-      if (pl->losses) plan_loss(pl, r1 - r0, r0, f->n_out, f->out + r0 * f->n_out, &pl->tally[part]);
-    }
-  }
-}
-
-/* this thread's share of the plan's backward pass (layers n-1..0): first
-** every row-wise gradient of this thread's rows (the softmax/cross-entropy
-** gradient, the input gradients of the Dense layers above the first, ReLU),
-** which need nothing of the other thread's rows; then one barrier, and the
-** weight and bias gradients, which sum over every row of the batch */
-static void plan_backward(Pool *p, const Plan *pl, int part, int parts) {
-  size_t r0, r1, c0, c1, b0, b1, rows = pl->rows;
-  int k;
-  span(rows, part, parts, &r0, &r1);
-  for (k = pl->n - 1; k >= 0 && r1 > r0; k--) {
-    const FLayer *f = &pl->l[k];
-    if (f->kind == F_SOFTMAX) { /* the combined softmax/cross-entropy gradient of this thread's rows */
-      if (pl->sparse)
-        ln_softmax_cce_grad_sparse(r1 - r0, f->n_out, f->out + r0 * f->n_out, pl->y + r0, rows,
-                                   f->din + r0 * f->n_out);
-      else
-        ln_softmax_cce_grad_onehot(r1 - r0, f->n_out, f->out + r0 * f->n_out, pl->y + r0 * f->n_out, rows,
-                                   f->din + r0 * f->n_out);
-    } else if (f->kind == F_DENSE) {
-      if (f->din)
-        ln_gemm(0, 1, r1 - r0, f->n_in, f->n_out, 1.0f, f->dv + r0 * f->n_out, f->n_out, f->w, f->n_out,
-                0.0f, f->din + r0 * f->n_in, f->n_in);
-    } else { /* ReLU */
-      ln_nn_relu_backward((r1 - r0) * f->n_out, f->in + r0 * f->n_out, f->dv + r0 * f->n_out,
-                          f->din + r0 * f->n_out);
-    }
-  }
-  barrier(p, parts, 1); /* every dv is complete: both threads wrote their rows */
-  for (k = pl->n - 1; k >= 0; k--) {
-    const FLayer *f = &pl->l[k];
-    if (f->kind != F_DENSE) continue;
-    span(f->n_in, part, parts, &c0, &c1);
-    if (c1 > c0) {
-      if (k == 0)
-        first_product(pl, 1, c1 - c0, f->n_out, rows, c0, f->dv, f->dw + c0 * f->n_out);
-      else
-        ln_gemm(1, 0, c1 - c0, f->n_out, rows, 1.0f, f->in + c0, f->n_in, f->dv, f->n_out, 0.0f,
-                f->dw + c0 * f->n_out, f->n_out);
-      /* the regularizers' gradients, as Dense's own backward adds them */
-      ln_nn_reg_grad((c1 - c0) * f->n_out, f->w + c0 * f->n_out, f->wl1, f->wl2, f->dw + c0 * f->n_out);
-    }
-    span(f->n_out, part, parts, &b0, &b1); /* the bias gradients: this thread's columns */
-    if (b1 > b0) {
-      ln_nn_colsum_ld(rows, b1 - b0, f->n_out, f->dv + b0, f->db + b0);
-      ln_nn_reg_grad(b1 - b0, f->b + b0, f->bl1, f->bl2, f->db + b0);
-    }
-  }
-  /* fused: the optimizer updates the rows of the weights whose gradients
-  ** this thread computed (still in its cache) and the biases it summed.  Safe
-  ** without another barrier: the products that read the weights (the input
-  ** gradients) all come before the barrier, which both threads have passed */
-  if (pl->fused)
-    for (k = 0; k < pl->n; k++) {
-      const FLayer *f = &pl->l[k];
-      if (f->kind != F_DENSE) continue;
-      span(f->n_in, part, parts, &c0, &c1);
-      span(f->n_out, part, parts, &b0, &b1);
-      ln_update_run(&f->up[0], c0 * f->n_out, c1 * f->n_out);
-      ln_update_run(&f->up[1], b0, b1);
-    }
-}
-
-/* this thread's share of the prepared updates: each is split at a multiple
-** of 16 elements (whole cache lines) */
-static void plan_update(const Plan *pl, int part, int parts) {
-  int j;
-  for (j = 0; j < pl->nup; j++) {
-    const ln_Update *u = &pl->up[j];
-    size_t h = parts == 1 ? u->n : (u->n / 2) & ~(size_t)15;
-    if (part == 0) ln_update_run(u, 0, h);
-    else ln_update_run(u, h, u->n);
-  }
-}
-
-/* part of a plan */
-static void plan_part(Pool *p, const Plan *pl, int part, int parts) {
-  switch (pl->mode) {
-    case PLAN_FORWARD: plan_forward(p, pl, part, parts); break;
-    case PLAN_BACKWARD: plan_backward(p, pl, part, parts); break;
-    default: plan_update(pl, part, parts); break;
-  }
-}
-
-/* the worker: run part 1 of each job posted by the step.  Between jobs it
-** spins (a step posts three jobs a few microseconds apart; waking a
-** sleeping thread costs more than the job) and sleeps after IDLE_NS */
-static void *pool_main(void *arg) {
-  Pool *p = (Pool *)arg;
-  unsigned seen = 0;
-  for (;;) {
-    int spins = 0;
-    long long t0 = nanos();
-    while (__atomic_load_n(&p->go, __ATOMIC_ACQUIRE) == seen) {
-      relax();
-      if (__atomic_load_n(&p->park, __ATOMIC_ACQUIRE) || (++spins % 1024 == 0 && nanos() - t0 > IDLE_NS)) {
-        pthread_mutex_lock(&p->mu);
-        while (__atomic_load_n(&p->go, __ATOMIC_ACQUIRE) == seen && !p->quit) pthread_cond_wait(&p->cv, &p->mu);
-        pthread_mutex_unlock(&p->mu);
-        t0 = nanos();
-      }
-      if (p->quit) return NULL;
-    }
-    if (p->quit) return NULL;
-    seen++;
-    plan_part(p, p->plan, 1, 2);
-    __atomic_store_n(&p->done, seen, __ATOMIC_RELEASE);
-  }
-}
-
-/* run a plan on one thread, or on two with the pool's worker */
-static void plan_run(Pool *p, Plan *pl) {
-  int blas;
-  if (p == NULL || !p->started) {
-    const char *env = getenv("LUNET_SPLIT");
-    int own = env && strcmp(env, "blas") == 0; /* keep OpenBLAS' own threads */
-    blas = ln_gemm_threads();
-    if (blas != 1 && !own) ln_gemm_set_threads(1);
-    plan_part(NULL, pl, 0, 1);
-    if (blas != 1 && !own) ln_gemm_set_threads(blas);
-    return;
-  }
-  p->plan = pl;
-  __atomic_store_n(&p->park, 0, __ATOMIC_RELEASE);
-  blas = ln_gemm_threads();
-  if (blas != 1) ln_gemm_set_threads(1);
-  __atomic_store_n(&p->bar, 0, __ATOMIC_RELAXED);
-  pthread_mutex_lock(&p->mu);
-  __atomic_add_fetch(&p->go, 1, __ATOMIC_ACQ_REL);
-  pthread_cond_signal(&p->cv);
-  pthread_mutex_unlock(&p->mu);
-  plan_part(p, pl, 0, 2);
-  waitfor(&p->done, __atomic_load_n(&p->go, __ATOMIC_ACQUIRE));
-  if (blas != 1) ln_gemm_set_threads(blas);
-}
+#define plan_run ln_plan_run
 
 /* __gc of the pool: stop and join the worker */
 static int pool_gc(lua_State *L) {
-  Pool *p = (Pool *)lua_touserdata(L, 1);
-  if (p->started) {
-    pthread_mutex_lock(&p->mu);
-    p->quit = 1;
-    __atomic_add_fetch(&p->go, 1, __ATOMIC_ACQ_REL);
-    pthread_cond_signal(&p->cv);
-    pthread_mutex_unlock(&p->mu);
-    pthread_join(p->th, NULL);
-    pthread_mutex_destroy(&p->mu);
-    pthread_cond_destroy(&p->cv);
-    p->started = 0;
-  }
+  ln_pool_stop((Pool *)lua_touserdata(L, 1));
   return 0;
-}
-
-/* the number of online cores, read once (sysconf opens and reads a file in
-** /sys on every call: 8 ms of a 0.24 s epoch when it ran every step) */
-static long ncores(void) {
-  static long n = 0;
-  long c = __atomic_load_n(&n, __ATOMIC_RELAXED);
-  if (c == 0) {
-    c = sysconf(_SC_NPROCESSORS_ONLN);
-    if (c < 1) c = 1;
-    __atomic_store_n(&n, c, __ATOMIC_RELAXED);
-  }
-  return c;
 }
 
 /* may this Lua state's training split batches across two threads?  Yes on
@@ -854,7 +468,7 @@ static int splitallowed(lua_State *L) {
   if (env && (strcmp(env, "0") == 0 || strcmp(env, "blas") == 0)) return 0;
   if (lua_getfield(L, LUA_REGISTRYINDEX, LN_THREADS_KEY) == LUA_TNUMBER) threads = lua_tointeger(L, -1);
   lua_pop(L, 1);
-  return threads >= 2 && ncores() >= 2;
+  return threads >= 2 && ln_ncores() >= 2;
 }
 
 /* the model's worker pool, created on first use; NULL when the split is
@@ -876,14 +490,7 @@ static Pool *getpool(lua_State *L) {
   }
   lua_setmetatable(L, -2);
   lua_setiuservalue(L, 1, UV_POOL);
-  if (pthread_mutex_init(&p->mu, NULL) != 0) return NULL;
-  if (pthread_cond_init(&p->cv, NULL) != 0) { pthread_mutex_destroy(&p->mu); return NULL; }
-  if (pthread_create(&p->th, NULL, pool_main, p) != 0) {
-    pthread_cond_destroy(&p->cv);
-    pthread_mutex_destroy(&p->mu);
-    return NULL;
-  }
-  p->started = 1;
+  if (ln_pool_start(p) != 0) return NULL;
   return p;
 }
 
@@ -1142,7 +749,7 @@ static lua_Integer steps_book(lua_State *L, Model *m, const ln_Tensor *X, const 
   ln_Optimizer *opt = NULL;
   ln_Tensor *byt = NULL;
   size_t cur = 0, s, n = X->dims[0];
-  struct Tally tally[2];
+  ln_Tally tally[2];
   ln_Loss *lossp = NULL;
   ln_Accuracy *accp = NULL;
   int bx, by = 0, out = 0, lossi = 0, acci = 0, predi = 0, base = 0, ready = 0, j, reg_any = anyreg(L);
@@ -1295,8 +902,7 @@ static int m_sync_inputs(lua_State *L) {
 static int m_park(lua_State *L) {
   checkmodel(L, 1);
   if (lua_getiuservalue(L, 1, UV_POOL) == LUA_TUSERDATA) {
-    Pool *p = (Pool *)lua_touserdata(L, -1);
-    if (p->started) __atomic_store_n(&p->park, 1, __ATOMIC_RELEASE);
+    ln_pool_park((Pool *)lua_touserdata(L, -1));
   }
   return 0;
 }

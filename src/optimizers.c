@@ -240,21 +240,6 @@ void ln_optimizer_prepare(lua_State *L, int opt, int layer, const char *who, ln_
   u[1].s2 = st[ST_BM] && st[ST_BC] ? st[ST_BC]->data : NULL;
 }
 
-void ln_update_run(const ln_Update *u, size_t lo, size_t hi) {
-  size_t n = hi - lo;
-  const float *g = u->g + lo;
-  float *w = u->w + lo;
-  if (hi <= lo) return;
-  if (u->plain) { ln_sgd(n, u->lr, g, w); return; }
-  switch (u->kind) {
-    case LN_SGD: ln_sgd_momentum(n, u->lr, u->mu, g, u->s1 + lo, w); break;
-    case LN_ADAGRAD: ln_adagrad(n, u->lr, u->eps, g, u->s1 + lo, w); break;
-    case LN_RMSPROP: ln_rmsprop(n, u->lr, u->rho, u->a1, u->eps, g, u->s1 + lo, w); break;
-    case LN_ADAM:
-      ln_adam(n, u->lr, u->b1, u->a1, u->b2, u->a2, u->c1, u->c2, u->eps, g, u->s1 + lo, u->s2 + lo, w);
-      break;
-  }
-}
 
 void ln_optimizer_update(lua_State *L, int opt, int layer, const char *who) {
   ln_Update u[2];

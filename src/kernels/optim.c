@@ -518,3 +518,19 @@ void ln_adam(size_t n, float lr, float b1, float a1, float b2, float a2,
   }
 #endif
 }
+
+void ln_update_run(const ln_Update *u, size_t lo, size_t hi) {
+  size_t n = hi - lo;
+  const float *g = u->g + lo;
+  float *w = u->w + lo;
+  if (hi <= lo) return;
+  if (u->plain) { ln_sgd(n, u->lr, g, w); return; }
+  switch (u->kind) {
+    case LN_SGD: ln_sgd_momentum(n, u->lr, u->mu, g, u->s1 + lo, w); break;
+    case LN_ADAGRAD: ln_adagrad(n, u->lr, u->eps, g, u->s1 + lo, w); break;
+    case LN_RMSPROP: ln_rmsprop(n, u->lr, u->rho, u->a1, u->eps, g, u->s1 + lo, w); break;
+    case LN_ADAM:
+      ln_adam(n, u->lr, u->b1, u->a1, u->b2, u->a2, u->c1, u->c2, u->eps, g, u->s1 + lo, u->s2 + lo, w);
+      break;
+  }
+}

@@ -43,4 +43,21 @@ void ln_adam(size_t n, float lr, float b1, float a1, float b2, float a2,
              float c1, float c2, float eps,
              const float *g, float *m, float *v, float *w);
 
+/* the optimizers' kinds */
+typedef enum { LN_SGD, LN_ADAGRAD, LN_RMSPROP, LN_ADAM } ln_OptKind;
+
+/* one parameter tensor's update, prepared by the Lua bindings (state found or created, shapes
+** checked; ln_optimizer_prepare) so that element ranges can run later, on any thread: the
+** kernels are elementwise, so splitting the range never changes a result */
+typedef struct ln_Update {
+  ln_OptKind kind;
+  int plain;             /* SGD without momentum (no state) */
+  size_t n;
+  float lr, eps, mu, rho, a1, b1, b2, a2, c1, c2;
+  const float *g;
+  float *s1, *s2, *w;    /* momentum (or cache), cache, parameters */
+} ln_Update;
+/* run elements [lo, hi) of a prepared update */
+void ln_update_run(const ln_Update *u, size_t lo, size_t hi);
+
 #endif
