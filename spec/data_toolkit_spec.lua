@@ -11,14 +11,7 @@ local function file(name, text)
   return p
 end
 local function f32(v) return (string.unpack("f", string.pack("f", v))) end
-local function raises(parts, f, ...)
-  local ok, msg = pcall(f, ...)
-  assert(not ok, "expected an error containing '" .. parts[1] .. "', got none")
-  msg = tostring(msg)
-  for _, p in ipairs(parts) do
-    assert(msg:find(p, 1, true), "expected '" .. p .. "' in the error, got: " .. msg)
-  end
-end
+local raises = require("helpers.check").raises
 
 describe("lunet.data.csv", function()
   it("reads a header, numbers (quoted too) and a text label column mapped to 1..K in sorted order", function()

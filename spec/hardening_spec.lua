@@ -10,16 +10,7 @@ os.remove(dir)
 assert(os.execute("mkdir -p '" .. dir .. "'"))
 local function path(name) return dir .. "/" .. name end
 
--- the message of f(...), which must raise one containing every part
-local function raises(parts, f, ...)
-  local ok, msg = pcall(f, ...)
-  assert(not ok, "expected an error containing '" .. parts[1] .. "', got none")
-  msg = tostring(msg)
-  for _, p in ipairs(parts) do
-    assert(msg:find(p, 1, true), "expected '" .. p .. "' in the error, got: " .. msg)
-  end
-  return msg
-end
+local raises = require("helpers.check").raises
 
 local function same(a, b)
   assert.are.same({ a:shape() }, { b:shape() })

@@ -4,11 +4,7 @@
 local core = require "lunet.core"
 local encode, decode = core._json_encode, core._json_decode
 
-local function raises(part, f, ...)
-  local ok, msg = pcall(f, ...)
-  assert(not ok, "expected an error containing '" .. part .. "'")
-  assert(tostring(msg):find(part, 1, true), "expected '" .. part .. "', got: " .. tostring(msg))
-end
+local raises = require("helpers.check").raises
 
 describe("the architecture's JSON", function()
   it("writes sorted keys, arrays for sequences, and reads them back", function()

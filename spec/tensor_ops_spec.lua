@@ -5,14 +5,7 @@
 -- over get() (an implementation independent of the C kernels).
 local lunet = require "lunet"
 
-local function raises(parts, f, ...)
-  local ok, msg = pcall(f, ...)
-  assert(not ok, "expected an error containing '" .. parts[1] .. "', got none")
-  msg = tostring(msg)
-  for _, p in ipairs(parts) do
-    assert(msg:find(p, 1, true), "expected '" .. p .. "' in the error, got: " .. msg)
-  end
-end
+local raises = require("helpers.check").raises
 
 -- all index tuples of a shape, in row-major order
 local function indices(shape)

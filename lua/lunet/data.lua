@@ -40,16 +40,21 @@ local function linspace_at(start, stop, num, i)
   return start + i * (num > 1 and (stop - start) / (num - 1) or 0)
 end
 
+-- the checked arguments of a 2-D toy set (extra: how many more were given)
+-- and its zero-filled X (N x 2) and y (N)
+local function toyset(who, samples, classes, extra)
+  nargs(who, 2, extra + 2)
+  checkcount(who, "samples", samples)
+  checkcount(who, "classes", classes)
+  local n = rowcount(who, samples, classes, 2)
+  return core.zeros(n, 2), core.zeros(n)
+end
+
 --- nnfs.datasets.spiral_data(samples, classes): `classes` interleaved
 -- spirals of `samples` points each; X is (samples*classes) x 2, y holds
 -- labels 1..classes.  Noise comes from lunet.randn (the seeded generator).
 function data.spiral(samples, classes, ...)
-  local who = "lunet.data.spiral"
-  nargs(who, 2, select("#", ...) + 2)
-  checkcount(who, "samples", samples)
-  checkcount(who, "classes", classes)
-  local n = rowcount(who, samples, classes, 2)
-  local X, y = core.zeros(n, 2), core.zeros(n)
+  local X, y = toyset("lunet.data.spiral", samples, classes, select("#", ...))
   local row = 0
   for c = 0, classes - 1 do
     local noise = core.randn(samples)
@@ -67,12 +72,7 @@ end
 --- nnfs.datasets.vertical_data(samples, classes): Gaussian blobs around
 -- x = class/3, y = 0.5 (sd 0.1); labels 1..classes.
 function data.vertical(samples, classes, ...)
-  local who = "lunet.data.vertical"
-  nargs(who, 2, select("#", ...) + 2)
-  checkcount(who, "samples", samples)
-  checkcount(who, "classes", classes)
-  local n = rowcount(who, samples, classes, 2)
-  local X, y = core.zeros(n, 2), core.zeros(n)
+  local X, y = toyset("lunet.data.vertical", samples, classes, select("#", ...))
   local row = 0
   for c = 0, classes - 1 do
     local nx = core.randn(samples)

@@ -31,6 +31,19 @@ function check.error_has(sub, f, ...)
   assert(msg:find(sub, 1, true), "error message '" .. msg .. "' does not contain '" .. sub .. "'")
 end
 
+--- assert that f(...) fails with a message containing every string of
+-- parts (plain text; one string may stand for a list of one); returns it
+function check.raises(parts, f, ...)
+  if type(parts) == "string" then parts = { parts } end
+  local ok, msg = pcall(f, ...)
+  assert(not ok, "expected an error containing '" .. parts[1] .. "', got none")
+  msg = tostring(msg)
+  for _, p in ipairs(parts) do
+    assert(msg:find(p, 1, true), "expected '" .. p .. "' in the error, got: " .. msg)
+  end
+  return msg
+end
+
 --- central-difference gradient of f() with respect to the 2-D tensor x,
 -- using the perturbation actually stored in float32
 function check.numgrad(f, x, h)

@@ -30,65 +30,48 @@ const char *ln_filekind(unsigned mode) {
   return "not a regular file";
 }
 
-static int regular_or_close(int fd, char *err, size_t errlen);
-static int blocking(int fd, char *err, size_t errlen);
+/* the reason a file of st's kind cannot be read or saved: -1 */
+static int notregular(const struct stat *st, char *err, size_t errlen) {
+  if (S_ISDIR(st->st_mode)) snprintf(err, errlen, "%s", strerror(EISDIR));
+  else snprintf(err, errlen, "not a regular file (%s)", ln_filekind((unsigned)st->st_mode));
+  return -1;
+}
 
-int ln_open_regular(int dirfd, const char *path, char *err, size_t errlen) {
-  int fd;
-  do fd = openat(dirfd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+/* openat(dirfd, path, flags | O_NONBLOCK, mode) without blocking (a FIFO
+** without a peer would block forever), then only a regular file is kept and
+** made blocking; the descriptor, or -1 with the reason in err */
+static int openchecked(int dirfd, const char *path, int flags, mode_t mode, char *err, size_t errlen) {
+  struct stat st;
+  int fd, fl, e;
+  do fd = openat(dirfd, path, flags | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, mode);
   while (fd < 0 && errno == EINTR);
   if (fd < 0) {
     snprintf(err, errlen, "%s", strerror(errno));
     return -1;
   }
-  if (regular_or_close(fd, err, errlen) != 0 || blocking(fd, err, errlen) != 0) return -1;
-  return fd;
-}
-
-/* 0 when fd is a regular file, else -1 with the reason in err (fd closed) */
-static int regular_or_close(int fd, char *err, size_t errlen) {
-  struct stat st;
-  if (fstat(fd, &st) != 0) {
-    int e = errno;
+  if (fstat(fd, &st) != 0) goto syserr;
+  if (!S_ISREG(st.st_mode)) {
     close(fd);
-    snprintf(err, errlen, "%s", strerror(e));
-    return -1;
+    return notregular(&st, err, errlen);
   }
-  if (S_ISREG(st.st_mode)) return 0;
+  fl = fcntl(fd, F_GETFL);
+  if (fl == -1 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == -1) goto syserr;
+  return fd;
+syserr:
+  e = errno;
   close(fd);
-  if (S_ISDIR(st.st_mode)) snprintf(err, errlen, "%s", strerror(EISDIR));
-  else snprintf(err, errlen, "not a regular file (%s)", ln_filekind((unsigned)st.st_mode));
+  snprintf(err, errlen, "%s", strerror(e));
   return -1;
 }
 
-/* clear O_NONBLOCK on fd; 0, or -1 with the reason in err (fd closed) */
-static int blocking(int fd, char *err, size_t errlen) {
-  int fl = fcntl(fd, F_GETFL);
-  if (fl == -1 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == -1) {
-    int e = errno;
-    close(fd);
-    snprintf(err, errlen, "%s", strerror(e));
-    return -1;
-  }
-  return 0;
+int ln_open_regular(int dirfd, const char *path, char *err, size_t errlen) {
+  return openchecked(dirfd, path, O_RDONLY, 0, err, errlen);
 }
 
 int ln_create_regular(const char *path, char *err, size_t errlen) {
   struct stat st;
-  int fd;
-  if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) { /* before O_TRUNC touches it */
-    if (S_ISDIR(st.st_mode)) snprintf(err, errlen, "%s", strerror(EISDIR));
-    else snprintf(err, errlen, "not a regular file (%s)", ln_filekind((unsigned)st.st_mode));
-    return -1;
-  }
-  do fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0666);
-  while (fd < 0 && errno == EINTR);
-  if (fd < 0) {
-    snprintf(err, errlen, "%s", strerror(errno));
-    return -1;
-  }
-  if (regular_or_close(fd, err, errlen) != 0 || blocking(fd, err, errlen) != 0) return -1;
-  return fd;
+  if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) return notregular(&st, err, errlen); /* before O_TRUNC */
+  return openchecked(AT_FDCWD, path, O_WRONLY | O_CREAT | O_TRUNC, 0666, err, errlen);
 }
 
 /* ============================================================ atomic save */
@@ -158,11 +141,7 @@ int ln_atomic_begin(ln_Atomic *a, const char *path, char *err, size_t errlen) {
   ln_atomic_init(a);
   if (resolve(path, a->target, sizeof a->target, err, errlen) != 0) return -1;
   exists = stat(a->target, &st) == 0;
-  if (exists && !S_ISREG(st.st_mode)) { /* never replace a device, a FIFO or a folder */
-    if (S_ISDIR(st.st_mode)) snprintf(err, errlen, "%s", strerror(EISDIR));
-    else snprintf(err, errlen, "not a regular file (%s)", ln_filekind((unsigned)st.st_mode));
-    return -1;
-  }
+  if (exists && !S_ISREG(st.st_mode)) return notregular(&st, err, errlen); /* never a device, FIFO, folder */
   if (exists) mode = st.st_mode & 07777;
   else { mode_t um = umask(022); umask(um); mode = 0666 & ~um; }
   if (dirof(a->target, dir, sizeof dir) != 0) { snprintf(err, errlen, "path too long"); return -1; }
