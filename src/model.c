@@ -33,10 +33,10 @@ enum {
   MODEL_NUV = UV_P0
 };
 
-#define WHO_CACHED 32
+#define WHO_CACHED 32 /* trainable layers whose optimizer message the model keeps */
 /* most rows of a data set (tensors hold at most 2^40 elements): keeps the
 ** internal entry points' sizes far from overflow */
-#define MAXROWS ((lua_Integer)1 << 40) /* trainable layers whose optimizer message the model keeps */
+#define MAXROWS ((lua_Integer)1 << 40)
 
 typedef struct Model {
   int finalized;
