@@ -439,3 +439,54 @@ describe("no function ignores an argument", function()
     end
   end)
 end)
+
+describe("against NumPy", function()
+  local has_numpy = os.execute("/usr/bin/python3 -c 'import numpy' >/dev/null 2>&1") == true
+  local test = has_numpy and it or pending
+  test("broadcasting, keepdims reductions, comparisons and where agree with NumPy on 3-D and 4-D", function()
+    lunet.seed(11)
+    local a, b = lunet.randn(2, 3, 4), lunet.randn(3, 1)
+    local c = lunet.randn(2, 1, 3, 4)
+    local p = os.tmpname()
+    lunet.safetensors.save(p, { a = a, b = b, c = c })
+    -- NumPy computes each expression from the same float32 values
+    local py = [==[
+import sys, json, struct, numpy as np
+raw = open(sys.argv[1], 'rb').read()
+n = struct.unpack('<Q', raw[:8])[0]
+h = json.loads(raw[8:8 + n]); data = raw[8 + n:]
+t = {k: np.frombuffer(data[v['data_offsets'][0]:v['data_offsets'][1]], '<f4').reshape(v['shape'])
+     for k, v in h.items() if k != '__metadata__'}
+a, b, c = t['a'], t['b'], t['c']
+out = {
+  'add': a + b, 'mul': c * a, 'sub': b - a[0], 'div': a / (np.abs(b) + 1),
+  'gt': (a > b).astype('f4'), 'where': np.where(a > 0, a, b),
+  'max1': a.max(axis=0, keepdims=True), 'sum2': a.sum(axis=1, keepdims=True, dtype='f8').astype('f4'),
+  'mean3': a.mean(axis=2, keepdims=True, dtype='f8').astype('f4'),
+  'std4': c.std(axis=3, keepdims=True, dtype='f8').astype('f4'),
+  'argmin2': c.argmin(axis=1)[:, None].astype('f4') + 1, 'maximum': np.maximum(c, a),
+}
+print(json.dumps({k: [float(x) for x in v.ravel()] for k, v in out.items()}))
+]==]
+    local script = os.tmpname()
+    local f = assert(io.open(script, "w")); f:write(py); f:close()
+    local pipe = assert(io.popen("/usr/bin/python3 " .. script .. " " .. p))
+    local want = require("lunet.core")._json_decode(pipe:read("a"))
+    pipe:close()
+    os.remove(script); os.remove(p)
+    local got = {
+      add = a + b, mul = c * a, sub = b - a[1], div = a / (b:abs() + 1), gt = a:gt(b),
+      where = lunet.where(a:gt(0), a, b), max1 = a:max(1), sum2 = a:sum(2), mean3 = a:mean(3), std4 = c:std(4),
+      argmin2 = c:argmin(2), maximum = lunet.maximum(c, a),
+    }
+    for k, t in pairs(got) do
+      local flat = t:reshape(t:numel())
+      assert.are.equal(#want[k], flat:numel(), k)
+      for i = 1, #want[k] do
+        local x, y = flat:get(i), want[k][i]
+        assert(x == y or math.abs(x - y) <= 1e-6 * math.max(1, math.abs(y)),
+          string.format("%s[%d]: %.9g vs NumPy %.9g", k, i, x, y))
+      end
+    end
+  end)
+end)
