@@ -70,6 +70,9 @@ $LUA bench/load_png.lua "$TMP/fashion_png" > "$TMP/png"
 if $PY -c "import cv2" 2>/dev/null; then $PY bench/load_png_cv2.py "$TMP/fashion_png" > "$TMP/cv2"
 else echo "load_png_cv2 nan (apt-get install python3-opencv)" > "$TMP/cv2"; fi
 
+# peak RSS of X = (X - 127.5) / 127.5 after a shuffle (the collector's pace)
+/usr/bin/time -f "rss_kb %M" $LUA bench/memory_natural.lua 2> "$TMP/rss_nat" > /dev/null
+
 # CSV: 100,000 rows x 10 columns through lunet.data.csv (libcsv)
 $LUA bench/load_csv.lua "$TMP" > "$TMP/csv"
 
@@ -80,7 +83,7 @@ GH=$(val gemm_floor "$TMP/gh"); GPN=$(val gemm_floor "$TMP/gpn")
 A1=$(val allocs "$TMP/a1"); A3=$(val allocs "$TMP/a3")
 awk -v ls="$LDEF" -v lb1="$LB1" -v lb2="$LB2" -v np="$NP" -v g1="$G1" -v g2="$G2" -v gl="$GL" -v gp2="$GP2" -v gp0="$GP0" -v gh="$GH" -v gpn="$GPN" \
     -v gf1="$(val gemm_gflops "$TMP/g1")" -v a1="$A1" -v a3="$A3" -v rss="$(val rss_kb "$TMP/rss")" \
-    -v li="$(cat "$TMP/l_def" "$TMP/l_one" "$TMP/l_b2" | sed -n 's/^load_idx //p' | sort -n | head -1)" -v lp="$(val load_png "$TMP/png")" -v lc="$(val load_png_cv2 "$TMP/cv2")" -v lcsv="$(val load_csv "$TMP/csv")" \
+    -v li="$(cat "$TMP/l_def" "$TMP/l_one" "$TMP/l_b2" | sed -n 's/^load_idx //p' | sort -n | head -1)" -v lp="$(val load_png "$TMP/png")" -v lc="$(val load_png_cv2 "$TMP/cv2")" -v lcsv="$(val load_csv "$TMP/csv")" -v rssnat="$(val rss_kb "$TMP/rss_nat")" \
     -v acc="$(val final_acc "$TMP/l_def")" -v npacc="$(val final_acc "$TMP/np")" -v blas="$BLAS" \
     -v thr="$(val threads "$TMP/l_def")" 'BEGIN {
   g = g1 < g2 ? g1 : g2
@@ -114,6 +117,7 @@ awk -v ls="$LDEF" -v lb1="$LB1" -v lb2="$LB2" -v np="$NP" -v g1="$G1" -v g2="$G2
   printf "%-46s %10.3f\n", "load 70,000 PNGs, book (listdir+cv2.imread), s", lc
   if (lc + 0 > 0) printf "%-46s %10.3f   (target <= 1)\n", "PNG load lunet / book (both best of 3)", lp / lc
   printf "%-46s %10.3f   (target <= 0.2)\n", "lunet.data.csv 100,000 x 10, s (best of 3)", lcsv
+  printf "%-46s %10.0f   (target <= 620)\n", "peak RSS X = (X - 127.5) / 127.5 after shuffle, MB", rssnat / 1024
   printf "%-46s %10s\n", "BLAS", blas
   printf "%-46s %10s\n", "lunet threads (lunet.config().threads)", thr
 }'
