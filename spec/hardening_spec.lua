@@ -260,7 +260,7 @@ describe("model files: what save writes, load reads back; what load refuses, it 
     y:set(3, 1, 0 / 0)
     m.accuracy:init(y, true)
     local p = path("nan.safetensors")
-    raises({ "Model:save: " .. p .. ": accuracy.precision is", "which a model file cannot hold",
+    raises({ "Model:save: " .. p .. ": accuracy.precision is nan, which a model file cannot hold",
              "set model.accuracy.precision" }, m.save, m, p)
     assert.is_nil(io.open(p, "rb"))
   end)

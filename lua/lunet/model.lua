@@ -417,17 +417,20 @@ local function layer_spec(l)
   return { type = k }
 end
 
--- raise unless every number in the architecture v is finite (JSON holds no
--- NaN or infinity, so the file could not be loaded); where: the field's path
-local function checkfinite(v, where, who, path)
+-- the message for the first number of the architecture v that is not
+-- finite (JSON holds no NaN or infinity, so the file could not be loaded),
+-- or nil; where: the field's path
+local function notfinite(v, where, who, path)
   if type(v) == "number" and not isfinite(v) then
     local hint = where == "accuracy.precision" and " (RegressionAccuracy:init was given targets that are not " ..
       "finite; set model.accuracy.precision to a finite number or init it on finite targets)" or ""
-    error(string.format("%s: %s: %s is %s, which a model file cannot hold%s", who, path, where, tostring(v), hint), 4)
+    return string.format("%s: %s: %s is %s, which a model file cannot hold%s", who, path, where,
+      v ~= v and "nan" or tostring(v), hint)
   elseif type(v) == "table" then
     for k, x in pairs(v) do
-      checkfinite(x, math.type(k) == "integer" and string.format("%s[%d]", where, k)
-                     or (where == "" and k or where .. "." .. k), who, path)
+      local msg = notfinite(x, math.type(k) == "integer" and string.format("%s[%d]", where, k)
+                               or (where == "" and k or where .. "." .. k), who, path)
+      if msg then return msg end
     end
   end
 end
@@ -463,7 +466,8 @@ function methods.save(self, path, ...)
       end
     end
   end
-  checkfinite(spec, "", who, path)
+  local bad = notfinite(spec, "", who, path)
+  if bad then error(bad, 2) end
   rethrow(2, who, pcall(safetensors.save, path, tensors, { format = "lunet.model", ["lunet.version"] = core.version,
                                                            ["lunet.model"] = core._json_encode(spec) }))
   return self
