@@ -164,12 +164,40 @@ static int getfield(lua_State *L) {
   return 0;
 }
 
+/* layer:parameters() -> params, grads: the lists of the layer's parameter
+** tensors and of their gradients, in the same order (Dense: weights, biases
+** and dweights, dbiases; empty lists for a layer without parameters).  The
+** tensors are the layer's own; gradients not computed yet are zeros of the
+** parameters' shapes (issue 14: what an optimizer over a flat list of
+** parameters takes, and what a Lua layer lists in self.params/self.grads) */
+static int m_parameters(lua_State *L) {
+  ln_Layer *l = ln_checklayer(L, 1, "parameters");
+  lua_newtable(L); /* 2: params */
+  lua_newtable(L); /* 3: grads */
+  if (l->cls->trainable) {
+    static const int p[2] = { LN_UV_WEIGHTS, LN_UV_BIASES }, g[2] = { LN_UV_DWEIGHTS, LN_UV_DBIASES };
+    int k;
+    for (k = 0; k < 2; k++) {
+      ln_Tensor *w = ln_getuv(L, 1, p[k]), *d = ln_getuv(L, 1, g[k]);
+      if (d == NULL || !ln_sameshape(d, w)) { /* none yet: zeros of the parameter's shape */
+        d = ln_buffer(L, 1, g[k], w->ndim, w->dims);
+        memset(d->data, 0, d->numel * sizeof(float));
+      }
+      lua_getiuservalue(L, 1, p[k]);
+      lua_rawseti(L, 2, k + 1);
+      lua_getiuservalue(L, 1, g[k]);
+      lua_rawseti(L, 3, k + 1);
+    }
+  }
+  return 2;
+}
+
 /* Register cls: metatable "lunet.<name>" flagged as a layer, with the
 ** methods forward, backward and those given (may be NULL), __tostring and
 ** __newindex.  Leaves the stack as it found it. */
 void ln_newlayerclass(lua_State *L, const ln_LayerClass *cls, const ln_Method *methods) {
   static const ln_Method common[] = {
-    {"forward", m_forward, 2}, {"backward", m_backward, 1}, {NULL, NULL, 0}
+    {"forward", m_forward, 2}, {"backward", m_backward, 1}, {"parameters", m_parameters, 0}, {NULL, NULL, 0}
   };
   static const luaL_Reg meta[] = {
     {"__tostring", mm_tostring}, {"__newindex", mm_newindex}, {NULL, NULL}
