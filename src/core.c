@@ -51,17 +51,17 @@ static int l_isatty(lua_State *L) {
 }
 
 /* the most arguments of each module function (the others count their own:
-** lunet.zeros(...), lunet.cat, lunet.where, lunet.arange, lunet.data.csv,
+** lunet.zeros(...), lunet.where, lunet.arange,
 ** and the constructors that are C closures: activations and losses),
 ** so that none ignores an argument it does not understand */
 static const struct Arity { const char *table, *name; int nargs; } arities[] = {
-  {NULL, "tensor", 1}, {NULL, "is_tensor", 1}, {NULL, "dot", 2}, {NULL, "randperm", 1}, {NULL, "eye", 2},
+  {NULL, "tensor", 1}, {NULL, "is_tensor", 1}, {NULL, "dot", 2}, {NULL, "randperm", 1}, {NULL, "eye", 2}, {NULL, "cat", 2},
   {NULL, "maximum", 2}, {NULL, "minimum", 2},
   {NULL, "Dense", 3}, {NULL, "Dropout", 1}, {NULL, "Input", 0},
   {NULL, "CategoricalAccuracy", 1}, {NULL, "RegressionAccuracy", 1},
   {NULL, "SGD", 1}, {NULL, "Adagrad", 1}, {NULL, "RMSprop", 1}, {NULL, "Adam", 1},
   {NULL, "Model", 0}, {NULL, "seed", 1}, {NULL, "set_threads", 1}, {NULL, "now", 0}, {NULL, "config", 0},
-  {"data", "idx", 1}, {"data", "image_folder", 2}, {"data", "export_image_folder", 5}, {"data", "shuffle", 2},
+  {"data", "idx", 1}, {"data", "image_folder", 2}, {"data", "export_image_folder", 5}, {"data", "shuffle", 2}, {"data", "csv", 2},
   {"image", "load", 2}, {"image", "save", 2}, {"image", "resize", 4},
   {"safetensors", "save", 3}, {"safetensors", "load", 1},
   {NULL, NULL, 0}

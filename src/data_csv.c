@@ -40,6 +40,14 @@ typedef struct Csv {
   char cell[64];
 } Csv;
 
+typedef struct Name { const char *s; size_t n; } Name;
+
+static int cmpname(const void *a, const void *b) {
+  const Name *x = (const Name *)a, *y = (const Name *)b;
+  int c = memcmp(x->s, y->s, x->n < y->n ? x->n : y->n);
+  return c ? c : (x->n > y->n) - (x->n < y->n);
+}
+
 static int csv_gc(lua_State *L) {
   Csv *c = (Csv *)lua_touserdata(L, 1);
   if (c->pinit) csv_free(&c->p);
@@ -151,7 +159,6 @@ static int l_csv(lua_State *L) {
   size_t n, k, feats, i;
   const char *sep = ",";
   ln_Tensor *X;
-  if (lua_gettop(L) > 2) ln_error(L, WHO ": takes (path, options), got %d arguments", lua_gettop(L));
   ln_checkoptions(L, 2, WHO, keys);
   lua_settop(L, 2);
   c = (Csv *)lua_newuserdatauv(L, sizeof *c, 0); /* 3 */
@@ -242,15 +249,21 @@ static int l_csv(lua_State *L) {
         if (lua_rawget(L, 9) == LUA_TNIL) { lua_pop(L, 1); lua_pushboolean(L, 1); lua_rawset(L, 9); K++; }
         else lua_pop(L, 2);
       }
-      lua_createtable(L, (int)K, 0); /* 10: classes, sorted */
-      lua_pushnil(L);
-      for (k = 1; lua_next(L, 9); k++) { lua_pop(L, 1); lua_pushvalue(L, -1); lua_rawseti(L, 10, (lua_Integer)k); }
-      lua_getglobal(L, "table");
-      lua_getfield(L, -1, "sort");
-      lua_pushvalue(L, 10);
-      lua_call(L, 1, 0);
-      lua_pop(L, 1);
-      for (k = 1; k <= K; k++) { lua_rawgeti(L, 10, (lua_Integer)k); lua_pushinteger(L, (lua_Integer)k); lua_rawset(L, 9); }
+      { /* the names in byte order (the same in every locale), anchored by table 9 */
+        Name *names = (Name *)lua_newuserdatauv(L, K * sizeof *names, 0);
+        lua_pushnil(L);
+        for (k = 0; lua_next(L, 9); k++) { lua_pop(L, 1); names[k].s = lua_tolstring(L, -1, &names[k].n); }
+        qsort(names, K, sizeof *names, cmpname);
+        lua_createtable(L, (int)K, 0); /* classes */
+        for (k = 0; k < K; k++) {
+          lua_pushlstring(L, names[k].s, names[k].n);
+          lua_pushvalue(L, -1);
+          lua_rawseti(L, -3, (lua_Integer)k + 1);
+          lua_pushinteger(L, (lua_Integer)k + 1);
+          lua_rawset(L, 9);
+        }
+        lua_replace(L, 10); /* 10: classes (the names' array goes) */
+      }
       for (i = 1; i <= c->rows; i++) {
         lua_rawgeti(L, c->labels, (lua_Integer)i);
         lua_rawget(L, 9);

@@ -241,20 +241,13 @@ static ln_Tensor *argtensor(lua_State *L, int idx, const char *what, const char 
   return t;
 }
 
-/* true when the storage ranges of a and b overlap */
-static int overlaps(const ln_Tensor *a, const ln_Tensor *b) {
-  uintptr_t a0 = (uintptr_t)a->data, a1 = a0 + a->cap * sizeof(float);
-  uintptr_t b0 = (uintptr_t)b->data, b1 = b0 + b->cap * sizeof(float);
-  return a0 < b1 && b0 < a1;
-}
-
 /* buffer uv of obj resized to rows x cols, never sharing memory with
 ** a or b (may be NULL): a fresh tensor replaces it if it would, since gemm
 ** needs distinct arrays (e.g. for dense:forward(dense.output)) */
 static ln_Tensor *freshbuffer(lua_State *L, int obj, int uv, size_t rows, size_t cols,
                               const ln_Tensor *a, const ln_Tensor *b) {
   ln_Tensor *t = ln_getuv(L, obj, uv);
-  if (t && ((a && overlaps(t, a)) || (b && overlaps(t, b)))) {
+  if (t && ((a && ln_overlaps(t, a)) || (b && ln_overlaps(t, b)))) {
     lua_pushnil(L);
     ln_setuv(L, obj, uv);
   }

@@ -65,9 +65,13 @@ ln_Tensor *ln_pushview(lua_State *L, int idx, float *data, size_t cap, int ndim,
 ln_Tensor *ln_resize(lua_State *L, int idx, int ndim, const size_t *dims);
 /* "3x4" into buf (LN_SHAPELEN bytes); returns buf */
 const char *ln_shapestr(const ln_Tensor *t, char *buf);
+/* __tostring of a tensor (tensor_print.c) */
+int ln_tensor_tostring(lua_State *L);
 /* columns of a 2-D view: numel / dims[0] (1 for a 1-D tensor) */
 size_t ln_cols(const ln_Tensor *t);
 int ln_sameshape(const ln_Tensor *a, const ln_Tensor *b);
+/* do the storage ranges of a and b (data .. data + cap) overlap? */
+int ln_overlaps(const ln_Tensor *a, const ln_Tensor *b);
 
 /* Object-owned tensors, kept in user value `uv` of the object at `obj`. */
 /* the tensor in uv, or NULL when unset (pushes nothing) */

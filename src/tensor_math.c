@@ -85,18 +85,11 @@ static void broadcast(lua_State *L, int n, const ln_Tensor *const *ts, ln_Tensor
 /* the 4-D index space of a result shape */
 static void space(const ln_Tensor *shape, size_t dims[4]) { pad4(shape, dims); }
 
-/* do the storages of a and b overlap? */
-static int overlaps(const ln_Tensor *a, const ln_Tensor *b) {
-  uintptr_t a0 = (uintptr_t)a->data, a1 = (uintptr_t)(a->data + a->numel);
-  uintptr_t b0 = (uintptr_t)b->data, b1 = (uintptr_t)(b->data + b->numel);
-  return a0 < b1 && b0 < a1;
-}
-
 /* b, or a copy of it (pushed) when it shares memory with a without being
 ** a itself: an in-place write would change b half-way */
 static const ln_Tensor *unaliased(lua_State *L, const ln_Tensor *a, const ln_Tensor *b) {
   ln_Tensor *c;
-  if (!overlaps(a, b) || (a->data == b->data && a->numel == b->numel)) return b;
+  if (!ln_overlaps(a, b) || (a->data == b->data && a->numel == b->numel)) return b;
   c = ln_newtensor_uninit(L, b->ndim, b->dims);
   memcpy(c->data, b->data, b->numel * sizeof(float));
   return c;
@@ -111,7 +104,6 @@ static int binary(lua_State *L, ln_BinOp op, int inplace, const char *who) {
   ln_Tensor *a = ln_totensor(L, 1), *b = ln_totensor(L, 2), *o;
   char sa[LN_SHAPELEN], so[LN_SHAPELEN];
   if (inplace && a == NULL) ln_error(L, "%s: expected a tensor before ':', got %s", who, ln_typename(L, 1));
-  if (lua_gettop(L) > 2) ln_error(L, "%s: takes one argument, got %d", who, lua_gettop(L) - 1);
   if (a && b) {
     const ln_Tensor *ts[2];
     ln_Tensor shape;
@@ -195,7 +187,6 @@ BINARY(l_minimum, LN_MINIMUM, 0, "lunet.minimum")
 static int unary(lua_State *L, ln_UnOp op, int inplace, const char *who) {
   ln_Tensor *a = ln_totensor(L, 1), *o;
   if (a == NULL) ln_error(L, "%s: expected a tensor before ':', got %s", who, ln_typename(L, 1));
-  if (lua_gettop(L) > 1) ln_error(L, "%s: takes no arguments, got %d", who, lua_gettop(L) - 1);
   o = inplace ? a : ln_newtensor_uninit(L, a->ndim, a->dims);
   ln_unop(op, a->numel, a->data, o->data);
   return 1;
@@ -228,7 +219,6 @@ static int clamp(lua_State *L, int inplace, const char *who) {
   float lo, hi;
   int k;
   if (a == NULL) ln_error(L, "%s: expected a tensor before ':', got %s", who, ln_typename(L, 1));
-  if (lua_gettop(L) > 3) ln_error(L, "%s: takes lo and hi, got %d arguments", who, lua_gettop(L) - 1);
   for (k = 2; k <= 3; k++)
     if (!lua_isnoneornil(L, k) && lua_type(L, k) != LUA_TNUMBER)
       ln_error(L, "%s: argument %d (%s) must be a number or nil, got %s", who, k - 1, k == 2 ? "lo" : "hi",
@@ -291,7 +281,6 @@ static int m_masked_fill_(lua_State *L) {
   if (m == NULL) ln_error(L, "%s: argument 1 (mask) must be a tensor, got %s", who, ln_typename(L, 2));
   if (lua_type(L, 3) != LUA_TNUMBER) ln_error(L, "%s: argument 2 (value) must be a number, got %s", who,
                                               ln_typename(L, 3));
-  if (lua_gettop(L) > 3) ln_error(L, "%s: takes (mask, value), got %d arguments", who, lua_gettop(L) - 1);
   ts[0] = t;
   ts[1] = m;
   broadcast(L, 2, ts, &shape, ops, who);
@@ -396,16 +385,16 @@ static int m_argmin(lua_State *L) { return argext(L, 0, "Tensor:argmin"); }
 /* ============================================================ registration */
 
 static const ln_Method methods[] = {
-  {"add_", m_add_, -1}, {"sub_", m_sub_, -1}, {"mul_", m_mul_, -1}, {"div_", m_div_, -1},
-  {"pow", m_pow, -1}, {"pow_", m_pow_, -1},
-  {"eq", m_eq, -1}, {"ne", m_ne, -1}, {"gt", m_gt, -1}, {"ge", m_ge, -1}, {"lt", m_lt, -1}, {"le", m_le, -1},
-  {"eq_", m_eq_, -1}, {"ne_", m_ne_, -1}, {"gt_", m_gt_, -1}, {"ge_", m_ge_, -1}, {"lt_", m_lt_, -1}, {"le_", m_le_, -1},
-  {"maximum", m_maximum, -1}, {"minimum", m_minimum, -1}, {"maximum_", m_maximum_, -1}, {"minimum_", m_minimum_, -1},
-  {"exp", m_exp, -1}, {"log", m_log, -1}, {"abs", m_abs, -1}, {"sqrt", m_sqrt, -1}, {"tanh", m_tanh, -1}, {"sign", m_sign, -1},
-  {"neg", m_neg, -1},
-  {"exp_", m_exp_, -1}, {"log_", m_log_, -1}, {"abs_", m_abs_, -1}, {"sqrt_", m_sqrt_, -1}, {"tanh_", m_tanh_, -1},
-  {"sign_", m_sign_, -1}, {"neg_", m_neg_, -1},
-  {"clamp", m_clamp, -1}, {"clamp_", m_clamp_, -1}, {"masked_fill_", m_masked_fill_, -1},
+  {"add_", m_add_, 1}, {"sub_", m_sub_, 1}, {"mul_", m_mul_, 1}, {"div_", m_div_, 1},
+  {"pow", m_pow, 1}, {"pow_", m_pow_, 1},
+  {"eq", m_eq, 1}, {"ne", m_ne, 1}, {"gt", m_gt, 1}, {"ge", m_ge, 1}, {"lt", m_lt, 1}, {"le", m_le, 1},
+  {"eq_", m_eq_, 1}, {"ne_", m_ne_, 1}, {"gt_", m_gt_, 1}, {"ge_", m_ge_, 1}, {"lt_", m_lt_, 1}, {"le_", m_le_, 1},
+  {"maximum", m_maximum, 1}, {"minimum", m_minimum, 1}, {"maximum_", m_maximum_, 1}, {"minimum_", m_minimum_, 1},
+  {"exp", m_exp, 0}, {"log", m_log, 0}, {"abs", m_abs, 0}, {"sqrt", m_sqrt, 0}, {"tanh", m_tanh, 0}, {"sign", m_sign, 0},
+  {"neg", m_neg, 0},
+  {"exp_", m_exp_, 0}, {"log_", m_log_, 0}, {"abs_", m_abs_, 0}, {"sqrt_", m_sqrt_, 0}, {"tanh_", m_tanh_, 0},
+  {"sign_", m_sign_, 0}, {"neg_", m_neg_, 0},
+  {"clamp", m_clamp, 2}, {"clamp_", m_clamp_, 2}, {"masked_fill_", m_masked_fill_, 2},
   {"sum", m_sum, -1}, {"mean", m_mean, -1}, {"std", m_std, -1}, {"min", m_min, -1}, {"max", m_max, -1},
   {"argmax", m_argmax, -1}, {"argmin", m_argmin, -1},
   {NULL, NULL, 0}

@@ -28,11 +28,6 @@ static lua_Integer intarg(lua_State *L, int idx, lua_Integer lo, lua_Integer hi,
   return v;
 }
 
-static void maxargs(lua_State *L, int n, const char *who) {
-  if (lua_gettop(L) > n + 1) ln_error(L, "%s: takes at most %d argument%s, got %d", who, n, n == 1 ? "" : "s",
-                                      lua_gettop(L) - 1);
-}
-
 /* t:squeeze(dim): without dim every size-1 dimension goes (a tensor of one
 ** element stays 1-D); with dim, that one, which must have size 1.  A view */
 static int m_squeeze(lua_State *L) {
@@ -41,7 +36,6 @@ static int m_squeeze(lua_State *L) {
   size_t dims[LN_MAXDIM];
   int i, n = 0;
   char sb[LN_SHAPELEN];
-  maxargs(L, 1, who);
   if (lua_isnoneornil(L, 2)) {
     for (i = 0; i < t->ndim; i++) if (t->dims[i] != 1) dims[n++] = t->dims[i];
     if (n == 0) dims[n++] = 1;
@@ -63,7 +57,6 @@ static int m_unsqueeze(lua_State *L) {
   size_t dims[LN_MAXDIM];
   int i, n = 0, d;
   char sb[LN_SHAPELEN];
-  maxargs(L, 1, who);
   if (t->ndim == LN_MAXDIM) ln_error(L, "%s: %s has %d dimensions already, the most a tensor has", who,
                                      ln_shapestr(t, sb), LN_MAXDIM);
   d = (int)intarg(L, 2, 1, t->ndim + 1, "dim", who);
@@ -83,7 +76,6 @@ static int m_narrow(lua_State *L) {
   size_t dims[LN_MAXDIM], outer = 1, inner = 1, n, first, len, k;
   int d, i;
   char sb[LN_SHAPELEN];
-  maxargs(L, 3, who);
   d = (int)intarg(L, 2, 1, t->ndim, "dim", who);
   n = t->dims[d - 1];
   first = (size_t)intarg(L, 3, 1, (lua_Integer)n, "first", who);
@@ -134,7 +126,6 @@ static int m_transpose(lua_State *L) {
   const char *who = "Tensor:transpose";
   ln_Tensor *t = self(L, who);
   int perm[LN_MAXDIM], i, a, b;
-  maxargs(L, 2, who);
   a = (int)intarg(L, 2, 1, t->ndim, "d1", who);
   b = (int)intarg(L, 3, 1, t->ndim, "d2", who);
   for (i = 0; i < t->ndim; i++) perm[i] = i;
@@ -171,7 +162,6 @@ static int l_cat(lua_State *L) {
   ln_Tensor *first, *o;
   char s1[LN_SHAPELEN], s2[LN_SHAPELEN];
   if (!lua_istable(L, 1)) ln_error(L, "%s: argument 1 must be a list of tensors, got %s", who, ln_typename(L, 1));
-  if (lua_gettop(L) > 2) ln_error(L, "%s: takes (list, dim), got %d arguments", who, lua_gettop(L));
   n = lua_rawlen(L, 1);
   if (n == 0) ln_error(L, "%s: the list is empty", who);
   lua_rawgeti(L, 1, 1);
@@ -218,7 +208,6 @@ static int l_randperm(lua_State *L) {
   const char *who = "lunet.randperm";
   size_t n, i, *perm;
   ln_Tensor *o;
-  if (lua_gettop(L) != 1) ln_error(L, "%s: takes one argument (n), got %d", who, lua_gettop(L));
   n = (size_t)intarg(L, 1, 1, (lua_Integer)MAXNUMEL, "n", who);
   o = ln_newvector(L, n);
   perm = (size_t *)lua_newuserdatauv(L, n * sizeof(size_t), 0);
@@ -260,7 +249,6 @@ static int l_eye(lua_State *L) {
   const char *who = "lunet.eye";
   size_t n, m, i;
   ln_Tensor *o;
-  if (lua_gettop(L) > 2) ln_error(L, "%s: takes (n, m), got %d arguments", who, lua_gettop(L));
   n = (size_t)intarg(L, 1, 1, 1 << 20, "n", who);
   m = lua_isnoneornil(L, 2) ? n : (size_t)intarg(L, 2, 1, 1 << 20, "m", who);
   o = ln_newmatrix(L, n, m);
@@ -269,8 +257,8 @@ static int l_eye(lua_State *L) {
 }
 
 static const ln_Method methods[] = {
-  {"squeeze", m_squeeze, -1}, {"unsqueeze", m_unsqueeze, -1}, {"narrow", m_narrow, -1},
-  {"transpose", m_transpose, -1}, {"permute", m_permute, -1},
+  {"squeeze", m_squeeze, 1}, {"unsqueeze", m_unsqueeze, 1}, {"narrow", m_narrow, 3},
+  {"transpose", m_transpose, 2}, {"permute", m_permute, -1}, /* permute counts its own */
   {NULL, NULL, 0}
 };
 

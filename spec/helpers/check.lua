@@ -44,6 +44,9 @@ function check.raises(parts, f, ...)
   return msg
 end
 
+--- Debian's python3 with NumPy is there (the NumPy cross-checks run, else are pending)
+check.has_numpy = os.execute("/usr/bin/python3 -c 'import numpy' >/dev/null 2>&1") == true
+
 --- central-difference gradient of f() with respect to the 2-D tensor x,
 -- using the perturbation actually stored in float32
 function check.numgrad(f, x, h)
