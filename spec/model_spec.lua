@@ -366,7 +366,8 @@ describe("lunet.Model", function()
     it("rejects adding a non-layer", function()
       local m = lunet.Model()
       assert.has_error(function() m:add(42) end,
-        "Model:add: argument 1 must be a layer or activation (lunet.Dense, lunet.ReLU, ...), got number")
+        "Model:add: argument 1 must be a layer or activation (lunet.Dense, lunet.ReLU, ...) or a Lua layer (a table "
+        .. "with forward and backward methods), got number")
       assert.error_matches(function() m:add(lunet.Adam()) end, "got lunet.Adam")
     end)
 

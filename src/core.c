@@ -2,15 +2,33 @@
 #include <time.h>
 #include <unistd.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include "lunet.h"
+#include "engine/pool.h"
+
+/* may OpenBLAS run its own threads?  Only with LUNET_SPLIT=blas: they
+** split a product in ways that change its last bits (seen with the
+** Haswell kernels on AMD Zen 4: a 1000 x 784 by 784 x 128 forward differs
+** between 1 and 2 OpenBLAS threads), and lunet promises results that do not
+** depend on the thread count, so its own threads split the work instead */
+static int blasthreads(void) {
+  const char *env = getenv("LUNET_SPLIT");
+  return env != NULL && strcmp(env, "blas") == 0;
+}
 
 /* lunet.config(): how this build was made */
 static int l_config(lua_State *L) {
   lua_createtable(L, 0, 4);
   lua_pushstring(L, ln_gemm_backend());
   lua_setfield(L, -2, "blas");
-  lua_pushinteger(L, ln_gemm_threads());
+  if (lua_getfield(L, LUA_REGISTRYINDEX, LN_THREADS_KEY) != LUA_TNUMBER) {
+    lua_pop(L, 1);
+    lua_pushinteger(L, (lua_Integer)ln_ncores());
+  }
   lua_setfield(L, -2, "threads");
+  lua_pushinteger(L, ln_gemm_threads());
+  lua_setfield(L, -2, "blas_threads");
   lua_pushstring(L, LUNET_VERSION);
   lua_setfield(L, -2, "version");
 #ifdef LUNET_CFLAGS
@@ -24,12 +42,13 @@ static int l_config(lua_State *L) {
 
 /* lunet.set_threads(n): threads lunet may use in this Lua state: n = 1
 ** keeps training on the calling thread; n >= 2 lets Model:train split each
-** batch across two threads (the default on machines with 2 or more cores)
-** and sets OpenBLAS' thread count.  Kept in the registry, not a C global. */
+** batch across two threads (the default on machines with 2 or more cores);
+** OpenBLAS' thread count only with LUNET_SPLIT=blas (see blasthreads).
+** Kept in the registry, not a C global. */
 static int l_set_threads(lua_State *L) {
   lua_Integer n = luaL_checkinteger(L, 1);
   if (n < 1 || n > 1024) ln_error(L, "lunet.set_threads: argument 1 must be in 1..1024, got %lld", (long long)n);
-  ln_gemm_set_threads((int)n);
+  if (blasthreads()) ln_gemm_set_threads((int)n);
   lua_pushinteger(L, n);
   lua_setfield(L, LUA_REGISTRYINDEX, LN_THREADS_KEY);
   return 0;
@@ -60,7 +79,7 @@ static const struct Arity { const char *table, *name; int nargs; } arities[] = {
   {NULL, "Dense", 3}, {NULL, "Dropout", 1}, {NULL, "Input", 0},
   {NULL, "CategoricalAccuracy", 1}, {NULL, "RegressionAccuracy", 1},
   {NULL, "SGD", 1}, {NULL, "Adagrad", 1}, {NULL, "RMSprop", 1}, {NULL, "Adam", 1},
-  {NULL, "Model", 0}, {NULL, "seed", 1}, {NULL, "set_threads", 1}, {NULL, "now", 0}, {NULL, "config", 0},
+  {NULL, "Model", 0}, {NULL, "register_layer", 2}, {NULL, "seed", 1}, {NULL, "set_threads", 1}, {NULL, "now", 0}, {NULL, "config", 0},
   {"data", "idx", 1}, {"data", "image_folder", 2}, {"data", "export_image_folder", 5}, {"data", "shuffle", 2}, {"data", "csv", 2},
   {"image", "load", 2}, {"image", "save", 2}, {"image", "resize", 4},
   {"safetensors", "save", 3}, {"safetensors", "load", 1},
@@ -82,6 +101,7 @@ int luaopen_lunet_core(lua_State *L);
 
 int luaopen_lunet_core(lua_State *L) {
   luaL_checkversion(L);
+  if (!blasthreads()) ln_gemm_set_threads(1);
   lua_newtable(L);
   ln_open_rng(L);
   ln_open_tensor(L);
@@ -97,6 +117,7 @@ int luaopen_lunet_core(lua_State *L) {
   ln_open_data_csv(L);
   ln_open_safetensors(L);
   ln_open_json(L);
+  ln_open_lualayer(L);
   lua_pushcfunction(L, l_config);
   lua_setfield(L, -2, "config");
   lua_pushcfunction(L, l_set_threads);

@@ -180,6 +180,19 @@ ln_Layer *ln_layer_clone(lua_State *L, int idx);
 /* Lua-facing registration of a layer class (metatable flagged as layer) */
 void ln_newlayerclass(lua_State *L, const ln_LayerClass *cls, const ln_Method *methods);
 
+/* Lua layers (lualayer.c): any table or foreign userdata with forward and
+** backward methods, called from C on the calling thread */
+int ln_islualayer(lua_State *L, int idx);
+/* "Lua layer Scale" (the name its class was registered under) or "Lua layer" */
+void ln_lualayer_describe(lua_State *L, int idx, char *buf, size_t n);
+/* push layer:forward(inputs, training) / layer:backward(dvalues), checked to
+** be tensors; errors (the method's own too) prefixed by who */
+ln_Tensor *ln_lualayer_forward(lua_State *L, int layer, int in, int training, const char *who);
+ln_Tensor *ln_lualayer_backward(lua_State *L, int layer, int dv, const char *who);
+/* push the layer's params list (and, when grads, its grads list, checked to
+** match it shape by shape); returns the number of parameters */
+int ln_lualayer_params(lua_State *L, int layer, int grads, const char *who);
+
 /* ====================================================== loss protocol */
 
 typedef struct ln_Loss ln_Loss;
@@ -277,5 +290,6 @@ void ln_open_data(lua_State *L);        /* data.c: IDX, PNG, images */
 void ln_open_data_csv(lua_State *L);    /* data_csv.c: lunet.data.csv (after ln_open_data) */
 void ln_open_safetensors(lua_State *L); /* safetensors.c */
 void ln_open_json(lua_State *L);        /* json.c: the architecture's JSON through cJSON */
+void ln_open_lualayer(lua_State *L);    /* lualayer.c: register_layer */
 
 #endif

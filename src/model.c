@@ -63,30 +63,34 @@ static int nlayers(lua_State *L, int model) {
   return n;
 }
 
-/* push layer i (1-based) of the model */
+/* push layer i (1-based) of the model; returns it, or NULL for a Lua layer */
 static ln_Layer *pushlayer(lua_State *L, int model, int i) {
-  ln_Layer *l;
   lua_getiuservalue(L, model, UV_LAYERS);
   lua_rawgeti(L, -1, i);
   lua_remove(L, -2);
-  l = (ln_Layer *)lua_touserdata(L, -1);
-  return l;
+  return lua_type(L, -1) == LUA_TUSERDATA ? ln_tolayer(L, -1) : NULL;
 }
 
-/* "Model:train: layer 3 (Dense(128 -> 10))" */
-static const char *layerwho(char *buf, size_t n, const char *fn, int i, const ln_Layer *l) {
+/* "Dense(128 -> 10)" or "Lua layer Scale" for the layer l at stack index idx */
+static void describe(lua_State *L, int idx, const ln_Layer *l, char *buf, size_t n) {
+  if (l) l->cls->describe(l, buf, n);
+  else ln_lualayer_describe(L, idx, buf, n);
+}
+
+/* "Model:train: layer 3 (Dense(128 -> 10))" for layer i, at stack index idx */
+static const char *layerwho(lua_State *L, int idx, char *buf, size_t n, const char *fn, int i, const ln_Layer *l) {
   char d[128];
-  l->cls->describe(l, d, sizeof d);
+  describe(L, idx, l, d, sizeof d);
   snprintf(buf, n, "%s: layer %d (%s)", fn, i, d);
   return buf;
 }
 
 /* layerwho(.., "Model:train: optimizer, trainable", j, l), kept in the model
 ** for the first WHO_CACHED trainable layers */
-static const char *trainwho(Model *m, char *buf, size_t n, int j, const ln_Layer *l) {
-  if (j < 1 || j > WHO_CACHED) return layerwho(buf, n, "Model:train: optimizer, trainable", j, l);
+static const char *trainwho(lua_State *L, Model *m, char *buf, size_t n, int j, const ln_Layer *l) {
+  if (j < 1 || j > WHO_CACHED) return layerwho(L, -1, buf, n, "Model:train: optimizer, trainable", j, l);
   if (m->who_layer[j - 1] != l) {
-    layerwho(m->who[j - 1], sizeof m->who[j - 1], "Model:train: optimizer, trainable", j, l);
+    layerwho(L, -1, m->who[j - 1], sizeof m->who[j - 1], "Model:train: optimizer, trainable", j, l);
     m->who_layer[j - 1] = l;
   }
   return m->who[j - 1];
@@ -110,15 +114,23 @@ static int m_add(lua_State *L) {
   Model *m = checkmodel(L, 1);
   ln_Layer *l = ln_tolayer(L, 2);
   int n, i;
-  if (l == NULL)
-    ln_error(L, "Model:add: argument 1 must be a layer or activation (lunet.Dense, lunet.ReLU, ...), got %s",
-             ln_typename(L, 2));
+  if (l == NULL && !ln_islualayer(L, 2))
+    ln_error(L, "Model:add: argument 1 must be a layer or activation (lunet.Dense, lunet.ReLU, ...) or a Lua "
+             "layer (a table with forward and backward methods), got %s", ln_typename(L, 2));
   n = nlayers(L, 1);
   lua_settop(L, 2);
   for (i = 1; i <= n; i++) {
-    ln_Layer *at = pushlayer(L, 1, i);
+    int same;
+    pushlayer(L, 1, i);
+    same = lua_rawequal(L, -1, 2);
     lua_pop(L, 1);
-    if (at != l) continue;
+    if (!same) continue;
+    if (l == NULL) {
+      char d[128];
+      ln_lualayer_describe(L, 2, d, sizeof d);
+      ln_error(L, "Model:add: layer %d (%s) is the object already at layer %d: a Lua layer keeps its inputs on "
+               "itself and can sit at one position only (make another one)", n + 1, d, i);
+    }
     if (l->cls->trainable) {
       char d[128];
       l->cls->describe(l, d, sizeof d);
@@ -184,6 +196,14 @@ static int m_finalize(lua_State *L) {
   lua_newtable(L); /* trainable */
   for (i = 1; i <= n; i++) {
     ln_Layer *l = pushlayer(L, 1, i);
+    if (l == NULL) { /* a Lua layer: trainable when it lists parameters; sizes after it are unknown */
+      int np = ln_lualayer_params(L, -1, 0, "Model:finalize");
+      lua_pop(L, 1);
+      prev_i = 0;
+      if (np > 0) lua_rawseti(L, -2, ++ntrain);
+      else lua_pop(L, 1);
+      continue;
+    }
     if (strcmp(l->cls->name, "Dense") == 0) {
       ln_Dense *dn = (ln_Dense *)l;
       if (prev_i && dn->n_inputs != prev_out) {
@@ -209,7 +229,7 @@ static int m_finalize(lua_State *L) {
   }
   last = pushlayer(L, 1, n);
   lua_pop(L, 1);
-  if (loss && strcmp(last->cls->name, "Softmax") == 0 && strcmp(loss->cls->name, "CategoricalCrossentropy") == 0)
+  if (loss && last && strcmp(last->cls->name, "Softmax") == 0 && strcmp(loss->cls->name, "CategoricalCrossentropy") == 0)
     ln_new_softmax_cce(L);
   else
     lua_pushnil(L);
@@ -241,7 +261,14 @@ static void forward_range(lua_State *L, int first, int last, int training, const
   for (i = first; i <= last; i++) {
     int top = lua_gettop(L);
     ln_Layer *l = pushlayer(L, 1, i);
-    l->cls->forward(L, top + 1, top, training, layerwho(who, sizeof who, fn, i, l));
+    layerwho(L, top + 1, who, sizeof who, fn, i, l);
+    if (l == NULL) { /* in, layer, out */
+      ln_lualayer_forward(L, top + 1, top, training, who);
+      lua_replace(L, top);
+      lua_settop(L, top);
+      continue;
+    }
+    l->cls->forward(L, top + 1, top, training, who);
     lua_settop(L, top + 1);
     lua_getiuservalue(L, top + 1, LN_UV_OUTPUT); /* in, layer, out */
     lua_replace(L, top);
@@ -264,8 +291,12 @@ static void backward_range(lua_State *L, int hi, int lo, const char *fn) {
   for (i = hi; i >= lo; i--) {
     int top = lua_gettop(L);
     ln_Layer *l = pushlayer(L, 1, i);
-    l->cls->backward(L, top + 1, top, layerwho(who, sizeof who, fn, i, l));
-    lua_getiuservalue(L, top + 1, LN_UV_DINPUTS);
+    layerwho(L, top + 1, who, sizeof who, fn, i, l);
+    if (l == NULL) ln_lualayer_backward(L, top + 1, top, who); /* dv, layer, dinputs */
+    else {
+      l->cls->backward(L, top + 1, top, who);
+      lua_getiuservalue(L, top + 1, LN_UV_DINPUTS);
+    }
     lua_replace(L, top);
     lua_settop(L, top);
   }
@@ -343,7 +374,7 @@ static int predictions(lua_State *L, int out_idx) {
   ln_Layer *last = pushlayer(L, 1, n);
   ln_Tensor *out = ln_totensor(L, out_idx), *dst;
   lua_pop(L, 1);
-  if (last->cls->predictions == NULL) { /* not an activation: identity */
+  if (last == NULL || last->cls->predictions == NULL) { /* not an activation: identity */
     dst = ln_buffer_like(L, 1, UV_PRED, out);
     memcpy(dst->data, out->data, out->numel * sizeof(float));
   } else {
@@ -507,6 +538,7 @@ static int fastprefix(lua_State *L, const ln_Tensor *bx, size_t *work) {
   for (i = 1; i <= n && i <= MAXFAST; i++) {
     ln_Layer *l = pushlayer(L, 1, i);
     lua_pop(L, 1);
+    if (l == NULL) break; /* a Lua layer runs on the calling thread */
     if (strcmp(l->cls->name, "Dense") == 0) {
       if (i == 1 && (bx->ndim != 2 || bx->dims[1] != ((ln_Dense *)l)->n_inputs)) return 0;
       w += ((ln_Dense *)l)->n_inputs * ((ln_Dense *)l)->n_neurons;
@@ -605,7 +637,7 @@ static void backward_setup(lua_State *L, Model *m, Plan *pl, int opt, int fused)
       if (f->kind != F_DENSE) continue;
       j++;
       l = pushlayer(L, 1, i);
-      ln_optimizer_prepare(L, opt, lua_gettop(L), trainwho(m, who, sizeof who, j, l), u);
+      ln_optimizer_prepare(L, opt, lua_gettop(L), trainwho(L, m, who, sizeof who, j, l), u);
       f->up = u;
       lua_pop(L, 1);
     }
@@ -708,11 +740,11 @@ static void step_any(lua_State *L, Model *m, const ln_Tensor *X, const ln_Tensor
   for (i = 1; i <= ntrain && !fused; i++) {
     ln_Layer *l;
     lua_rawgeti(L, -1, i);
-    l = (ln_Layer *)lua_touserdata(L, -1);
-    layerwho(who, sizeof who, "Model:train: optimizer, trainable", i, l);
-    if (ntrain <= MAXFAST) { /* prepared now, run below on the pool */
-      ln_optimizer_prepare(L, out + 1, lua_gettop(L), who, &plan.up[2 * (i - 1)]);
-      nparams += plan.up[2 * (i - 1)].n + plan.up[2 * i - 1].n;
+    l = ln_tolayer(L, -1);
+    layerwho(L, -1, who, sizeof who, "Model:train: optimizer, trainable", i, l);
+    if (l != NULL && ntrain <= MAXFAST) { /* prepared now, run below on the pool */
+      ln_optimizer_prepare(L, out + 1, lua_gettop(L), who, &plan.up[plan.nup]);
+      nparams += plan.up[plan.nup].n + plan.up[plan.nup + 1].n;
       plan.nup += 2;
     } else ln_optimizer_update(L, out + 1, lua_gettop(L), who);
     lua_pop(L, 1);
@@ -733,7 +765,7 @@ static int book_classifier(lua_State *L, const ln_Tensor *X, size_t *work) {
   ln_Layer *l;
   if (k < 2 || k != n) return 0;
   l = pushlayer(L, 1, n);
-  last = strcmp(l->cls->name, "Softmax") == 0;
+  last = l && strcmp(l->cls->name, "Softmax") == 0;
   lua_pop(L, 1);
   return last ? k : 0;
 }
@@ -981,7 +1013,27 @@ static int m_predict(lua_State *L) {
   return 1;
 }
 
-/* model:get_parameters(): list of { weights, biases } per trainable layer */
+/* push a new list of the parameter tensors of the trainable layer at idx
+** (Dense: weights, biases; a Lua layer: its params); returns its length */
+static int pushparams(lua_State *L, int idx) {
+  idx = lua_absindex(L, idx);
+  if (ln_tolayer(L, idx) == NULL) {
+    int i, n = ln_lualayer_params(L, idx, 0, "Model:get_parameters");
+    lua_createtable(L, n, 0);  /* params, copy */
+    for (i = 1; i <= n; i++) { lua_rawgeti(L, -2, i); lua_rawseti(L, -2, i); }
+    lua_remove(L, -2);
+    return n;
+  }
+  lua_createtable(L, 2, 0);
+  lua_getiuservalue(L, idx, LN_UV_WEIGHTS);
+  lua_rawseti(L, -2, 1);
+  lua_getiuservalue(L, idx, LN_UV_BIASES);
+  lua_rawseti(L, -2, 2);
+  return 2;
+}
+
+/* model:get_parameters(): per trainable layer, the list of its parameter
+** tensors (Dense: { weights, biases }) */
 static int m_get_parameters(lua_State *L) {
   Model *m = checkmodel(L, 1);
   int i, n;
@@ -991,63 +1043,56 @@ static int m_get_parameters(lua_State *L) {
   lua_createtable(L, n, 0);
   for (i = 1; i <= n; i++) {
     lua_rawgeti(L, -2, i);
-    lua_createtable(L, 2, 0);
-    lua_getiuservalue(L, -2, LN_UV_WEIGHTS);
-    lua_rawseti(L, -2, 1);
-    lua_getiuservalue(L, -2, LN_UV_BIASES);
-    lua_rawseti(L, -2, 2);
+    pushparams(L, -1);
     lua_rawseti(L, -3, i);
     lua_pop(L, 1);
   }
   return 1;
 }
 
-/* model:set_parameters(p): p as get_parameters returns; values copied in */
+/* model:set_parameters(p): p as get_parameters returns; values copied in,
+** after every tensor was checked (a bad table changes nothing) */
 static int m_set_parameters(lua_State *L) {
   Model *m = checkmodel(L, 1);
-  int i, n, np;
+  int i, n, np, pass;
   char sa[LN_SHAPELEN], sb[LN_SHAPELEN];
   if (!m->finalized) ln_error(L, "Model:set_parameters: call model:finalize() first");
   luaL_checktype(L, 2, LUA_TTABLE);
+  lua_settop(L, 2);
   lua_getiuservalue(L, 1, UV_TRAINABLE);
   n = (int)lua_rawlen(L, -1);
   np = (int)lua_rawlen(L, 2);
   if (np != n) ln_error(L, "Model:set_parameters: got %d parameter sets for %d trainable layers", np, n);
-  /* check everything first so a bad table changes nothing */
-  for (i = 1; i <= n; i++) {
-    int k;
-    lua_rawgeti(L, 3, i);
-    if (lua_rawgeti(L, 2, i) != LUA_TTABLE)
-      ln_error(L, "Model:set_parameters: entry %d must be a table { weights, biases }", i);
-    for (k = 1; k <= 2; k++) {
-      ln_Tensor *src, *dst;
-      lua_rawgeti(L, -1, k);
-      src = ln_totensor(L, -1);
-      dst = ln_getuv(L, -3, k == 1 ? LN_UV_WEIGHTS : LN_UV_BIASES);
-      if (src == NULL)
-        ln_error(L, "Model:set_parameters: entry %d: %s must be a tensor, got %s", i, k == 1 ? "weights" : "biases",
-                 ln_typename(L, -1));
-      if (!ln_sameshape(src, dst))
-        ln_error(L, "Model:set_parameters: entry %d: %s are %s, the layer has %s", i, k == 1 ? "weights" : "biases",
-                 ln_shapestr(src, sa), ln_shapestr(dst, sb));
-      lua_pop(L, 1);
+  for (pass = 0; pass < 2; pass++)
+    for (i = 1; i <= n; i++) {
+      int k, count;
+      lua_rawgeti(L, 3, i);
+      count = pushparams(L, -1);                      /* layer, dst */
+      if (lua_rawgeti(L, 2, i) != LUA_TTABLE)         /* layer, dst, src */
+        ln_error(L, "Model:set_parameters: entry %d must be a list of %d tensors (as get_parameters gives)", i, count);
+      if ((int)lua_rawlen(L, -1) != count)
+        ln_error(L, "Model:set_parameters: entry %d has %d tensors, the layer has %d", i, (int)lua_rawlen(L, -1),
+                 count);
+      for (k = 1; k <= count; k++) {
+        ln_Tensor *src, *dst;
+        int dense = ln_tolayer(L, -3) != NULL;
+        char what[32];
+        if (dense) snprintf(what, sizeof what, "%s are", k == 1 ? "weights" : "biases");
+        else snprintf(what, sizeof what, "params[%d] is", k);
+        lua_rawgeti(L, -1, k);
+        lua_rawgeti(L, -3, k);
+        src = ln_totensor(L, -2);
+        dst = ln_totensor(L, -1);
+        if (pass == 1) memmove(dst->data, src->data, dst->numel * sizeof(float));
+        else if (src == NULL)
+          ln_error(L, "Model:set_parameters: entry %d: %s %s, must be a tensor", i, what, ln_typename(L, -2));
+        else if (!ln_sameshape(src, dst))
+          ln_error(L, "Model:set_parameters: entry %d: %s %s, the layer has %s", i, what, ln_shapestr(src, sa),
+                   ln_shapestr(dst, sb));
+        lua_pop(L, 2);
+      }
+      lua_pop(L, 3);
     }
-    lua_pop(L, 2);
-  }
-  for (i = 1; i <= n; i++) {
-    int k;
-    lua_rawgeti(L, 3, i);
-    lua_rawgeti(L, 2, i);
-    for (k = 1; k <= 2; k++) {
-      ln_Tensor *src, *dst;
-      lua_rawgeti(L, -1, k);
-      src = ln_totensor(L, -1);
-      dst = ln_getuv(L, -3, k == 1 ? LN_UV_WEIGHTS : LN_UV_BIASES);
-      memmove(dst->data, src->data, dst->numel * sizeof(float));
-      lua_pop(L, 1);
-    }
-    lua_pop(L, 2);
-  }
   return 0;
 }
 

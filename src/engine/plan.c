@@ -7,9 +7,12 @@
 #include "../kernels/loss.h"
 #include "plan.h"
 
-/* [lo, hi) of n split in two parts; part 0 or 1 */
+/* [lo, hi) of n split in two parts; part 0 or 1.  The split falls on a
+** multiple of LN_GEMM_MB (kernels.h) so that products split this way run
+** the same CBLAS calls on each row as one thread would */
 static void span(size_t n, int part, int parts, size_t *lo, size_t *hi) {
-  size_t h = parts == 1 ? n : n / 2;
+  size_t h = parts == 1 ? n : (n / 2 + LN_GEMM_MB / 2) / LN_GEMM_MB * LN_GEMM_MB;
+  if (h > n) h = n;
   *lo = part == 0 ? 0 : h;
   *hi = part == 0 ? h : n;
 }
@@ -73,7 +76,7 @@ static void plan_forward(ln_Pool *p, const ln_Plan *pl, int part, int parts) {
   ** both combine their own rows.  Two threads imply at least two rows */
   const int split0 = parts == 2 && pl->l[0].kind == F_DENSE && pl->l[0].h > 0;
   span(rows, part, parts, &r0, &r1);
-  if (r1 == r0) return;
+  if (r1 == r0 && !split0) return; /* (with split0 the sum's half is this thread's on every row) */
   if (pl->ysrc) /* this thread's rows of the targets */
     ln_batchrows(pl->ydst, pl->ysrc, pl->ycols, pl->ycols, pl->perm, pl->first, r0, r1);
   if (pl->src && !pl->direct) { /* this thread's part of the batch */

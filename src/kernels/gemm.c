@@ -390,7 +390,7 @@ void ln_gemm(int transA, int transB, size_t M, size_t N, size_t K,
              float alpha, const float *A, size_t lda,
              const float *B, size_t ldb,
              float beta, float *C, size_t ldc) {
-  size_t k0;
+  size_t k0, m0;
   if (M == 0 || N == 0) return;
 #ifdef LN_FAST
   if (gemm_fast(transA, transB, M, N, K, alpha, A, lda, NULL, B, ldb, beta, C, ldc, !transA)) return;
@@ -407,12 +407,16 @@ void ln_gemm(int transA, int transB, size_t M, size_t N, size_t K,
   ** block in every path, each element summed in order, so the sums do not
   ** depend on how the caller splits M or N between threads, nor on
   ** OpenBLAS' own threads: results equal for every thread count */
-  for (k0 = 0; k0 < K; k0 += CBLAS_KB) {
-    size_t kb = K - k0 < CBLAS_KB ? K - k0 : CBLAS_KB;
-    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
-                transB ? CblasTrans : CblasNoTrans, (int)M, (int)N, (int)kb,
-                alpha, transA ? A + k0 * lda : A + k0, (int)lda, transB ? B + k0 : B + k0 * ldb, (int)ldb,
-                k0 == 0 ? beta : 1.0f, C, (int)ldc);
+  for (m0 = 0; m0 < M; m0 += LN_GEMM_MB) {
+    size_t mb = M - m0 < LN_GEMM_MB ? M - m0 : LN_GEMM_MB;
+    const float *a = transA ? A + m0 : A + m0 * lda;
+    for (k0 = 0; k0 < K; k0 += CBLAS_KB) {
+      size_t kb = K - k0 < CBLAS_KB ? K - k0 : CBLAS_KB;
+      cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
+                  transB ? CblasTrans : CblasNoTrans, (int)mb, (int)N, (int)kb,
+                  alpha, transA ? a + k0 * lda : a + k0, (int)lda, transB ? B + k0 : B + k0 * ldb, (int)ldb,
+                  k0 == 0 ? beta : 1.0f, C + m0 * ldc, (int)ldc);
+    }
   }
 }
 const char *ln_gemm_backend(void) { return "OpenBLAS"; }

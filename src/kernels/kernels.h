@@ -48,6 +48,14 @@ int ln_cpu_level(void);
 
 /* --------------------------------------------------------------- gemm */
 
+/* Rows of C per CBLAS call: OpenBLAS' result for a row may depend on the
+** call's M (seen with OPENBLAS_CORETYPE=Haswell on AMD Zen 4: a 784-input
+** product differs in the last bits between M = 64 and M = 128), so the CBLAS
+** build computes C in calls of LN_GEMM_MB rows, and callers that split M
+** between threads split at multiples of it (ln_split): every row then comes
+** from the same call shape whatever the thread count. */
+#define LN_GEMM_MB 32
+
 /* C = alpha * op(A) op(B) + beta * C, row-major; op(X) = X or X^T.
 ** op(A) is M x K, op(B) is K x N, C is M x N; lda/ldb/ldc are row strides.
 ** Uses CBLAS when built with LUNET_USE_CBLAS, else a blocked C fallback. */
