@@ -172,6 +172,22 @@ void ln_optimizer_refresh(const ln_Optimizer *o, ln_Update u[2]) {
   }
 }
 
+/* an update's hyperparameters and step values (n, g, w and state unset) */
+static void initupdate(const ln_Optimizer *o, ln_Update *u) {
+  memset(u, 0, sizeof *u);
+  u->kind = o->kind;
+  u->eps = (float)o->epsilon;
+  u->mu = (float)o->momentum;
+  u->rho = (float)o->rho;
+  u->a1 = (float)(1.0 - (o->kind == LN_RMSPROP ? o->rho : o->beta_1));
+  if (o->kind == LN_ADAM) {
+    u->b1 = (float)o->beta_1;
+    u->b2 = (float)o->beta_2;
+    u->a2 = (float)(1.0 - o->beta_2);
+  }
+  u->plain = o->kind == LN_SGD && o->momentum == 0;
+}
+
 void ln_optimizer_prepare(lua_State *L, int opt, int layer, const char *who, ln_Update u[2]) {
   ln_Optimizer *o;
   ln_Tensor *st[ST_N];
@@ -183,17 +199,7 @@ void ln_optimizer_prepare(lua_State *L, int opt, int layer, const char *who, ln_
   o = ln_tooptimizer(L, opt);
   if (o == NULL) ln_error(L, "%s: expected an optimizer, got %s", who, ln_typename(L, opt));
   checkparams(L, layer, 1, who, &p);
-  memset(u, 0, sizeof *u); /* the weights' update; the biases' differs only in n, g and w */
-  u[0].kind = o->kind;
-  u[0].eps = (float)o->epsilon;
-  u[0].mu = (float)o->momentum;
-  u[0].rho = (float)o->rho;
-  u[0].a1 = (float)(1.0 - (o->kind == LN_RMSPROP ? o->rho : o->beta_1));
-  if (o->kind == LN_ADAM) {
-    u[0].b1 = (float)o->beta_1;
-    u[0].b2 = (float)o->beta_2;
-    u[0].a2 = (float)(1.0 - o->beta_2);
-  }
+  initupdate(o, &u[0]); /* the weights' update; the biases' differs only in n, g and w */
   u[1] = u[0];
   ln_optimizer_refresh(o, u);
   u[0].n = p.w->numel;
@@ -202,10 +208,7 @@ void ln_optimizer_prepare(lua_State *L, int opt, int layer, const char *who, ln_
   u[1].n = p.b->numel;
   u[1].g = p.db->data;
   u[1].w = p.b->data;
-  if (o->kind == LN_SGD && o->momentum == 0) { /* the book keeps no state here */
-    u[0].plain = u[1].plain = 1;
-    return;
-  }
+  if (u[0].plain) return; /* the book keeps no state for SGD without momentum */
   /* find or create this layer's state table, then its tensors */
   lua_getiuservalue(L, opt, 1);                      /* states */
   lua_pushvalue(L, layer);
@@ -241,8 +244,188 @@ void ln_optimizer_prepare(lua_State *L, int opt, int layer, const char *who, ln_
 }
 
 
+/* ======================================================= Lua layers
+** A Lua layer's parameters are the tensors of self.params, updated from
+** self.grads (same order and shapes).  Its state table holds lists indexed
+** like params: momentums[i] (SGD with momentum, Adam) and cache[i]
+** (Adagrad, RMSprop, Adam). */
+
+static const char *const lslot[2] = { "momentums", "cache" }; /* as ST_WM, ST_WC */
+#define LSLOT(k) ((k) == 0 ? ST_WM : ST_WC)
+
+/* push list k of the state table at st, created when absent */
+static void statelist(lua_State *L, int st, int k) {
+  if (lua_getfield(L, st, lslot[k]) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, st, lslot[k]);
+  }
+}
+
+/* one step on every parameter of the Lua layer at layer */
+static void lualayer_update(lua_State *L, const ln_Optimizer *o, int opt, int layer, const char *who) {
+  int top = lua_gettop(L), n, i, k, st = 0;
+  char s1[LN_SHAPELEN], s2[LN_SHAPELEN];
+  n = ln_lualayer_params(L, layer, 1, who);          /* params, grads */
+  if (!(o->kind == LN_SGD && o->momentum == 0)) {    /* the state table */
+    lua_getiuservalue(L, opt, 1);                    /* params, grads, states */
+    lua_pushvalue(L, layer);
+    if (lua_rawget(L, -2) != LUA_TTABLE) {
+      lua_pop(L, 1);
+      lua_newtable(L);
+      lua_pushvalue(L, layer);
+      lua_pushvalue(L, -2);
+      lua_rawset(L, -4);
+    }
+    st = lua_gettop(L);                              /* params, grads, states, st */
+  }
+  for (i = 1; i <= n; i++) {
+    ln_Update u[2];
+    ln_Tensor *w, *g, *state[2] = { NULL, NULL };
+    int base = lua_gettop(L);
+    lua_rawgeti(L, top + 1, i);
+    lua_rawgeti(L, top + 2, i);
+    w = ln_totensor(L, -2);
+    g = ln_totensor(L, -1);
+    initupdate(o, &u[0]);
+    u[1] = u[0];
+    ln_optimizer_refresh(o, u);
+    u[0].n = w->numel;
+    u[0].g = g->data;
+    u[0].w = w->data;
+    for (k = 0; k < 2 && st; k++) {
+      if (!uses(o, LSLOT(k))) continue;
+      statelist(L, st, k);                           /* ..., list */
+      lua_rawgeti(L, -1, i);
+      state[k] = ln_totensor(L, -1);
+      if (state[k] == NULL) {
+        size_t d[LN_MAXDIM];
+        lua_pop(L, 1);
+        memcpy(d, w->dims, sizeof d);
+        state[k] = ln_newtensor(L, w->ndim, d);
+        lua_pushvalue(L, -1);
+        lua_rawseti(L, -3, i);
+      } else if (!ln_sameshape(state[k], w))
+        ln_error(L, "%s: %s state %d is %s but params[%d] is %s", who, lslot[k], i, ln_shapestr(state[k], s1), i,
+                 ln_shapestr(w, s2));
+      lua_pop(L, 2);                                 /* the state table keeps it */
+    }
+    if (!u[0].plain) {
+      u[0].s1 = state[0] ? state[0]->data : state[1]->data;
+      u[0].s2 = state[0] && state[1] ? state[1]->data : NULL;
+    }
+    ln_update_run(&u[0], 0, u[0].n);
+    lua_settop(L, base);
+  }
+  lua_settop(L, top);
+}
+
+/* opt:state(lua_layer): { momentums = { copies }, cache = { copies } } or nil */
+static int lualayer_state(lua_State *L, const ln_Optimizer *o) {
+  int k, i, n;
+  lua_getiuservalue(L, 1, 1);
+  lua_pushvalue(L, 2);
+  if (lua_rawget(L, -2) != LUA_TTABLE) {             /* states, st|nil */
+    lua_pushnil(L);
+    return 1;
+  }
+  lua_newtable(L);                                   /* states, st, copy */
+  for (k = 0; k < 2; k++) {
+    if (!uses(o, LSLOT(k)) || lua_getfield(L, -2, lslot[k]) != LUA_TTABLE) {
+      lua_pop(L, 1);
+      continue;
+    }
+    n = (int)lua_rawlen(L, -1);                      /* states, st, copy, list */
+    lua_createtable(L, n, 0);
+    for (i = 1; i <= n; i++) {
+      lua_rawgeti(L, -2, i);
+      if (ln_totensor(L, -1)) pushcopy(L, ln_totensor(L, -1));
+      else lua_pushnil(L);
+      lua_rawseti(L, -3, i);
+      lua_pop(L, 1);
+    }
+    lua_setfield(L, -3, lslot[k]);
+    lua_pop(L, 1);
+  }
+  return 1;
+}
+
+/* finite values, and >= 0 for a cache (sums of squares), or raise */
+static void checkstate(lua_State *L, const ln_Tensor *t, int cache, const char *who, const char *what) {
+  size_t i;
+  for (i = 0; i < t->numel; i++)
+    if (!isfinite(t->data[i]) || (cache && t->data[i] < 0))
+      ln_error(L, "%s: %s[%zu] is %g: %s", who, what, i + 1, (double)t->data[i],
+               cache ? "a cache holds sums of squares, finite and >= 0" : "momentums must be finite");
+}
+
+/* opt:set_state(lua_layer, t): t.momentums / t.cache lists of tensors shaped
+** as the layer's params, each list the optimizer keeps and nothing else */
+static int lualayer_set_state(lua_State *L, const ln_Optimizer *o, const char *who) {
+  int k, i, n, any = 0;
+  char s1[LN_SHAPELEN], s2[LN_SHAPELEN], what[64];
+  n = ln_lualayer_params(L, 2, 0, who);              /* 4: params */
+  lua_pushnil(L);
+  while (lua_next(L, 3)) {
+    int ok = 0;
+    lua_pop(L, 1);
+    for (k = 0; k < 2; k++)
+      if (lua_type(L, -1) == LUA_TSTRING && uses(o, LSLOT(k)) && strcmp(lua_tostring(L, -1), lslot[k]) == 0) ok = 1;
+    if (!ok) ln_error(L, "%s: unexpected key '%s' (a Lua layer's state holds the lists momentums and cache that "
+                      "this %s keeps)", who, lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1)
+                      : luaL_typename(L, -1), optname[o->kind]);
+  }
+  for (k = 0; k < 2; k++) {
+    if (!uses(o, LSLOT(k))) continue;
+    any = 1;
+    if (lua_getfield(L, 3, lslot[k]) != LUA_TTABLE || (int)lua_rawlen(L, -1) != n)
+      ln_error(L, "%s: %s must be a list of %d tensors (one per params entry), got %s", who, lslot[k], n,
+               ln_typename(L, -1));
+    for (i = 1; i <= n; i++) {
+      ln_Tensor *t, *p;
+      lua_rawgeti(L, -1, i);
+      lua_rawgeti(L, 4, i);
+      t = ln_totensor(L, -2);
+      p = ln_totensor(L, -1);
+      snprintf(what, sizeof what, "%s[%d]", lslot[k], i);
+      if (t == NULL) ln_error(L, "%s: %s must be a tensor, got %s", who, what, ln_typename(L, -2));
+      if (!ln_sameshape(t, p))
+        ln_error(L, "%s: %s is %s but params[%d] is %s", who, what, ln_shapestr(t, s1), i, ln_shapestr(p, s2));
+      checkstate(L, t, k == 1, who, what);
+      lua_pop(L, 2);
+    }
+    lua_pop(L, 1);
+  }
+  if (!any) return 0;
+  lua_getiuservalue(L, 1, 1);                        /* params, states */
+  lua_pushvalue(L, 2);
+  lua_newtable(L);                                   /* params, states, layer, st */
+  for (k = 0; k < 2; k++) {
+    if (!uses(o, LSLOT(k))) continue;
+    lua_getfield(L, 3, lslot[k]);
+    lua_createtable(L, n, 0);                        /* ..., st, src, dst */
+    for (i = 1; i <= n; i++) {
+      lua_rawgeti(L, -2, i);
+      pushcopy(L, ln_totensor(L, -1));
+      lua_rawseti(L, -3, i);
+      lua_pop(L, 1);
+    }
+    lua_setfield(L, -3, lslot[k]);
+    lua_pop(L, 1);
+  }
+  lua_rawset(L, -3);
+  return 0;
+}
+
 void ln_optimizer_update(lua_State *L, int opt, int layer, const char *who) {
   ln_Update u[2];
+  if (ln_tolayer(L, layer) == NULL && ln_islualayer(L, layer)) {
+    const ln_Optimizer *o = ln_tooptimizer(L, opt);
+    if (o == NULL) ln_error(L, "%s: expected an optimizer, got %s", who, ln_typename(L, opt));
+    lualayer_update(L, o, lua_absindex(L, opt), lua_absindex(L, layer), who);
+    return;
+  }
   ln_optimizer_prepare(L, opt, layer, who, u);
   ln_update_run(&u[0], 0, u[0].n);
   ln_update_run(&u[1], 0, u[1].n);
@@ -276,6 +459,7 @@ static int m_state(lua_State *L) {
   Params p;
   int s;
   ln_Optimizer *o = checkopt(L, 1, "state");
+  if (ln_tolayer(L, 2) == NULL && ln_islualayer(L, 2)) return lualayer_state(L, o);
   checkparams(L, 2, 0, whostr(o, "state", who, sizeof who), &p);
   lua_getiuservalue(L, 1, 1);                        /* states */
   lua_pushvalue(L, 2);
@@ -306,7 +490,12 @@ static int m_set_state(lua_State *L) {
   int s, any = 0;
   ln_Optimizer *o = checkopt(L, 1, "set_state");
   whostr(o, "set_state", who, sizeof who);
-  checkparams(L, 2, 0, who, &p);
+  if (ln_tolayer(L, 2) == NULL && ln_islualayer(L, 2)) {
+    lua_settop(L, 3);
+    if (!lua_isnil(L, 3) && !lua_istable(L, 3))
+      ln_error(L, "%s: argument 2 must be a table of tensor lists, got %s", who, ln_typename(L, 3));
+    if (!lua_isnil(L, 3)) return lualayer_set_state(L, o, who);
+  } else checkparams(L, 2, 0, who, &p);
   if (lua_isnoneornil(L, 3)) {
     lua_getiuservalue(L, 1, 1);                      /* states */
     lua_pushvalue(L, 2);
@@ -341,14 +530,7 @@ static int m_set_state(lua_State *L) {
       ln_error(L, "%s: %s is %s but layer %s has %s of %s", who, stkey[s], ln_shapestr(t, s1),
                pdesc(&p), (s == ST_WM || s == ST_WC) ? "weights" : "biases",
                ln_shapestr(slotparam(&p, s), s2));
-    { /* values a step can start from: finite, caches (squared gradients) >= 0 */
-      size_t i;
-      int cache = s == ST_WC || s == ST_BC;
-      for (i = 0; i < t->numel; i++)
-        if (!isfinite(t->data[i]) || (cache && t->data[i] < 0))
-          ln_error(L, "%s: %s[%zu] is %g: %s", who, stkey[s], i + 1, (double)t->data[i],
-                   cache ? "a cache holds sums of squares, finite and >= 0" : "momentums must be finite");
-    }
+    checkstate(L, t, s == ST_WC || s == ST_BC, who, stkey[s]); /* values a step can start from */
     lua_pop(L, 1);
   }
   if (!any) return 0; /* SGD without momentum keeps nothing */

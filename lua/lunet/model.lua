@@ -284,7 +284,22 @@ end
 
 -- ------------------------------------------------------------- summary
 
-local function describe(layer) return tostring(layer) end
+local is_lua_layer = core._is_lua_layer
+
+-- a Lua layer's parameter list (empty when it has none)
+local function lua_params(l)
+  local p = l.params
+  return type(p) == "table" and p or {}
+end
+
+-- "Dense(2 -> 3)", or "Lua layer Scale" (the name its class was registered under)
+local function describe(layer)
+  if is_lua_layer(layer) then
+    local name = core._layer_name(layer)
+    return name and "Lua layer " .. name or "Lua layer"
+  end
+  return tostring(layer)
+end
 
 --- model:summary_string(): Keras' table of layers, output shapes, parameters
 function methods.summary_string(self, ...)
@@ -298,6 +313,10 @@ function methods.summary_string(self, ...)
     if k == "Dense" then
       width = l.n_neurons
       params = l.n_inputs * l.n_neurons + l.n_neurons
+      trainable = trainable + params
+    elseif is_lua_layer(l) then
+      width = "?"
+      for _, t in ipairs(lua_params(l)) do params = params + t:numel() end
       trainable = trainable + params
     end
     total = total + params
@@ -337,20 +356,30 @@ model_mt.__tostring = function(self) return self:summary_string() end
 
 local safetensors = setmetatable({}, { __index = function(_, k) return core.safetensors[k] end })
 
--- positions (in model.layers) of the trainable layers
+-- positions (in model.layers) of the trainable layers: Dense, and Lua layers
+-- listing params
 local function trainable_positions(self)
   local pos, layers = {}, self.layers
   for i, l in ipairs(layers) do
-    if kind(l) == "Dense" then pos[#pos + 1] = { i, l } end
+    if kind(l) == "Dense" or (is_lua_layer(l) and #lua_params(l) > 0) then pos[#pos + 1] = { i, l } end
   end
   return pos
 end
 
+-- the file names and tensors of layer i's parameters: layers.<i>.weights and
+-- .biases for a Dense, layers.<i>.params.<j> for a Lua layer
+local function named_parameters(i, l)
+  if is_lua_layer(l) then
+    local list = {}
+    for j, t in ipairs(lua_params(l)) do list[j] = { string.format("layers.%d.params.%d", i, j), t } end
+    return list
+  end
+  return { { string.format("layers.%d.weights", i), l.weights }, { string.format("layers.%d.biases", i), l.biases } }
+end
+
 local function parameter_tensors(self, tensors)
   for _, p in ipairs(trainable_positions(self)) do
-    local i, l = p[1], p[2]
-    tensors[string.format("layers.%d.weights", i)] = l.weights
-    tensors[string.format("layers.%d.biases", i)] = l.biases
+    for _, nt in ipairs(named_parameters(p[1], p[2])) do tensors[nt[1]] = nt[2] end
   end
   return tensors
 end
@@ -370,15 +399,14 @@ local function load_parameter_tensors(self, tensors, path, who)
   local todo = {}
   for _, p in ipairs(trainable_positions(self)) do
     local i, l = p[1], p[2]
-    for _, f in ipairs { "weights", "biases" } do
-      local name = string.format("layers.%d.%s", i, f)
+    for _, nt in ipairs(named_parameters(i, l)) do
+      local name, want = nt[1], nt[2]
       local t = tensors[name]
       if t == nil then error(string.format("%s: %s: tensor '%s' is missing (layer %d, %s)", who, path, name, i,
-        tostring(l)), 3) end
-      local want = l[f]
+        describe(l)), 3) end
       if table.concat({ t:shape() }, "x") ~= table.concat({ want:shape() }, "x") then
         error(string.format("%s: %s: tensor '%s' is %s, layer %d (%s) needs %s", who, path, name,
-          table.concat({ t:shape() }, "x"), i, tostring(l), table.concat({ want:shape() }, "x")), 3)
+          table.concat({ t:shape() }, "x"), i, describe(l), table.concat({ want:shape() }, "x")), 3)
       end
       todo[#todo + 1] = { want, t }
     end
@@ -404,8 +432,22 @@ local optimizer_fields = {
   Adam = { "learning_rate", "decay", "epsilon", "beta_1", "beta_2" },
 }
 local state_names = { "weight_momentums", "weight_cache", "bias_momentums", "bias_cache" }
+local lua_state_names = { "momentums", "cache" } -- a Lua layer's, lists like its params
 
-local function layer_spec(l)
+-- the architecture entry of layer i; a Lua layer writes its registered
+-- class name and the fields its class lists in class.saved
+local function layer_spec(l, i, who)
+  if is_lua_layer(l) then
+    local name = core._layer_name(l)
+    if not name then
+      error(string.format("%s: layer %d is a Lua layer whose class is not registered: call "
+        .. "lunet.register_layer(name, class) first (Model.load builds it with class.load(fields))", who, i), 3)
+    end
+    local class = core._layer_class(name)
+    local fields = {}
+    for _, f in ipairs(class.saved or {}) do fields[f] = l[f] end
+    return { type = "Lua", name = name, fields = fields }
+  end
   local k = kind(l)
   if k == "Dense" then
     return { type = k, n_inputs = l.n_inputs, n_neurons = l.n_neurons,
@@ -444,7 +486,7 @@ function methods.save(self, path, ...)
   if not self.finalized then error(who .. ": call model:finalize() first", 2) end
   local tensors = parameter_tensors(self, {})
   local spec = { layers = {} }
-  for i, l in ipairs(self.layers) do spec.layers[i] = layer_spec(l) end
+  for i, l in ipairs(self.layers) do spec.layers[i] = layer_spec(l, i, who) end
   if self.loss then spec.loss = { type = kind(self.loss) } end
   local acc = self.accuracy
   if acc then
@@ -459,7 +501,11 @@ function methods.save(self, path, ...)
     for _, f in ipairs(optimizer_fields[k] or {}) do spec.optimizer[f] = opt[f] end
     for _, p in ipairs(trainable_positions(self)) do
       local st = opt:state(p[2])
-      if st then
+      if st and is_lua_layer(p[2]) then
+        for _, s in ipairs(lua_state_names) do
+          for j, t in ipairs(st[s] or {}) do tensors[string.format("optimizer.layers.%d.%s.%d", p[1], s, j)] = t end
+        end
+      elseif st then
         for _, s in ipairs(state_names) do
           if st[s] then tensors[string.format("optimizer.layers.%d.%s", p[1], s)] = st[s] end
         end
@@ -474,7 +520,7 @@ function methods.save(self, path, ...)
 end
 
 local layer_types = { Dense = true, Dropout = true, Input = true, ReLU = true, Sigmoid = true, Softmax = true,
-                      Linear = true }
+                      Linear = true, Lua = true }
 local loss_types = { CategoricalCrossentropy = true, BinaryCrossentropy = true, MeanSquaredError = true,
                      MeanAbsoluteError = true }
 
@@ -513,6 +559,15 @@ local function checkspec(spec, tensors, bad)
       end
     elseif ls.type == "Dropout" then
       if type(ls.rate) ~= "number" then bad(string.format("layer %d (Dropout): rate must be a number", i)) end
+    elseif ls.type == "Lua" then
+      if type(ls.name) ~= "string" then bad(string.format("layer %d (Lua): name must be a string", i)) end
+      if not core._layer_class(ls.name) then
+        bad(string.format("layer %d is a Lua layer of class '%s', which is not registered (call "
+          .. "lunet.register_layer('%s', class) before Model.load)", i, ls.name, ls.name))
+      end
+      if ls.fields ~= nil and type(ls.fields) ~= "table" then
+        bad(string.format("layer %d (Lua layer %s): fields must be an object", i, ls.name))
+      end
     end
   end
   if spec.loss ~= nil then
@@ -551,10 +606,20 @@ local function build(spec)
         return ctor(ls.n_inputs, ls.n_neurons, { weight_regularizer_l1 = ls.weight_regularizer_l1,
           weight_regularizer_l2 = ls.weight_regularizer_l2, bias_regularizer_l1 = ls.bias_regularizer_l1,
           bias_regularizer_l2 = ls.bias_regularizer_l2 })
-      elseif ls.type == "Dropout" then return ctor(ls.rate) end
+      elseif ls.type == "Dropout" then return ctor(ls.rate)
+      elseif ls.type == "Lua" then
+        local l = core._layer_class(ls.name).load(ls.fields or {})
+        if not is_lua_layer(l) then
+          error(string.format("%s.load returned %s, not a layer with forward and backward", ls.name, typename(l)), 0)
+        end
+        return l
+      end
       return ctor()
     end)
-    if not ok then error(string.format("layer %d (%s): %s", i, ls.type, tostring(layer)), 0) end
+    if not ok then
+      error(string.format("layer %d (%s): %s", i, ls.type == "Lua" and "Lua layer " .. ls.name or ls.type,
+        tostring(layer)), 0)
+    end
     model:add(layer)
   end
   local set = {}
@@ -596,9 +661,18 @@ local function load_model(tensors, meta, path, who)
   if opt then
     for _, p in ipairs(trainable_positions(model)) do
       local st, any = {}, false
-      for _, s in ipairs(state_names) do
-        local t = tensors[string.format("optimizer.layers.%d.%s", p[1], s)]
-        if t then st[s] = t; any = true end
+      if is_lua_layer(p[2]) then
+        for _, s in ipairs(lua_state_names) do
+          for j = 1, #lua_params(p[2]) do
+            local t = tensors[string.format("optimizer.layers.%d.%s.%d", p[1], s, j)]
+            if t then st[s] = st[s] or {}; st[s][j] = t; any = true end
+          end
+        end
+      else
+        for _, s in ipairs(state_names) do
+          local t = tensors[string.format("optimizer.layers.%d.%s", p[1], s)]
+          if t then st[s] = t; any = true end
+        end
       end
       if any then
         local ok2, err = pcall(opt.set_state, opt, p[2], st)
