@@ -31,9 +31,9 @@ endif
 # BUILD and SO may be moved (e.g. make BUILD=/tmp/b SO=/tmp/b/lunet/core.so)
 BUILD ?= build
 SO    ?= lunet/core.so
-SRC  = $(wildcard src/*.c) $(wildcard src/engine/*.c) $(wildcard src/kernels/*.c)
+SRC  = $(wildcard src/*.c) $(wildcard src/engine/*.c) $(wildcard src/engine/ops/*.c) $(wildcard src/kernels/*.c)
 OBJ  = $(patsubst src/%.c,$(BUILD)/$(BLAS)/%.o,$(SRC))
-HDR  = src/lunet.h src/kernels/kernels.h $(wildcard src/kernels/*.h) $(wildcard src/engine/*.h)
+HDR  = src/lunet.h src/lunet_c.h src/kernels/kernels.h $(wildcard src/kernels/*.h) $(wildcard src/engine/*.h)
 
 DEB_PKGS = lua5.4 liblua5.4-dev libpng-dev zlib1g-dev lua-busted libopenblas-dev libcjson-dev libcsv-dev \
            pkg-config dataset-fashion-mnist gnuplot-nox
@@ -42,7 +42,7 @@ LUA_FILES = $(wildcard lua/lunet/*.lua)
 INST_LIBDIR ?= /usr/local/lib/lua/5.4
 INST_LUADIR ?= /usr/local/share/lua/5.4
 
-.PHONY: all test demo deps clean spec examples install lint bench
+.PHONY: all test demo deps clean spec examples install lint bench capi capitest
 
 all: $(SO)
 
@@ -122,6 +122,51 @@ install: $(SO)
 
 clean:
 	rm -rf build lunet
+
+# ---------------------------------------------------------------- C API
+#   make capi       build/liblunet.a: the C API without Lua (src/lunet_c.h)
+#   make capitest   test/capi_test.c under ASan+UBSan against models and
+#                   predictions that Lua saves (test/capi_models.lua)
+# Compiled without Lua's headers, so nothing in it can reach Lua.
+CAPI_SRC  = $(wildcard src/kernels/*.c) $(wildcard src/engine/*.c) $(wildcard src/engine/ops/*.c) \
+            $(wildcard src/capi/*.c)
+CAPI_DIR  = $(BUILD)/capi-$(BLAS)
+CAPI_OBJ  = $(patsubst src/%.c,$(CAPI_DIR)/%.o,$(CAPI_SRC))
+CAPI_LIB ?= $(BUILD)/liblunet.a
+CAPI_LINK = $(CAPI_LIB) -lpng -lz -lcjson -lm -lpthread $(BLAS_LIB)
+CAPI_CFLAGS = $(OPT) $(WARN) -D_POSIX_C_SOURCE=200809L -I/usr/include/cjson $(BLAS_DEF) $(BLAS_INC) $(CFLAGS)
+
+capi: $(CAPI_LIB)
+	@echo "link with: cc prog.c -Isrc $(CAPI_LINK)"
+
+$(CAPI_LIB): $(CAPI_OBJ) $(CAPI_DIR)/.stamp
+	@rm -f $@
+	ar rcs $@ $(CAPI_OBJ)
+
+$(CAPI_DIR)/.stamp:
+	@mkdir -p $(dir $@)
+	@rm -f $(BUILD)/capi-*/.stamp; touch $@
+
+$(CAPI_DIR)/%.o: src/%.c $(HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(CAPI_CFLAGS) -c -o $@ $<
+
+$(CAPI_DIR)/kernels/%.o: CAPI_CFLAGS += -fno-math-errno
+
+# the same compiler and flags as the Lua module (so the numbers are the
+# same), plus AddressSanitizer and UBSan
+CAPI_TEST_BUILD ?= $(BUILD)/capitest
+capitest: $(SO)
+	$(MAKE) BUILD=$(CAPI_TEST_BUILD) CAPI_LIB=$(CAPI_TEST_BUILD)/liblunet.a \
+	  CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer" $(CAPI_TEST_BUILD)/liblunet.a
+	$(CC) $(OPT) $(WARN) -fsanitize=address,undefined -fno-omit-frame-pointer -D_POSIX_C_SOURCE=200809L -Isrc \
+	  -I/usr/include/cjson -o $(CAPI_TEST_BUILD)/capi_test test/capi_test.c $(CAPI_TEST_BUILD)/liblunet.a \
+	  -lpng -lz -lcjson -lm -lpthread $(BLAS_LIB)
+	@rm -rf $(CAPI_TEST_BUILD)/models && mkdir -p $(CAPI_TEST_BUILD)/models
+	LUA_PATH="./lua/?.lua;./lua/?/init.lua;;" LUA_CPATH="$(dir $(SO))../?.so;;" \
+	  $(LUA) test/capi_models.lua $(CAPI_TEST_BUILD)/models
+	ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  $(CAPI_TEST_BUILD)/capi_test $(CAPI_TEST_BUILD)/models
 
 # ---------------------------------------------------------------- robustness
 #   make fuzz       each libFuzzer target in fuzz/ for FUZZ_SECONDS (clang, ASan+UBSan)

@@ -521,7 +521,7 @@ static Pool *getpool(lua_State *L) {
   }
   lua_setmetatable(L, -2);
   lua_setiuservalue(L, 1, UV_POOL);
-  if (ln_pool_start(p) != 0) return NULL;
+  if (ln_pool_start(p, 2) != 0) return NULL;
   return p;
 }
 

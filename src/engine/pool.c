@@ -2,6 +2,7 @@
 ** pool.c: see pool.h.
 */
 #include <sched.h>
+#include <stdlib.h>
 #include <stddef.h>
 #include <string.h>
 #include <time.h>
@@ -34,19 +35,24 @@ static void waitfor(const unsigned *x, unsigned v) {
   }
 }
 
-/* two-party barrier number k (1, 2, ...) of the current job */
+/* barrier number k (1, 2, ...) of the current job among its parts */
 void ln_pool_barrier(ln_Pool *p, int parts, unsigned k) {
   if (parts == 1) return;
   __atomic_add_fetch(&p->bar, 1, __ATOMIC_ACQ_REL);
-  waitfor(&p->bar, 2 * k);
+  waitfor(&p->bar, (unsigned)parts * k);
 }
 
-/* the worker: run part 1 of each job posted.  Between jobs it spins (a
+/* a worker and its part number */
+typedef struct Worker { ln_Pool *p; int part; } Worker;
+
+/* a worker: run its part of each job posted.  Between jobs it spins (a
 ** step posts three jobs a few microseconds apart; waking a sleeping thread
 ** costs more than the job) and sleeps after IDLE_NS, or at once when parked */
 static void *pool_main(void *arg) {
-  ln_Pool *p = (ln_Pool *)arg;
+  Worker w = *(Worker *)arg;
+  ln_Pool *p = w.p;
   unsigned seen = 0;
+  free(arg);
   for (;;) {
     int spins = 0;
     long long t0 = nanos();
@@ -58,51 +64,72 @@ static void *pool_main(void *arg) {
         pthread_mutex_unlock(&p->mu);
         t0 = nanos();
       }
-      if (p->quit) return NULL;
+      if (__atomic_load_n(&p->quit, __ATOMIC_ACQUIRE)) return NULL;
     }
-    if (p->quit) return NULL;
+    if (__atomic_load_n(&p->quit, __ATOMIC_ACQUIRE)) return NULL;
     seen++;
-    p->job(p, p->arg, 1, 2);
-    __atomic_store_n(&p->done, seen, __ATOMIC_RELEASE);
+    p->job(p, p->arg, w.part, p->nworkers + 1);
+    __atomic_add_fetch(&p->done, 1, __ATOMIC_ACQ_REL);
   }
 }
 
-int ln_pool_start(ln_Pool *p) {
+int ln_pool_start(ln_Pool *p, int n) {
+  int i;
+  if (n < 2 || n > LN_MAXTHREADS || p->started) return -1;
+  p->go = p->done = p->bar = 0; /* a pool may be started again after ln_pool_stop */
+  p->quit = p->park = 0;
   if (pthread_mutex_init(&p->mu, NULL) != 0) return -1;
   if (pthread_cond_init(&p->cv, NULL) != 0) { pthread_mutex_destroy(&p->mu); return -1; }
-  if (pthread_create(&p->th, NULL, pool_main, p) != 0) {
-    pthread_cond_destroy(&p->cv);
-    pthread_mutex_destroy(&p->mu);
-    return -1;
-  }
+  p->th = (pthread_t *)malloc((size_t)(n - 1) * sizeof *p->th);
   p->started = 1;
-  return 0;
+  p->nworkers = 0;
+  for (i = 1; p->th != NULL && i < n; i++) {
+    Worker *w = (Worker *)malloc(sizeof *w);
+    if (w == NULL) break;
+    w->p = p;
+    w->part = i;
+    if (pthread_create(&p->th[i - 1], NULL, pool_main, w) != 0) { free(w); break; }
+    p->nworkers++;
+  }
+  if (p->nworkers == 0) { ln_pool_stop(p); return -1; }
+  return 0; /* fewer workers than asked when threads ran out: the parts follow nworkers */
 }
 
 void ln_pool_stop(ln_Pool *p) {
+  int i;
   if (!p->started) return;
   pthread_mutex_lock(&p->mu);
-  p->quit = 1;
+  __atomic_store_n(&p->quit, 1, __ATOMIC_RELEASE);
   __atomic_add_fetch(&p->go, 1, __ATOMIC_ACQ_REL);
-  pthread_cond_signal(&p->cv);
+  pthread_cond_broadcast(&p->cv);
   pthread_mutex_unlock(&p->mu);
-  pthread_join(p->th, NULL);
+  for (i = 0; i < p->nworkers; i++) pthread_join(p->th[i], NULL);
+  free(p->th);
+  p->th = NULL;
+  p->nworkers = 0;
   pthread_mutex_destroy(&p->mu);
   pthread_cond_destroy(&p->cv);
   p->started = 0;
 }
 
+int ln_pool_parts(const ln_Pool *p) {
+  return p != NULL && p->started ? p->nworkers + 1 : 1;
+}
+
 void ln_pool_run(ln_Pool *p, ln_Job job, void *arg) {
+  unsigned target;
+  if (!p->started) { job(NULL, arg, 0, 1); return; }
   p->job = job;
   p->arg = arg;
+  target = __atomic_load_n(&p->done, __ATOMIC_ACQUIRE) + (unsigned)p->nworkers;
   __atomic_store_n(&p->park, 0, __ATOMIC_RELEASE);
   __atomic_store_n(&p->bar, 0, __ATOMIC_RELAXED);
   pthread_mutex_lock(&p->mu);
   __atomic_add_fetch(&p->go, 1, __ATOMIC_ACQ_REL);
-  pthread_cond_signal(&p->cv);
+  pthread_cond_broadcast(&p->cv);
   pthread_mutex_unlock(&p->mu);
-  job(p, arg, 0, 2);
-  waitfor(&p->done, __atomic_load_n(&p->go, __ATOMIC_ACQUIRE));
+  job(p, arg, 0, p->nworkers + 1);
+  waitfor(&p->done, target);
 }
 
 void ln_pool_park(ln_Pool *p) {

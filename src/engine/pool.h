@@ -1,23 +1,28 @@
 /*
-** pool.h: the engine's thread pool.  One worker thread beside the caller
-** runs part 1 of each job while the caller runs part 0 (a job is a function
-** and its argument: the pool knows nothing about what it computes); parts
-** meet at numbered barriers.  Between jobs the worker spins (a training step
-** posts jobs microseconds apart; waking a sleeping thread costs more), then
-** sleeps after IDLE_NS or at once when parked.  Plain C with pthreads: no Lua.
+** pool.h: the engine's thread pool.  The caller and n - 1 worker threads
+** run the parts 0 .. n-1 of each job (a job is a function and its argument:
+** the pool knows nothing about what it computes); parts meet at numbered
+** barriers.  Between jobs the workers spin (a training step posts jobs
+** microseconds apart; waking a sleeping thread costs more), then sleep after
+** IDLE_NS or at once when parked.  Plain C with pthreads: no Lua.
+** (ggml's compute threads and KANN's kann_mt divide work the same way: every
+** part gets its index and the count, and splits rows by them.)
 */
 #ifndef LUNET_POOL_H
 #define LUNET_POOL_H
 
 #include <pthread.h>
 
+#define LN_MAXTHREADS 1024 /* lunet.set_threads' range */
+
 typedef struct ln_Pool ln_Pool;
-/* a job: the caller runs part 0, the worker part 1, parts = 2 (or the
-** caller alone: part 0 of 1, p NULL) */
+/* a job: part `part` of `parts` (the caller runs part 0; p is NULL when the
+** caller runs the only part) */
 typedef void (*ln_Job)(ln_Pool *p, void *arg, int part, int parts);
 
 struct ln_Pool {
-  pthread_t th;
+  pthread_t *th;           /* the workers (parts 1 .. nworkers) */
+  int nworkers;            /* started */
   pthread_mutex_t mu;
   pthread_cond_t cv;
   int started, quit;
@@ -27,15 +32,18 @@ struct ln_Pool {
   void *arg;
 };
 
-/* start the worker of a zeroed pool; 0, or -1 (no thread: run jobs alone) */
-int ln_pool_start(ln_Pool *p);
-/* stop and join the worker (safe twice) */
+/* start n - 1 workers in a zeroed pool (1 <= n <= LN_MAXTHREADS); 0, or -1
+** (no thread: jobs run on the caller alone) */
+int ln_pool_start(ln_Pool *p, int n);
+/* stop and join the workers (safe twice) */
 void ln_pool_stop(ln_Pool *p);
-/* run job on both threads and return when both parts are done */
+/* the parts a job of the pool runs in: its workers and the caller */
+int ln_pool_parts(const ln_Pool *p);
+/* run job in ln_pool_parts(p) parts and return when all are done */
 void ln_pool_run(ln_Pool *p, ln_Job job, void *arg);
 /* barrier number k (1, 2, ...) of the current job; nothing for parts 1 */
 void ln_pool_barrier(ln_Pool *p, int parts, unsigned k);
-/* the worker sleeps until the next job instead of spinning for it */
+/* the workers sleep until the next job instead of spinning for it */
 void ln_pool_park(ln_Pool *p);
 /* the number of online cores, read once */
 long ln_ncores(void);

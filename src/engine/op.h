@@ -1,0 +1,58 @@
+/*
+** op.h: the engine's layer kinds.  Each kind is one op table (ln_OpDef) in
+** its own file under ops/, registered in one place (ops/registry.c); a
+** network (net.h) is a list of nodes, each an op with its sizes, settings
+** and parameters.  Plain C over the kernels: no Lua.
+**
+** Adding a kind: write ops/<kind>.c with its ln_OpDef (name as the model
+** file writes it, parameter names, setup from the architecture entry,
+** forward over a block of rows), and list it in ops/registry.c.  Today the
+** ops carry inference (the C API, src/lunet_c.h); training still runs in the
+** Lua-facing layers (src/layers.c, src/activations.c) and the plan
+** (plan.c), which are to move onto these tables (doc/design.md).
+*/
+#ifndef LUNET_OP_H
+#define LUNET_OP_H
+
+#include <stddef.h>
+
+#define LN_OP_MAXPARAMS 4
+
+typedef struct ln_OpDef ln_OpDef;
+
+/* one layer of a network */
+typedef struct ln_Node {
+  const ln_OpDef *op;
+  size_t in, out;                       /* values per row in and out (0: not known yet) */
+  float *param[LN_OP_MAXPARAMS];        /* owned by the network; op->params[k] names param k */
+  size_t prows[LN_OP_MAXPARAMS], pcols[LN_OP_MAXPARAMS]; /* their shapes (rows x cols) */
+  double setting[4];                    /* the kind's numbers (Dense: n_inputs, n_neurons; Dropout: rate) */
+} ln_Node;
+
+/* the architecture entry of a node, as its op reads it: number(key, &v)
+** returns 1 and sets v when the entry has that number, else 0 */
+typedef struct ln_OpSpec {
+  const void *entry;
+  int (*number)(const struct ln_OpSpec *s, const char *key, double *v);
+} ln_OpSpec;
+
+struct ln_OpDef {
+  const char *name;                     /* "Dense": the model file's type */
+  int nparams;
+  const char *params[LN_OP_MAXPARAMS];  /* file names: layers.<i>.<name> */
+  /* read the settings and set in/out and the parameters' shapes (in may be
+  ** 0: decided by a later layer); 0, or -1 with a reason in err */
+  int (*setup)(ln_Node *n, const ln_OpSpec *spec, char *err, size_t errlen);
+  /* inference over rows rows of in (rows x n->in) into out (rows x n->out);
+  ** scratch holds rows x n->out floats; out never aliases in */
+  void (*forward)(const ln_Node *n, size_t rows, const float *in, float *out, float *scratch);
+};
+
+/* the kinds (one file each in ops/) */
+extern const ln_OpDef ln_op_dense, ln_op_relu, ln_op_sigmoid, ln_op_softmax, ln_op_linear, ln_op_dropout,
+                      ln_op_input;
+
+/* the op of a model file's layer type, or NULL */
+const ln_OpDef *ln_op_find(const char *name);
+
+#endif
