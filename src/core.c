@@ -42,7 +42,7 @@ static int l_config(lua_State *L) {
 
 /* lunet.set_threads(n): threads lunet may use in this Lua state: n = 1
 ** keeps training on the calling thread; n >= 2 lets Model:train split each
-** batch across two threads (the default on machines with 2 or more cores);
+** batch across n threads (the default: the machine's cores);
 ** OpenBLAS' thread count only with LUNET_SPLIT=blas (see blasthreads).
 ** Kept in the registry, not a C global. */
 static int l_set_threads(lua_State *L) {

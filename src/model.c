@@ -491,26 +491,31 @@ static int pool_gc(lua_State *L) {
   return 0;
 }
 
-/* may this Lua state's training split batches across two threads?  Yes on
-** 2 or more cores unless lunet.set_threads(1) or LUNET_SPLIT=0 / blas */
-static int splitallowed(lua_State *L) {
+/* the threads this Lua state's training splits batches across:
+** lunet.set_threads' value (default: the machine's cores), 1 with
+** LUNET_SPLIT=0 or blas */
+static int splitthreads(lua_State *L) {
   const char *env = getenv("LUNET_SPLIT");
-  lua_Integer threads = 2;
-  if (env && (strcmp(env, "0") == 0 || strcmp(env, "blas") == 0)) return 0;
+  lua_Integer threads = ln_ncores();
+  if (env && (strcmp(env, "0") == 0 || strcmp(env, "blas") == 0)) return 1;
   if (lua_getfield(L, LUA_REGISTRYINDEX, LN_THREADS_KEY) == LUA_TNUMBER) threads = lua_tointeger(L, -1);
   lua_pop(L, 1);
-  return threads >= 2 && ln_ncores() >= 2;
+  return threads < 1 ? 1 : threads > LN_MAXTHREADS ? LN_MAXTHREADS : (int)threads;
 }
 
-/* the model's worker pool, created on first use; NULL when the split is
-** off (see splitallowed) or the thread could not start */
+/* the model's worker pool with splitthreads' parts, created on first use
+** and restarted when the thread count changed; NULL for one thread or when
+** no thread could start */
 static Pool *getpool(lua_State *L) {
   Pool *p;
-  if (!splitallowed(L)) return NULL;
+  int n = splitthreads(L);
+  if (n < 2) return NULL;
   if (lua_getiuservalue(L, 1, UV_POOL) == LUA_TUSERDATA) {
     p = (Pool *)lua_touserdata(L, -1);
     lua_pop(L, 1);
-    return p->started ? p : NULL;
+    if (p->started && ln_pool_parts(p) == n) return p;
+    ln_pool_stop(p);
+    return ln_pool_start(p, n) == 0 ? p : NULL;
   }
   lua_pop(L, 1);
   p = (Pool *)lua_newuserdatauv(L, sizeof *p, 0);
@@ -521,7 +526,7 @@ static Pool *getpool(lua_State *L) {
   }
   lua_setmetatable(L, -2);
   lua_setiuservalue(L, 1, UV_POOL);
-  if (ln_pool_start(p, 2) != 0) return NULL;
+  if (ln_pool_start(p, n) != 0) return NULL;
   return p;
 }
 
@@ -781,7 +786,8 @@ static lua_Integer steps_book(lua_State *L, Model *m, const ln_Tensor *X, const 
   ln_Optimizer *opt = NULL;
   ln_Tensor *byt = NULL;
   size_t cur = 0, s, n = X->dims[0];
-  ln_Tally tally[2];
+  ln_Tally tally[LN_MAXTHREADS];
+  int t, parts = 1;
   ln_Loss *lossp = NULL;
   ln_Accuracy *accp = NULL;
   int bx, by = 0, out = 0, lossi = 0, acci = 0, predi = 0, base = 0, ready = 0, j, reg_any = anyreg(L);
@@ -812,13 +818,16 @@ static lua_Integer steps_book(lua_State *L, Model *m, const ln_Tensor *X, const 
     m->pending = 0;
     plan.first = first;
     plan.mode = PLAN_FORWARD;
-    tally[0].hits = tally[1].hits = 0;
-    tally[0].bad = tally[1].bad = 0;
+    parts = ln_pool_parts(pool);
+    for (t = 0; t < parts; t++) tally[t].hits = 0, tally[t].bad = 0;
     plan_run(pool, &plan);
     setpending(m, &plan, perm, first, count);
-    if (plan.losses && !tally[0].bad && !tally[1].bad) { /* computed by the plan's threads */
+    for (t = 0; t < parts && !tally[t].bad; t++) {}
+    if (plan.losses && t == parts) { /* computed by the plan's threads */
+      size_t hits = 0;
+      for (t = 0; t < parts; t++) hits += tally[t].hits;
       data_loss = ln_loss_add(lossp, plan.losses, count);
-      acc = ln_accuracy_add(accp, tally[0].hits + tally[1].hits, count);
+      acc = ln_accuracy_add(accp, hits, count);
     } else {
       checklabels(L, lossi, out, by, first, perm, "Model:train: loss");
       data_loss = ln_loss_calculate(L, lossi, out, by, "Model:train: loss"); /* checks y */

@@ -7,14 +7,18 @@
 #include "../kernels/loss.h"
 #include "plan.h"
 
-/* [lo, hi) of n split in two parts; part 0 or 1.  The split falls on a
-** multiple of LN_GEMM_MB (kernels.h) so that products split this way run
-** the same CBLAS calls on each row as one thread would */
+/* [lo, hi) of n split in parts parts; part 0 .. parts-1.  The splits fall
+** on multiples of LN_GEMM_MB (kernels.h), so that products split this way
+** run the same CBLAS calls on each row as one thread would; trailing parts
+** may get nothing */
 static void span(size_t n, int part, int parts, size_t *lo, size_t *hi) {
-  size_t h = parts == 1 ? n : (n / 2 + LN_GEMM_MB / 2) / LN_GEMM_MB * LN_GEMM_MB;
-  if (h > n) h = n;
-  *lo = part == 0 ? 0 : h;
-  *hi = part == 0 ? h : n;
+  size_t blocks = (n + LN_GEMM_MB - 1) / LN_GEMM_MB, chunk;
+  if (parts == 1) { *lo = 0; *hi = n; return; }
+  chunk = (blocks + (size_t)parts - 1) / (size_t)parts * LN_GEMM_MB;
+  *lo = (size_t)part * chunk;
+  *hi = *lo + chunk;
+  if (*lo > n) *lo = n;
+  if (*hi > n) *hi = n;
 }
 
 void ln_batchrows(float *dst, const float *src, size_t ld, size_t width, const size_t *perm, size_t first,
@@ -184,9 +188,11 @@ static void plan_update(const ln_Plan *pl, int part, int parts) {
   int j;
   for (j = 0; j < pl->nup; j++) {
     const ln_Update *u = &pl->up[j];
-    size_t h = parts == 1 ? u->n : (u->n / 2) & ~(size_t)15;
-    if (part == 0) ln_update_run(u, 0, h);
-    else ln_update_run(u, h, u->n);
+    size_t chunk = parts == 1 ? u->n : ((u->n + (size_t)parts - 1) / (size_t)parts + 15) & ~(size_t)15;
+    size_t lo = (size_t)part * chunk, hi = lo + chunk;
+    if (lo > u->n) lo = u->n;
+    if (hi > u->n) hi = u->n;
+    if (hi > lo) ln_update_run(u, lo, hi);
   }
 }
 
@@ -200,7 +206,7 @@ static void plan_part(ln_Pool *p, void *arg, int part, int parts) {
   }
 }
 
-/* run a plan on one thread, or on two with the pool's worker */
+/* run a plan on one thread, or on the pool's parts */
 void ln_plan_run(ln_Pool *p, ln_Plan *pl) {
   int blas;
   if (p == NULL || !p->started) {

@@ -2,17 +2,18 @@
 ** plan.h: the engine's plan for the training steps of a leading run of
 ** Dense/ReLU layers (and a last Softmax with the combined
 ** softmax/cross-entropy loss), set up by the Model's bindings (src/model.c)
-** over the layers' own buffers and run here on one thread or two (the
-** pool's).  Plain C over the kernels: no Lua.
+** over the layers' own buffers and run here on one thread or on the pool's
+** n parts (lunet.set_threads).  Plain C over the kernels: no Lua.
 **
 ** The leading Dense/ReLU layers of a training step, and a last Softmax with
 ** the combined softmax/cross-entropy loss, run as one C plan: the batch
-** rows are split across two threads (the caller and one worker kept by the
-** model), each calling a 1-thread GEMM.  Forward (with the batch gather,
+** rows are split across n threads (the caller and n - 1 workers kept by the
+** model) at multiples of LN_GEMM_MB rows, each calling a 1-thread GEMM.  Forward (with the batch gather,
 ** softmax and predictions) and the input gradients split by rows, except a
-** first Dense with a split sum (ln_nn_dense_split): there each thread
-** gathers half of every row's inputs and computes that half of the sum for
-** all rows; weight gradients split by rows of dweights (the same halves of
+** first Dense with a split sum (ln_nn_dense_split) on exactly two threads:
+** there each thread gathers half of every row's inputs and computes that
+** half of the sum for all rows (on more threads each computes both halves
+** for its rows); weight gradients split by rows of dweights (the same halves of
 ** the inputs) and bias gradients by columns (so each element is still one
 ** full sum over the batch).  The split never changes
 ** which products are summed, only who computes them, so results do not
@@ -29,11 +30,11 @@
 ** when someone can see it, by model:_sync_inputs (Model:train says when).
 ** When every trainable layer is in the plan, the optimizer runs inside the
 ** backward job (fused): each thread updates the parameters whose gradients
-** it computed; otherwise a third job (PLAN_UPDATE) updates half of every
-** tensor.  The update kernels are elementwise, so any split gives the same
+** it computed; otherwise a third job (PLAN_UPDATE) updates a part of every
+** tensor on each thread.  The update kernels are elementwise, so any split gives the same
 ** numbers as one loop.
-** Default: the batch is split across two threads when the machine has 2 or
-** more cores (the 2-core machine of `make bench`: 0.128 s/epoch against
+** Default: the batch is split across as many threads as the machine has
+** cores (the 2-core machine of `make bench`: 0.128 s/epoch against
 ** 0.240 on one thread).  Steps too small to gain (SPLIT_WORK, SPLIT_UPDATE)
 ** run on the calling thread with a 1-thread GEMM, so no thread spins on
 ** tiny products.  lunet.set_threads(1) or LUNET_SPLIT=0 keep everything on
@@ -88,7 +89,7 @@ typedef struct ln_Plan {
   ** writes its rows' losses (categorical cross-entropy) and counts its
   ** correct predictions; bad: its labels failed ln_labels_check */
   float *losses;
-  ln_Tally *tally;
+  ln_Tally *tally;        /* one per part */
   /* forward, when set (steps_book): each thread first copies its rows of
   ** the batch's targets (rows of ycols values, from ysrc as the batch rows
   ** of X) into ydst, the buffer y points to */
