@@ -361,7 +361,7 @@ static int dense_set_parameters(lua_State *L) {
 }
 
 static const ln_LayerClass dense_class = {
-  "Dense", 1, dense_forward, dense_backward, dense_describe, NULL, 0
+  "Dense", 1, dense_forward, dense_backward, dense_describe, NULL, 0, LN_KIND_DENSE
 };
 
 /* v as text for messages: %g, but "nan" for every NaN (glibc prints "-nan") */
@@ -483,7 +483,7 @@ static ln_Tensor *dropout_backward(lua_State *L, int self, int dv_idx, const cha
 }
 
 static const ln_LayerClass dropout_class = {
-  "Dropout", 0, dropout_forward, dropout_backward, dropout_describe, NULL, 0
+  "Dropout", 0, dropout_forward, dropout_backward, dropout_describe, NULL, 0, LN_KIND_DROPOUT
 };
 
 /* lunet.Dropout(rate): rate = fraction dropped, in [0, 1) */
@@ -540,7 +540,7 @@ static ln_Tensor *input_backward(lua_State *L, int self, int dv_idx, const char 
 }
 
 static const ln_LayerClass input_class = {
-  "Input", 0, input_forward, input_backward, input_describe, NULL, 0
+  "Input", 0, input_forward, input_backward, input_describe, NULL, 0, LN_KIND_INPUT
 };
 
 /* lunet.Input() */

@@ -138,6 +138,12 @@ enum {
 
 typedef struct ln_Layer ln_Layer;
 
+/* the built-in kinds, so that code recognises a layer without comparing
+** class names */
+typedef enum {
+  LN_KIND_DENSE = 1, LN_KIND_DROPOUT, LN_KIND_INPUT, LN_KIND_RELU, LN_KIND_SIGMOID, LN_KIND_SOFTMAX, LN_KIND_LINEAR
+} ln_Kind;
+
 typedef struct ln_LayerClass {
   const char *name;     /* "Dense", "ReLU", ...; metatable "lunet.<name>" */
   int trainable;        /* has weights/biases (LN_UV_WEIGHTS...) */
@@ -153,6 +159,7 @@ typedef struct ln_LayerClass {
   ** one value per row when pred_argmax (labels 1..K), else outputs' shape */
   void (*predictions)(const ln_Layer *l, const ln_Tensor *outputs, ln_Tensor *dst);
   int pred_argmax;
+  ln_Kind kind;
 } ln_LayerClass;
 
 struct ln_Layer {

@@ -204,7 +204,7 @@ static int m_finalize(lua_State *L) {
       else lua_pop(L, 1);
       continue;
     }
-    if (strcmp(l->cls->name, "Dense") == 0) {
+    if (l->cls->kind == LN_KIND_DENSE) {
       ln_Dense *dn = (ln_Dense *)l;
       if (prev_i && dn->n_inputs != prev_out) {
         ln_Layer *p;
@@ -229,7 +229,7 @@ static int m_finalize(lua_State *L) {
   }
   last = pushlayer(L, 1, n);
   lua_pop(L, 1);
-  if (loss && last && strcmp(last->cls->name, "Softmax") == 0 && strcmp(loss->cls->name, "CategoricalCrossentropy") == 0)
+  if (loss && last && last->cls->kind == LN_KIND_SOFTMAX && strcmp(loss->cls->name, "CategoricalCrossentropy") == 0)
     ln_new_softmax_cce(L);
   else
     lua_pushnil(L);
@@ -530,11 +530,26 @@ static Pool *getpool(lua_State *L) {
   return p;
 }
 
-/* number of leading layers the plan can take: Dense/ReLU (and a last
-** Softmax with the combined loss), starting with a Dense whose input width
-** matches X; *work = the Dense layers' multiply-adds per sample */
+/* the plan's kind of a built-in layer (F_SOFTMAX only for the last layer
+** with the combined loss), or -1 */
+static int plankind(const ln_Layer *l, int last_combined) {
+  switch (l->cls->kind) {
+    case LN_KIND_DENSE: return F_DENSE;
+    case LN_KIND_RELU: return F_RELU;
+    case LN_KIND_SIGMOID: return F_SIGMOID;
+    case LN_KIND_LINEAR: return F_LINEAR;
+    case LN_KIND_DROPOUT: return F_DROPOUT;
+    case LN_KIND_SOFTMAX: return last_combined ? F_SOFTMAX : -1;
+    default: return -1;
+  }
+}
+
+/* number of leading layers the plan can take: Dense, ReLU, Sigmoid, Linear,
+** Dropout (and a last Softmax with the combined loss), starting with a Dense
+** whose input width matches X; *work = the Dense layers' multiply-adds per
+** sample */
 static int fastprefix(lua_State *L, const ln_Tensor *bx, size_t *work) {
-  int n = nlayers(L, 1), i, k = 0, combined;
+  int n = nlayers(L, 1), i, k = 0, combined, kind;
   size_t w = 0;
   *work = 0;
   lua_getiuservalue(L, 1, UV_COMBINED);
@@ -544,13 +559,13 @@ static int fastprefix(lua_State *L, const ln_Tensor *bx, size_t *work) {
     ln_Layer *l = pushlayer(L, 1, i);
     lua_pop(L, 1);
     if (l == NULL) break; /* a Lua layer runs on the calling thread */
-    if (strcmp(l->cls->name, "Dense") == 0) {
+    kind = plankind(l, i == n && combined);
+    if (kind < 0 || (i == 1 && kind != F_DENSE)) break;
+    if (kind == F_DENSE) {
       if (i == 1 && (bx->ndim != 2 || bx->dims[1] != ((ln_Dense *)l)->n_inputs)) return 0;
       w += ((ln_Dense *)l)->n_inputs * ((ln_Dense *)l)->n_neurons;
-    } else if (i > 1 && strcmp(l->cls->name, "Softmax") == 0 && i == n && combined) {
-      /* the last layer with the combined loss: its forward, predictions and
+    } /* a last Softmax with the combined loss: its forward, predictions and
       ** gradient also run on the plan's threads */
-    } else if (strcmp(l->cls->name, "ReLU") != 0 || i == 1) break;
     k = i;
   }
   /* Dense sizes must chain (finalize checked Dense-to-Dense already) */
@@ -575,14 +590,17 @@ static void forward_setup(lua_State *L, Plan *pl, int bx, int k) {
     ln_Layer *l = pushlayer(L, 1, i);
     int li = lua_gettop(L);
     ln_Tensor *in = ln_totensor(L, li - 1), *out;
-    f->kind = strcmp(l->cls->name, "Dense") == 0 ? F_DENSE
-              : strcmp(l->cls->name, "ReLU") == 0 ? F_RELU : F_SOFTMAX;
+    f->kind = plankind(l, 1); /* fastprefix took a Softmax only as the last layer with the combined loss */
     f->n_in = cols;
     f->n_out = f->kind == F_DENSE ? ((ln_Dense *)l)->n_neurons : cols;
     out = ln_buffer2(L, li, LN_UV_OUTPUT, rows, f->n_out);
     f->in = in->data;
     f->out = out->data;
     if (f->kind == F_SOFTMAX) pl->pred = ln_buffer(L, 1, UV_PRED, 1, &rows)->data;
+    if (f->kind == F_DROPOUT) {
+      f->rate = ((ln_Dropout *)l)->rate;
+      f->mask = ln_buffer2(L, li, LN_UV_EXTRA, rows, f->n_out)->data;
+    }
     if (f->kind == F_DENSE) {
       f->w = ln_getuv(L, li, LN_UV_WEIGHTS)->data;
       f->b = ln_getuv(L, li, LN_UV_BIASES)->data;
@@ -689,6 +707,7 @@ static void step_any(lua_State *L, Model *m, const ln_Tensor *X, const ln_Tensor
     pool = plan_begin(L, &plan, X, perm, count, work);
     plan.first = first;
     forward_setup(L, &plan, bx, k);
+    ln_plan_masks(&plan, ln_getrng(L));
     plan_run(pool, &plan);
     setpending(m, &plan, perm, first, count);
     softmax_in_plan = plan.l[k - 1].kind == F_SOFTMAX;
@@ -770,7 +789,7 @@ static int book_classifier(lua_State *L, const ln_Tensor *X, size_t *work) {
   ln_Layer *l;
   if (k < 2 || k != n) return 0;
   l = pushlayer(L, 1, n);
-  last = l && strcmp(l->cls->name, "Softmax") == 0;
+  last = l && l->cls->kind == LN_KIND_SOFTMAX;
   lua_pop(L, 1);
   return last ? k : 0;
 }
@@ -818,6 +837,7 @@ static lua_Integer steps_book(lua_State *L, Model *m, const ln_Tensor *X, const 
     m->pending = 0;
     plan.first = first;
     plan.mode = PLAN_FORWARD;
+    ln_plan_masks(&plan, ln_getrng(L));
     parts = ln_pool_parts(pool);
     for (t = 0; t < parts; t++) tally[t].hits = 0, tally[t].bad = 0;
     plan_run(pool, &plan);

@@ -112,6 +112,13 @@ static void plan_forward(ln_Pool *p, const ln_Plan *pl, int part, int parts) {
                           f->part ? f->part + r0 * f->n_out : NULL, f->out + r0 * f->n_out);
     } else if (f->kind == F_RELU) {
       ln_nn_relu_forward((r1 - r0) * f->n_out, f->in + r0 * f->n_out, f->out + r0 * f->n_out);
+    } else if (f->kind == F_SIGMOID) {
+      ln_nn_sigmoid_forward((r1 - r0) * f->n_out, f->in + r0 * f->n_out, f->out + r0 * f->n_out);
+    } else if (f->kind == F_LINEAR) {
+      memcpy(f->out + r0 * f->n_out, f->in + r0 * f->n_out, (r1 - r0) * f->n_out * sizeof(float));
+    } else if (f->kind == F_DROPOUT) {
+      ln_nn_dropout_apply((r1 - r0) * f->n_out, f->in + r0 * f->n_out, f->mask + r0 * f->n_out,
+                          f->out + r0 * f->n_out);
     } else { /* Softmax, and the predictions the model reads after the step */
       ln_softmax_rows(r1 - r0, f->n_out, f->in + r0 * f->n_out, f->out + r0 * f->n_out);
       ln_argmax_labels(r1 - r0, f->n_out, f->out + r0 * f->n_out, pl->pred + r0);
@@ -142,9 +149,12 @@ static void plan_backward(ln_Pool *p, const ln_Plan *pl, int part, int parts) {
       if (f->din)
         ln_gemm(0, 1, r1 - r0, f->n_in, f->n_out, 1.0f, f->dv + r0 * f->n_out, f->n_out, f->w, f->n_out,
                 0.0f, f->din + r0 * f->n_in, f->n_in);
-    } else { /* ReLU */
-      ln_nn_relu_backward((r1 - r0) * f->n_out, f->in + r0 * f->n_out, f->dv + r0 * f->n_out,
-                          f->din + r0 * f->n_out);
+    } else {
+      size_t o = r0 * f->n_out, m = (r1 - r0) * f->n_out;
+      if (f->kind == F_RELU) ln_nn_relu_backward(m, f->in + o, f->dv + o, f->din + o);
+      else if (f->kind == F_SIGMOID) ln_nn_sigmoid_backward(m, f->out + o, f->dv + o, f->din + o);
+      else if (f->kind == F_DROPOUT) ln_nn_dropout_apply(m, f->dv + o, f->mask + o, f->din + o);
+      else memcpy(f->din + o, f->dv + o, m * sizeof(float)); /* Linear */
     }
   }
   ln_pool_barrier(p, parts, 1); /* every dv is complete: both threads wrote their rows */
@@ -194,6 +204,12 @@ static void plan_update(const ln_Plan *pl, int part, int parts) {
     if (hi > u->n) hi = u->n;
     if (hi > lo) ln_update_run(u, lo, hi);
   }
+}
+
+void ln_plan_masks(ln_Plan *pl, ln_Rng *r) {
+  int k;
+  for (k = 0; k < pl->n; k++)
+    if (pl->l[k].kind == F_DROPOUT) ln_nn_dropout_mask(r, pl->rows * pl->l[k].n_out, pl->l[k].rate, pl->l[k].mask);
 }
 
 /* part of a plan */

@@ -50,13 +50,14 @@
 
 #define MAXFAST 32        /* most layers the plan takes */
 
-enum { F_RELU, F_DENSE, F_SOFTMAX };
+enum { F_RELU, F_DENSE, F_SOFTMAX, F_SIGMOID, F_LINEAR, F_DROPOUT };
 
 /* one thread's count of correct predictions; bad: its labels failed the check */
 typedef struct ln_Tally { size_t hits; int bad; } ln_Tally;
 
 typedef struct ln_FLayer {
-  int kind;               /* F_DENSE, F_RELU, or F_SOFTMAX (last, with the combined loss) */
+  int kind;               /* F_DENSE, F_RELU, F_SIGMOID, F_LINEAR, F_DROPOUT, or F_SOFTMAX (last, with the
+                             combined loss) */
   size_t n_in, n_out;     /* columns of inputs and outputs */
   float *in, *out, *w, *b, *dw, *db, *din;
   const float *dv;        /* backward: gradient of the output */
@@ -65,6 +66,8 @@ typedef struct ln_FLayer {
   float *part;            /* Dense with h: the second partial sum, rows x n_out (the first goes to out, */
   float *p0;              /* or for the first Dense split between threads here: see plan_forward) */
   const ln_Update *up;    /* Dense, fused plans: the weights' and biases' updates */
+  double rate;            /* Dropout: the fraction dropped */
+  float *mask;            /* Dropout: rows x n_out, drawn by the caller before each forward (ln_plan_masks) */
 } ln_FLayer;
 
 enum { PLAN_FORWARD, PLAN_BACKWARD, PLAN_UPDATE };
@@ -107,6 +110,9 @@ typedef struct ln_Plan {
 ** from row first + i of src, or row perm[first + i] */
 void ln_batchrows(float *dst, const float *src, size_t ld, size_t width, const size_t *perm, size_t first,
                   size_t i0, size_t i1);
+/* draw the Dropout layers' masks of a forward plan from r, in layer order
+** (the order the layers' own forward passes draw them), before running it */
+void ln_plan_masks(ln_Plan *pl, ln_Rng *r);
 /* run a plan on one thread (p NULL or not started) or two, with a 1-thread
 ** product each (LUNET_SPLIT=blas keeps OpenBLAS' threads on one) */
 void ln_plan_run(ln_Pool *p, ln_Plan *pl);
