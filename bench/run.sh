@@ -6,7 +6,8 @@
 # and 2 threads, and lunet's own ln_gemm; the BLAS=none products also as on
 # CPUs without AVX-512 or AVX2, against OpenBLAS's Haswell kernels), counts
 # allocations of extra epochs, peak RSS of examples/fashion_mnist.lua, and
-# load times (IDX, and a PNG folder vs the book's os.listdir + cv2.imread).
+# load times (IDX, and a PNG folder vs the book's os.listdir + cv2.imread), and the
+# networks of bench/networks.lua against the FMA peak (bench/fma_peak.c).
 # Env: LUNET_CPATH (package.cpath entry for lunet/core.so), LUA, EPOCHS,
 # ROUNDS (interleaved rounds of lunet default / NumPy / 2-thread floor, 3).
 set -e
@@ -121,3 +122,13 @@ awk -v ls="$LDEF" -v lb1="$LB1" -v lb2="$LB2" -v np="$NP" -v g1="$G1" -v g2="$G2
   printf "%-46s %10s\n", "BLAS", blas
   printf "%-46s %10s\n", "lunet threads (lunet.config().threads)", thr
 }'
+
+# every kind of network users build (issue 14): GFLOP/s against the book's
+# network and against the FMA peak measured now on all cores
+if grep -q avx512f /proc/cpuinfo; then FMAF="-mavx512f"; else FMAF="-mavx2 -mfma"; fi
+cc -O3 $FMAF -pthread -o "$TMP/fma_peak" bench/fma_peak.c
+PEAK=$("$TMP/fma_peak" "$(nproc)" 1 | sed -n 's/^fma_peak_gflops //p')
+echo
+echo "== networks ($(nproc) cores, FMA peak measured: $PEAK GFLOP/s; target: every built-in >= 0.8 of the book's"
+echo "   GFLOP/s, the Lua layer within 1.5x the time of its built-in twin)"
+$LUA bench/networks.lua "${NET_EPOCHS:-2}" "$PEAK" | grep -v '^net[0-9]'

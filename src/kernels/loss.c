@@ -7,6 +7,7 @@
 #endif
 #include <math.h>
 #include "loss.h"
+#include "kernels.h"
 
 /* the book's np.clip(v, 1e-7, 1 - 1e-7) of one float32 value */
 static float clip(float v) {
@@ -173,18 +174,35 @@ void ln_mae_backward(size_t rows, size_t cols, const float *dvalues,
 
 /* ======================================================= regularization */
 
-double ln_sum_abs(size_t n, const float *a) {
-  double s = 0.0;
-  size_t i;
-  for (i = 0; i < n; i++) s += fabs((double)a[i]);
-  return s;
+/* Sums in double over SUMLANES interleaved accumulators (lane j takes the
+** elements i = j mod SUMLANES), added pairwise at the end: a fixed order
+** that vectorises (the one-accumulator loop cannot be reordered, and cost
+** half a millisecond per step for a 784-256-256-10 network's weights) */
+#define SUMLANES 8
+
+/* the lanes added pairwise */
+static double lanes_total(const double *acc) {
+  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
+LN_CLONES
+double ln_sum_abs(size_t n, const float *a) {
+  double acc[SUMLANES] = { 0 };
+  size_t i, j, m = n - n % SUMLANES;
+  for (i = 0; i < m; i += SUMLANES)
+    for (j = 0; j < SUMLANES; j++) acc[j] += fabs((double)a[i + j]);
+  for (j = 0; i + j < n; j++) acc[j] += fabs((double)a[i + j]);
+  return lanes_total(acc);
+}
+
+LN_CLONES
 double ln_sum_sq(size_t n, const float *a) {
-  double s = 0.0;
-  size_t i;
-  for (i = 0; i < n; i++) s += (double)a[i] * (double)a[i];
-  return s;
+  double acc[SUMLANES] = { 0 };
+  size_t i, j, m = n - n % SUMLANES;
+  for (i = 0; i < m; i += SUMLANES)
+    for (j = 0; j < SUMLANES; j++) acc[j] += (double)a[i + j] * (double)a[i + j];
+  for (j = 0; i + j < n; j++) acc[j] += (double)a[i + j] * (double)a[i + j];
+  return lanes_total(acc);
 }
 
 /* ============================================================= accuracy */
