@@ -175,7 +175,8 @@ capitest: $(SO)
 #   make multistate test/multistate.c: lunet in 4 threads' lua_States at once (ThreadSanitizer)
 #   make adamcheck  test/adamcheck.c: Adam's vector loop against the exact float expression
 #   make gemmcheck  test/gemmcheck.c: products on rows read in place against ln_gemm
-.PHONY: fuzz fuzz-build sanitize memcheck multistate adamcheck gemmcheck
+#   make rngcheck   test/rngcheck.c: the generator's jumps against as many draws
+.PHONY: fuzz fuzz-build sanitize memcheck multistate adamcheck gemmcheck rngcheck
 CLANG        ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_DIR     ?= $(BUILD)/fuzz
@@ -256,6 +257,14 @@ gemmcheck:
 	$(CC) -O2 $(WARN) -fno-math-errno -D_POSIX_C_SOURCE=200809L -Isrc/kernels -o $(BUILD)/gemmcheck \
 	  test/gemmcheck.c src/kernels/nn.c src/kernels/rng.c src/kernels/cpu.c -lm
 	$(BUILD)/gemmcheck
+
+# test/rngcheck.c: ln_rng_jump(k) lands where k draws do (the threads'
+# Dropout masks rely on it)
+rngcheck:
+	@mkdir -p $(BUILD)
+	$(CC) -O2 $(WARN) -D_POSIX_C_SOURCE=200809L -Isrc/kernels -o $(BUILD)/rngcheck test/rngcheck.c src/kernels/rng.c \
+	  -lm -lpthread
+	$(BUILD)/rngcheck
 
 # test/multistate.c and a portable module, both under ThreadSanitizer
 MT_BUILD     ?= $(BUILD)/tsan

@@ -116,7 +116,10 @@ static void plan_forward(ln_Pool *p, const ln_Plan *pl, int part, int parts) {
       ln_nn_sigmoid_forward((r1 - r0) * f->n_out, f->in + r0 * f->n_out, f->out + r0 * f->n_out);
     } else if (f->kind == F_LINEAR) {
       memcpy(f->out + r0 * f->n_out, f->in + r0 * f->n_out, (r1 - r0) * f->n_out * sizeof(float));
-    } else if (f->kind == F_DROPOUT) {
+    } else if (f->kind == F_DROPOUT) { /* this thread's rows of the mask: its part of the stream */
+      ln_Rng g = pl->rng0;
+      ln_rng_jump(&g, f->moff + (uint64_t)r0 * f->n_out);
+      ln_nn_dropout_mask(&g, (r1 - r0) * f->n_out, f->rate, f->mask + r0 * f->n_out);
       ln_nn_dropout_apply((r1 - r0) * f->n_out, f->in + r0 * f->n_out, f->mask + r0 * f->n_out,
                           f->out + r0 * f->n_out);
     } else { /* Softmax, and the predictions the model reads after the step */
@@ -208,8 +211,14 @@ static void plan_update(const ln_Plan *pl, int part, int parts) {
 
 void ln_plan_masks(ln_Plan *pl, ln_Rng *r) {
   int k;
+  uint64_t off = 0;
+  pl->rng0 = *r;
   for (k = 0; k < pl->n; k++)
-    if (pl->l[k].kind == F_DROPOUT) ln_nn_dropout_mask(r, pl->rows * pl->l[k].n_out, pl->l[k].rate, pl->l[k].mask);
+    if (pl->l[k].kind == F_DROPOUT) {
+      pl->l[k].moff = off;
+      off += (uint64_t)pl->rows * pl->l[k].n_out;
+    }
+  ln_rng_jump(r, off);
 }
 
 /* part of a plan */

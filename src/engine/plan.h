@@ -44,6 +44,7 @@
 #define LUNET_PLAN_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "../kernels/kernels.h"
 #include "../kernels/optim.h"
 #include "pool.h"
@@ -67,7 +68,8 @@ typedef struct ln_FLayer {
   float *p0;              /* or for the first Dense split between threads here: see plan_forward) */
   const ln_Update *up;    /* Dense, fused plans: the weights' and biases' updates */
   double rate;            /* Dropout: the fraction dropped */
-  float *mask;            /* Dropout: rows x n_out, drawn by the caller before each forward (ln_plan_masks) */
+  float *mask;            /* Dropout: rows x n_out, drawn by each thread for its rows (see ln_plan_masks) */
+  uint64_t moff;          /* Dropout: where its mask starts in the step's stream of draws */
 } ln_FLayer;
 
 enum { PLAN_FORWARD, PLAN_BACKWARD, PLAN_UPDATE };
@@ -100,6 +102,7 @@ typedef struct ln_Plan {
   float *ydst;
   size_t ycols;
   int direct;             /* the first Dense reads the batch rows from src (ln_gemm_rows), no gather */
+  ln_Rng rng0;            /* forward with Dropout: the generator where this step's masks start */
   /* update: the optimizer's prepared updates, each split in two ranges */
   int nup;
   ln_Update up[2 * MAXFAST];
@@ -110,8 +113,10 @@ typedef struct ln_Plan {
 ** from row first + i of src, or row perm[first + i] */
 void ln_batchrows(float *dst, const float *src, size_t ld, size_t width, const size_t *perm, size_t first,
                   size_t i0, size_t i1);
-/* draw the Dropout layers' masks of a forward plan from r, in layer order
-** (the order the layers' own forward passes draw them), before running it */
+/* before a forward plan with Dropout layers: their masks are the next draws
+** of r in layer order, as the layers' own forward passes would draw them;
+** the plan keeps where they start and r moves past them (ln_rng_jump), and
+** each thread then draws its rows' part of the stream itself */
 void ln_plan_masks(ln_Plan *pl, ln_Rng *r);
 /* run a plan on one thread (p NULL or not started) or two, with a 1-thread
 ** product each (LUNET_SPLIT=blas keeps OpenBLAS' threads on one) */

@@ -29,6 +29,12 @@ double ln_rng_uniform(ln_Rng *r);
 double ln_rng_normal(ln_Rng *r);
 /* uniform integer in [0, n), unbiased (rejection); n > 0 */
 uint64_t ln_rng_below(ln_Rng *r, uint64_t n);
+/* mask[i] = on where ln_rng_uniform(r) < keep, else 0, for i < n: the
+** same draws and results as that loop, without a call per element */
+void ln_rng_mask(ln_Rng *r, size_t n, double keep, float on, float *mask);
+/* advance r by k calls of ln_rng_next in a few microseconds (T^k over
+** GF(2)), so threads can draw disjoint parts of one stream */
+void ln_rng_jump(ln_Rng *r, uint64_t k);
 /* Fisher-Yates permutation of 0..n-1 into perm */
 void ln_rng_permutation(ln_Rng *r, size_t n, size_t *perm);
 

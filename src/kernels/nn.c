@@ -163,8 +163,7 @@ void ln_nn_threshold(size_t n, const float *a, float *out) {
 void ln_nn_dropout_mask(ln_Rng *r, size_t n, double rate, float *mask) {
   double keep = 1.0 - rate;
   float scale = (float)(1.0 / keep);
-  size_t i;
-  for (i = 0; i < n; i++) mask[i] = ln_rng_uniform(r) < keep ? scale : 0.0f;
+  ln_rng_mask(r, n, keep, scale, mask);
 }
 
 /* element-wise product with the mask */
