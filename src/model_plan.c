@@ -1,0 +1,216 @@
+/*
+** model_plan.c: the Model's training plan (src/engine/plan.h) set up over
+** its layers' buffers, and the model's thread pool (lunet.set_threads).
+*/
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "model.h"
+#include "kernels/nn.h"
+#include "kernels/loss.h"
+
+/* ============================================ split training step
+** The plan (src/engine/plan.h, which explains the split) is set up here over
+** the layers' buffers and run by the engine; the pool's worker thread is
+** kept by the model (user value UV_POOL) and stopped by its __gc. */
+
+/* __gc of the pool: stop and join the worker */
+static int pool_gc(lua_State *L) {
+  ln_pool_stop((ln_Pool *)lua_touserdata(L, 1));
+  return 0;
+}
+
+/* the threads this Lua state's training splits batches across:
+** lunet.set_threads' value (default: the machine's cores), 1 with
+** LUNET_SPLIT=0 or blas */
+static int splitthreads(lua_State *L) {
+  const char *env = getenv("LUNET_SPLIT");
+  lua_Integer threads = ln_ncores();
+  if (env && (strcmp(env, "0") == 0 || strcmp(env, "blas") == 0)) return 1;
+  if (lua_getfield(L, LUA_REGISTRYINDEX, LN_THREADS_KEY) == LUA_TNUMBER) threads = lua_tointeger(L, -1);
+  lua_pop(L, 1);
+  return threads < 1 ? 1 : threads > LN_MAXTHREADS ? LN_MAXTHREADS : (int)threads;
+}
+
+/* the model's worker pool with splitthreads' parts, created on first use
+** and restarted when the thread count changed; NULL for one thread or when
+** no thread could start */
+ln_Pool *ln_model_pool(lua_State *L) {
+  ln_Pool *p;
+  int n = splitthreads(L);
+  if (n < 2) return NULL;
+  if (lua_getiuservalue(L, 1, UV_POOL) == LUA_TUSERDATA) {
+    p = (ln_Pool *)lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    if (p->started && ln_pool_parts(p) == n) return p;
+    ln_pool_stop(p);
+    return ln_pool_start(p, n) == 0 ? p : NULL;
+  }
+  lua_pop(L, 1);
+  p = (ln_Pool *)lua_newuserdatauv(L, sizeof *p, 0);
+  memset(p, 0, sizeof *p);
+  if (luaL_newmetatable(L, "lunet.ModelPool")) {
+    lua_pushcfunction(L, pool_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_setmetatable(L, -2);
+  lua_setiuservalue(L, 1, UV_POOL);
+  if (ln_pool_start(p, n) != 0) return NULL;
+  return p;
+}
+
+/* the plan's kind of a built-in layer (F_SOFTMAX only for the last layer
+** with the combined loss), or -1 */
+static int plankind(const ln_Layer *l, int last_combined) {
+  switch (l->cls->kind) {
+    case LN_KIND_DENSE: return F_DENSE;
+    case LN_KIND_RELU: return F_RELU;
+    case LN_KIND_SIGMOID: return F_SIGMOID;
+    case LN_KIND_LINEAR: return F_LINEAR;
+    case LN_KIND_DROPOUT: return F_DROPOUT;
+    case LN_KIND_SOFTMAX: return last_combined ? F_SOFTMAX : -1;
+    default: return -1;
+  }
+}
+
+/* number of leading layers the plan can take: Dense, ReLU, Sigmoid, Linear,
+** Dropout (and a last Softmax with the combined loss), starting with a Dense
+** whose input width matches X; *work = the Dense layers' multiply-adds per
+** sample */
+int ln_model_fastprefix(lua_State *L, const ln_Tensor *bx, size_t *work) {
+  int n = ln_model_nlayers(L, 1), i, k = 0, combined, kind;
+  size_t w = 0;
+  *work = 0;
+  lua_getiuservalue(L, 1, UV_COMBINED);
+  combined = !lua_isnil(L, -1);
+  lua_pop(L, 1);
+  for (i = 1; i <= n && i <= MAXFAST; i++) {
+    ln_Layer *l = ln_model_layer(L, 1, i);
+    lua_pop(L, 1);
+    if (l == NULL) break; /* a Lua layer runs on the calling thread */
+    kind = plankind(l, i == n && combined);
+    if (kind < 0 || (i == 1 && kind != F_DENSE)) break;
+    if (kind == F_DENSE) {
+      if (i == 1 && (bx->ndim != 2 || bx->dims[1] != ((ln_Dense *)l)->n_inputs)) return 0;
+      w += ((ln_Dense *)l)->n_inputs * ((ln_Dense *)l)->n_neurons;
+    } /* a last Softmax with the combined loss: its forward, predictions and
+      ** gradient also run on the plan's threads */
+    k = i;
+  }
+  /* Dense sizes must chain (finalize checked Dense-to-Dense already) */
+  *work = w;
+  return k;
+}
+
+/* set up the forward pass of layers 1..k as a plan on the batch at bx (run
+** by plan_run); the layers keep inputs and outputs exactly as their own
+** forward would.  Leaves layer k's output on the stack */
+void ln_model_forward_setup(lua_State *L, ln_Plan *pl, int bx, int k) {
+  int i;
+  size_t rows = ln_totensor(L, bx)->dims[0], cols = ln_totensor(L, bx)->dims[1];
+  lua_pushvalue(L, bx); /* current input */
+  pl->n = k;
+  pl->rows = rows;
+  pl->mode = PLAN_FORWARD;
+  pl->losses = NULL;
+  pl->ysrc = NULL;
+  for (i = 1; i <= k; i++) {
+    ln_FLayer *f = &pl->l[i - 1];
+    ln_Layer *l = ln_model_layer(L, 1, i);
+    int li = lua_gettop(L);
+    ln_Tensor *in = ln_totensor(L, li - 1), *out;
+    f->kind = plankind(l, 1); /* fastprefix took a Softmax only as the last layer with the combined loss */
+    f->n_in = cols;
+    f->n_out = f->kind == F_DENSE ? ((ln_Dense *)l)->n_neurons : cols;
+    out = ln_buffer2(L, li, LN_UV_OUTPUT, rows, f->n_out);
+    f->in = in->data;
+    f->out = out->data;
+    if (f->kind == F_SOFTMAX) pl->pred = ln_buffer(L, 1, UV_PRED, 1, &rows)->data;
+    if (f->kind == F_DROPOUT) {
+      f->rate = ((ln_Dropout *)l)->rate;
+      f->mask = ln_buffer2(L, li, LN_UV_EXTRA, rows, f->n_out)->data;
+    }
+    if (f->kind == F_DENSE) {
+      f->w = ln_getuv(L, li, LN_UV_WEIGHTS)->data;
+      f->b = ln_getuv(L, li, LN_UV_BIASES)->data;
+      f->h = ln_nn_dense_split(f->n_in);
+      f->part = f->h ? ln_buffer2(L, li, LN_UV_EXTRA, rows, f->n_out)->data : NULL;
+      if (f->h && i == 1) f->p0 = ln_buffer2(L, 1, UV_P0, rows, f->n_out)->data;
+    }
+    lua_pushvalue(L, li - 1);
+    ln_setuv(L, li, LN_UV_INPUTS);
+    lua_getiuservalue(L, li, LN_UV_OUTPUT);
+    lua_replace(L, li - 1);
+    lua_settop(L, li - 1);
+    cols = f->n_out;
+  }
+  pl->direct = pl->src != NULL && ln_gemm_rows_ok(pl->l[0].n_out);
+}
+
+/* set up the backward of layers k..1 (run by plan_run) from the tensor on
+** the stack top (the gradient of layer k's output), after forward_setup;
+** fused: with the optimizer's updates (after ln_optimizer_pre) */
+void ln_model_backward_setup(lua_State *L, Model *m, ln_Plan *pl, int opt, int fused) {
+  int i, j = 0;
+  float *top = ln_totensor(L, -1)->data;
+  const float *dv = top;
+  size_t rows = pl->rows;
+  char who[256];
+  pl->mode = PLAN_BACKWARD;
+  pl->fused = fused;
+  for (i = pl->n; i >= 1; i--) {
+    ln_FLayer *f = &pl->l[i - 1];
+    int li;
+    ln_model_layer(L, 1, i);
+    li = lua_gettop(L);
+    f->dv = dv;
+    if (f->kind == F_SOFTMAX) {
+      f->din = top; /* the combined object's dinputs (the last layer's: dv is top), filled by the plan */
+    } else if (f->kind == F_DENSE) {
+      ln_Dense *d = (ln_Dense *)lua_touserdata(L, li);
+      f->dw = ln_buffer2(L, li, LN_UV_DWEIGHTS, f->n_in, f->n_out)->data;
+      f->db = ln_buffer2(L, li, LN_UV_DBIASES, 1, f->n_out)->data;
+      f->din = i == 1 ? NULL : ln_buffer2(L, li, LN_UV_DINPUTS, rows, f->n_in)->data;
+      f->wl1 = (float)d->weight_regularizer_l1;
+      f->wl2 = (float)d->weight_regularizer_l2;
+      f->bl1 = (float)d->bias_regularizer_l1;
+      f->bl2 = (float)d->bias_regularizer_l2;
+    } else {
+      f->din = ln_buffer2(L, li, LN_UV_DINPUTS, rows, f->n_in)->data;
+    }
+    dv = f->din;
+    lua_pop(L, 1);
+  }
+  if (fused) /* the updates, prepared in the trainable layers' order */
+    for (i = 1; i <= pl->n; i++) {
+      ln_FLayer *f = &pl->l[i - 1];
+      ln_Layer *l;
+      ln_Update *u = &pl->up[2 * j];
+      if (f->kind != F_DENSE) continue;
+      j++;
+      l = ln_model_layer(L, 1, i);
+      ln_optimizer_prepare(L, opt, lua_gettop(L), ln_model_trainwho(L, m, who, sizeof who, j, l), u);
+      f->up = u;
+      lua_pop(L, 1);
+    }
+}
+
+/* a training plan on count rows of X (of perm): its source, and the pool
+** that splits it (NULL: one thread, for steps too small to gain) */
+ln_Pool *ln_model_plan_begin(lua_State *L, ln_Plan *pl, const ln_Tensor *X, const size_t *perm, size_t count,
+                        size_t work) {
+  pl->src = X->data;
+  pl->perm = perm;
+  return count >= 2 && work * count >= SPLIT_WORK ? ln_model_pool(L) : NULL;
+}
+
+/* after a forward plan on rows first.. (of perm): when the plan read X in
+** place, the copy of the batch in the first layer's inputs is left to
+** m_sync_inputs */
+void ln_model_setpending(Model *m, const ln_Plan *pl, const size_t *perm, size_t first, size_t count) {
+  m->pending = pl->direct;
+  m->pending_perm = perm != NULL;
+  m->pending_first = first;
+  m->pending_count = count;
+}

@@ -1,0 +1,386 @@
+/*
+** model_train.c: the training and evaluation steps of lunet.Model
+** (model:_steps, _eval_step, _shuffle, _sync_inputs, _park), which
+** lua/lunet/model.lua's epoch loop calls: the plan on the engine's threads
+** where the layers allow, the layers one by one on the calling thread
+** elsewhere.
+*/
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "model.h"
+#include "kernels/nn.h"
+#include "kernels/loss.h"
+
+/* sum of the book's regularization losses of the trainable layers */
+static double regloss(lua_State *L) {
+  double r = 0.0;
+  int i, n;
+  lua_getiuservalue(L, 1, UV_TRAINABLE);
+  n = (int)lua_rawlen(L, -1);
+  for (i = 1; i <= n; i++) {
+    lua_rawgeti(L, -1, i);
+    r += ln_regularization_loss(L, lua_gettop(L));
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  return r;
+}
+
+/* does a trainable layer have a positive regularization factor? (else
+** regloss is 0: the book adds a term only when its factor is positive) */
+static int anyreg(lua_State *L) {
+  int i, n, any = 0;
+  lua_getiuservalue(L, 1, UV_TRAINABLE);
+  n = (int)lua_rawlen(L, -1);
+  for (i = 1; i <= n && !any; i++) {
+    lua_rawgeti(L, -1, i);
+    if (ln_isclass(L, -1, "lunet.Dense")) {
+      const ln_Dense *d = (const ln_Dense *)lua_touserdata(L, -1);
+      any = d->weight_regularizer_l1 > 0 || d->weight_regularizer_l2 > 0 || d->bias_regularizer_l1 > 0 ||
+            d->bias_regularizer_l2 > 0;
+    }
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  return any;
+}
+
+/* model:_shuffle(n): draw a new permutation of n rows for the next epoch */
+static int m_shuffle(lua_State *L) {
+  Model *m = ln_model_check(L, 1);
+  lua_Integer n = luaL_checkinteger(L, 2);
+  size_t *p;
+  if (n < 1 || n > MAXROWS)
+    ln_error(L, "Model:_shuffle: argument 1 (rows) must be in 1..%lld, got %lld", (long long)MAXROWS, (long long)n);
+  if (lua_getiuservalue(L, 1, UV_PERM) != LUA_TUSERDATA || m->perm_n != (size_t)n) {
+    lua_pop(L, 1);
+    lua_newuserdatauv(L, (size_t)n * sizeof(size_t), 0);
+    lua_pushvalue(L, -1);
+    lua_setiuservalue(L, 1, UV_PERM);
+    m->perm_n = (size_t)n;
+  }
+  p = (size_t *)lua_touserdata(L, -1);
+  ln_rng_permutation(ln_getrng(L), (size_t)n, p);
+  return 0;
+}
+
+/* one training step on rows first..first+count-1 (0-based) of X and y (the
+** model and both at stack 1..3, checked), or those positions of perm;
+** res = data_loss, reg_loss, accuracy.  Any model */
+static void step_any(lua_State *L, Model *m, const ln_Tensor *X, const ln_Tensor *Y, size_t first, size_t count,
+                     const size_t *perm, double res[3]) {
+  int n, bx, by, out, i, ntrain, k, oi, fused = 0, softmax_in_plan = 0;
+  size_t nparams = 0, work = 0;
+  ln_Pool *pool = NULL;
+  ln_Plan plan;
+  double data_loss, reg, acc;
+  ln_Optimizer *opt;
+  char who[256];
+  lua_settop(L, 3);
+  m->pending = 0;
+  k = ln_model_fastprefix(L, X, &work);
+  bx = ln_model_gather(L, UV_BX, X, first, count, perm, k == 0);
+  by = ln_model_gather(L, UV_BY, Y, first, count, perm, 1);
+  n = ln_model_nlayers(L, 1);
+  if (k > 0) {
+    pool = ln_model_plan_begin(L, &plan, X, perm, count, work);
+    plan.first = first;
+    ln_model_forward_setup(L, &plan, bx, k);
+    ln_plan_masks(&plan, ln_getrng(L));
+    ln_plan_run(pool, &plan);
+    ln_model_setpending(m, &plan, perm, first, count);
+    softmax_in_plan = plan.l[k - 1].kind == F_SOFTMAX;
+    ln_model_forward_range(L, k + 1, n, 1, "Model:train");
+  } else ln_model_forward_all(L, bx, 1, "Model:train");
+  out = lua_gettop(L);
+  lua_getiuservalue(L, 1, UV_LOSS);
+  ln_model_checklabels(L, lua_gettop(L), out, by, first, perm, "Model:train: loss");
+  data_loss = ln_loss_calculate(L, lua_gettop(L), out, by, "Model:train: loss");
+  lua_pop(L, 1);
+  reg = regloss(L);
+  if (softmax_in_plan) lua_getiuservalue(L, 1, UV_PRED); /* made by the plan */
+  else ln_model_predictions(L, out);
+  lua_getiuservalue(L, 1, UV_ACC);
+  acc = ln_accuracy_calculate(L, lua_gettop(L), lua_gettop(L) - 1, by, "Model:train: accuracy");
+  lua_settop(L, out);
+  /* backward */
+  if (lua_getiuservalue(L, 1, UV_COMBINED) != LUA_TNIL) {
+    if (softmax_in_plan) { /* checked and sized here, computed by the backward plan */
+      plan.y = ln_totensor(L, by)->data;
+      ln_softmax_cce_begin(L, out + 1, out, by, "Model:train: softmax/cross-entropy", &plan.sparse);
+    } else ln_softmax_cce_backward(L, out + 1, out, by, "Model:train: softmax/cross-entropy");
+    lua_getiuservalue(L, out + 1, LN_UV_DINPUTS);
+    ln_model_backward_range(L, n - 1, k + 1, "Model:train");
+  } else {
+    lua_pop(L, 1);
+    lua_getiuservalue(L, 1, UV_LOSS);
+    ln_loss_backward(L, out + 1, out, by, "Model:train: loss");
+    lua_getiuservalue(L, out + 1, 2);
+    ln_model_backward_range(L, n, k + 1, "Model:train");
+  }
+  /* the optimizer's updates run inside the backward plan (fused) when every
+  ** trainable layer is in it, else after it */
+  lua_getiuservalue(L, 1, UV_OPT);
+  oi = lua_gettop(L);
+  opt = ln_tooptimizer(L, oi);
+  ln_optimizer_pre(opt);
+  lua_getiuservalue(L, 1, UV_TRAINABLE);
+  ntrain = (int)lua_rawlen(L, -1);
+  lua_pop(L, 1);
+  if (k > 0) {
+    int j, dense = 0;
+    for (j = 0; j < k; j++) dense += plan.l[j].kind == F_DENSE;
+    fused = dense == ntrain;
+    lua_pushvalue(L, oi - 1); /* the gradient of layer k's output */
+    ln_model_backward_setup(L, m, &plan, oi, fused);
+    ln_plan_run(pool, &plan);
+  }
+  lua_settop(L, out);
+  lua_getiuservalue(L, 1, UV_OPT);
+  lua_getiuservalue(L, 1, UV_TRAINABLE);
+  plan.mode = PLAN_UPDATE;
+  plan.nup = 0;
+  for (i = 1; i <= ntrain && !fused; i++) {
+    ln_Layer *l;
+    lua_rawgeti(L, -1, i);
+    l = ln_tolayer(L, -1);
+    ln_model_layerwho(L, -1, who, sizeof who, "Model:train: optimizer, trainable", i, l);
+    if (l != NULL && ntrain <= MAXFAST) { /* prepared now, run below on the pool */
+      ln_optimizer_prepare(L, out + 1, lua_gettop(L), who, &plan.up[plan.nup]);
+      nparams += plan.up[plan.nup].n + plan.up[plan.nup + 1].n;
+      plan.nup += 2;
+    } else ln_optimizer_update(L, out + 1, lua_gettop(L), who);
+    lua_pop(L, 1);
+  }
+  if (plan.nup > 0)
+    ln_plan_run(nparams >= SPLIT_UPDATE ? (pool ? pool : ln_model_pool(L)) : NULL, &plan);
+  ln_optimizer_post(opt);
+  res[0] = data_loss;
+  res[1] = reg;
+  res[2] = acc;
+}
+
+/* the plan's layer count (all of them) when the whole model is one plan
+** ending in a Softmax with the combined loss (the book's classifier), else
+** 0; *work as fastprefix gives it */
+static int book_classifier(lua_State *L, const ln_Tensor *X, size_t *work) {
+  int n = ln_model_nlayers(L, 1), k = ln_model_fastprefix(L, X, work), last;
+  ln_Layer *l;
+  if (k < 2 || k != n) return 0;
+  l = ln_model_layer(L, 1, n);
+  last = l && l->cls->kind == LN_KIND_SOFTMAX;
+  lua_pop(L, 1);
+  return last ? k : 0;
+}
+
+/* steps step0 .. step0 + nsteps - 1 of the book's classifier (see m_steps):
+** the plan is set up for the first step of each batch size and only run by
+** the others (nothing else runs on this Lua state in between).  Returns the
+** steps done; res as step_any's for the last */
+static lua_Integer steps_book(lua_State *L, Model *m, const ln_Tensor *X, const ln_Tensor *Y, int k, size_t work,
+                              size_t step0, size_t nsteps, size_t bs, const size_t *perm, int check, double res[3]) {
+  ln_Plan plan;
+  ln_Pool *pool = NULL;
+  ln_Optimizer *opt = NULL;
+  ln_Tensor *byt = NULL;
+  size_t cur = 0, s, n = X->dims[0];
+  ln_Tally tally[LN_MAXTHREADS];
+  int t, parts = 1;
+  ln_Loss *lossp = NULL;
+  ln_Accuracy *accp = NULL;
+  int bx, by = 0, out = 0, lossi = 0, acci = 0, predi = 0, base = 0, ready = 0, j, reg_any = anyreg(L);
+  for (s = 0; s < nsteps; s++) {
+    size_t first = (step0 + s) * bs, count = n - first < bs ? n - first : bs;
+    double data_loss, reg, acc;
+    if (count != cur) { /* the plan's buffers for this batch size */
+      lua_settop(L, 3);
+      bx = ln_model_gather(L, UV_BX, X, first, count, perm, 0);
+      by = ln_model_gather(L, UV_BY, Y, first, count, perm, 0);
+      byt = ln_totensor(L, by);
+      pool = ln_model_plan_begin(L, &plan, X, perm, count, work);
+      ln_model_forward_setup(L, &plan, bx, k);
+      out = lua_gettop(L);
+      lua_getiuservalue(L, 1, UV_LOSS);
+      lossi = lua_gettop(L);
+      lua_getiuservalue(L, 1, UV_ACC);
+      acci = lua_gettop(L);
+      lua_getiuservalue(L, 1, UV_PRED); /* made by forward_setup, filled by the plan */
+      predi = lua_gettop(L);
+      base = predi;
+      cur = count;
+      ready = 0;
+      plan.ysrc = Y->data; /* the plan's threads gather the targets */
+      plan.y = plan.ydst = byt->data;
+      plan.ycols = ln_cols(Y);
+    }
+    m->pending = 0;
+    plan.first = first;
+    plan.mode = PLAN_FORWARD;
+    ln_plan_masks(&plan, ln_getrng(L));
+    parts = ln_pool_parts(pool);
+    for (t = 0; t < parts; t++) tally[t].hits = 0, tally[t].bad = 0;
+    ln_plan_run(pool, &plan);
+    ln_model_setpending(m, &plan, perm, first, count);
+    for (t = 0; t < parts && !tally[t].bad; t++) {}
+    if (plan.losses && t == parts) { /* computed by the plan's threads */
+      size_t hits = 0;
+      for (t = 0; t < parts; t++) hits += tally[t].hits;
+      data_loss = ln_loss_add(lossp, plan.losses, count);
+      acc = ln_accuracy_add(accp, hits, count);
+    } else {
+      ln_model_checklabels(L, lossi, out, by, first, perm, "Model:train: loss");
+      data_loss = ln_loss_calculate(L, lossi, out, by, "Model:train: loss"); /* checks y */
+      acc = ln_accuracy_calculate(L, acci, predi, by, "Model:train: accuracy");
+    }
+    reg = reg_any ? regloss(L) : 0.0;
+    if (!ready) { /* the backward and its updates (these need y checked and the step's learning rate) */
+      lua_settop(L, base);
+      lua_getiuservalue(L, 1, UV_COMBINED);
+      ln_softmax_cce_begin(L, lua_gettop(L), out, by, "Model:train: softmax/cross-entropy", &plan.sparse);
+      { /* from the next step on, the plan computes the losses and hits (the checks are done) */
+        accp = ln_toaccuracy(L, acci);
+        lossp = ln_toloss(L, lossi);
+        plan.losses = accp && !accp->regression && !accp->binary ? ln_loss_samples(L, lossi, count) : NULL;
+        plan.tally = tally;
+      }
+      lua_getiuservalue(L, 1, UV_OPT);
+      opt = ln_tooptimizer(L, -1);
+      ln_optimizer_pre(opt);
+      lua_getiuservalue(L, -2, LN_UV_DINPUTS);
+      ln_model_backward_setup(L, m, &plan, lua_gettop(L) - 1, 1);
+      base = lua_gettop(L);
+      ready = 1;
+    } else {
+      ln_optimizer_pre(opt);
+      for (j = 0; j < plan.n; j++) /* the updates are plan.up[0, 2, ..], one pair per Dense */
+        if (plan.l[j].kind == F_DENSE) ln_optimizer_refresh(opt, &plan.up[plan.l[j].up - plan.up]);
+    }
+    plan.mode = PLAN_BACKWARD;
+    ln_plan_run(pool, &plan);
+    ln_optimizer_post(opt);
+    lua_settop(L, base);
+    res[0] = data_loss;
+    res[1] = reg;
+    res[2] = acc;
+    if (check && !isfinite(data_loss + reg)) return (lua_Integer)s + 1;
+  }
+  return (lua_Integer)nsteps;
+}
+
+/* model:_steps(X, y, step, nsteps, batch_size, shuffled, check_finite)
+** -> done, data_loss, reg_loss, accuracy (of the last step done): training
+** steps step .. step + nsteps - 1 (0-based) of an epoch, batch b on rows
+** b * batch_size + 1 .. of X and y (the positions of the epoch's
+** permutation when shuffled); with check_finite it stops after a step whose
+** loss is not finite */
+static int m_steps(lua_State *L) {
+  Model *m = ln_model_check(L, 1);
+  ln_Tensor *X = ln_checktensor(L, 2), *Y = ln_checktensor(L, 3);
+  lua_Integer step0 = luaL_checkinteger(L, 4), nsteps = luaL_checkinteger(L, 5), bs = luaL_checkinteger(L, 6);
+  int shuffled = lua_toboolean(L, 7), check = lua_toboolean(L, 8), k;
+  const size_t *perm = NULL;
+  size_t work, n;
+  double res[3] = { 0.0, 0.0, 0.0 };
+  lua_Integer done = 0, s;
+  ln_model_checkready(L, m, "Model:train", 2);
+  ln_model_checkxy(L, X, Y, "Model:train");
+  n = X->dims[0];
+  if (n == 0 || bs < 1 || step0 < 0 || nsteps < 1 || (size_t)step0 > (n - 1) / (size_t)bs ||
+      (size_t)(nsteps - 1) > (n - 1) / (size_t)bs - (size_t)step0)
+    ln_error(L, "Model:train: %lld steps from step %lld of batches of %lld outside the %zu samples",
+             (long long)nsteps, (long long)step0, (long long)bs, n);
+  if (shuffled) {
+    lua_getiuservalue(L, 1, UV_PERM);
+    perm = (const size_t *)lua_touserdata(L, -1);
+    lua_pop(L, 1); /* still referenced by the model */
+    if (perm == NULL || m->perm_n != n) ln_error(L, "Model:train: no permutation for %zu rows", n);
+  }
+  lua_settop(L, 3);
+  if ((k = book_classifier(L, X, &work)) > 0)
+    done = steps_book(L, m, X, Y, k, work, (size_t)step0, (size_t)nsteps, (size_t)bs, perm, check, res);
+  else
+    for (s = step0; s < step0 + nsteps; s++) {
+      size_t first = (size_t)s * (size_t)bs;
+      step_any(L, m, X, Y, first, n - first < (size_t)bs ? n - first : (size_t)bs, perm, res);
+      done++;
+      if (check && !isfinite(res[0] + res[1])) break;
+    }
+  lua_pushinteger(L, done);
+  lua_pushnumber(L, res[0]);
+  lua_pushnumber(L, res[1]);
+  lua_pushnumber(L, res[2]);
+  return 4;
+}
+
+/* model:_sync_inputs(X): the training steps on X (m_steps) read the batch's
+** rows in place where they can; this copies the last one into the first
+** layer's inputs, as the layer's own forward would have kept it.  Model:train
+** calls it after each epoch's steps and when a step fails, before anyone
+** can see the layer (callbacks, evaluate, the caller) */
+static int m_sync_inputs(lua_State *L) {
+  Model *m = ln_model_check(L, 1);
+  ln_Tensor *X = ln_checktensor(L, 2);
+  const size_t *perm = NULL;
+  if (!m->pending) return 0;
+  m->pending = 0;
+  if (m->pending_perm) {
+    lua_getiuservalue(L, 1, UV_PERM);
+    perm = (const size_t *)lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    if (perm == NULL || m->perm_n != X->dims[0]) ln_error(L, "Model:train: no permutation for %zu rows", X->dims[0]);
+  }
+  if (m->pending_first + m->pending_count > X->dims[0])
+    ln_error(L, "Model:train: batch rows %zu..%zu outside 1..%zu", m->pending_first + 1,
+             m->pending_first + m->pending_count, X->dims[0]);
+  ln_model_gather(L, UV_BX, X, m->pending_first, m->pending_count, perm, 1);
+  return 0;
+}
+
+/* model:_park(): the worker sleeps now rather than spinning for the next
+** job (Model:train calls it when it returns: a program that trains a little
+** every frame would otherwise pay up to IDLE_NS of spinning per call) */
+static int m_park(lua_State *L) {
+  ln_model_check(L, 1);
+  if (lua_getiuservalue(L, 1, UV_POOL) == LUA_TUSERDATA) {
+    ln_pool_park((ln_Pool *)lua_touserdata(L, -1));
+  }
+  return 0;
+}
+
+/* model:_eval_step(X, y, first, count) -> data_loss, acc (inference mode) */
+static int m_eval_step(lua_State *L) {
+  Model *m = ln_model_check(L, 1);
+  ln_Tensor *X = ln_checktensor(L, 2), *Y = ln_checktensor(L, 3);
+  lua_Integer first = luaL_checkinteger(L, 4), count = luaL_checkinteger(L, 5);
+  int bx, by, out;
+  double data_loss, acc;
+  ln_model_checkready(L, m, "Model:evaluate", 1);
+  ln_model_checkxy(L, X, Y, "Model:evaluate");
+  if (first < 1 || count < 1 || (size_t)count > X->dims[0] || (size_t)(first - 1) > X->dims[0] - (size_t)count)
+    ln_error(L, "Model:evaluate: %lld rows from row %lld outside 1..%zu", (long long)count, (long long)first,
+             X->dims[0]);
+  lua_settop(L, 3);
+  bx = ln_model_gather(L, UV_BX, X, (size_t)first - 1, (size_t)count, NULL, 1);
+  by = ln_model_gather(L, UV_BY, Y, (size_t)first - 1, (size_t)count, NULL, 1);
+  ln_model_forward_all(L, bx, 0, "Model:evaluate");
+  out = lua_gettop(L);
+  lua_getiuservalue(L, 1, UV_LOSS);
+  ln_model_checklabels(L, lua_gettop(L), out, by, (size_t)first - 1, NULL, "Model:evaluate: loss");
+  data_loss = ln_loss_calculate(L, lua_gettop(L), out, by, "Model:evaluate: loss");
+  lua_pop(L, 1);
+  ln_model_predictions(L, out);
+  lua_getiuservalue(L, 1, UV_ACC);
+  acc = ln_accuracy_calculate(L, lua_gettop(L), lua_gettop(L) - 1, by, "Model:evaluate: accuracy");
+  lua_pushnumber(L, data_loss);
+  lua_pushnumber(L, acc);
+  return 2;
+}
+
+/* the training entry points model.lua calls (model.c adds them to the class) */
+const ln_Method ln_model_train_methods[] = {
+  {"_steps", m_steps, 7}, {"_eval_step", m_eval_step, 4}, {"_shuffle", m_shuffle, 1},
+  {"_sync_inputs", m_sync_inputs, 1}, {"_park", m_park, 0},
+  {NULL, NULL, 0}
+};
