@@ -21,13 +21,12 @@
 #include <string.h>
 #include "lunet.h"
 #include "kernels/optim.h"
+#include "optimizers.h"
 
 /* class names by kind, and their metatable names */
-static const char *const optname[] = { "SGD", "Adagrad", "RMSprop", "Adam" };
+const char *const ln_opt_name[] = { "SGD", "Adagrad", "RMSprop", "Adam" };
 static const char *const optmeta[] = { "lunet.SGD", "lunet.Adagrad", "lunet.RMSprop", "lunet.Adam" };
 
-/* state slots */
-enum { ST_WM, ST_WC, ST_BM, ST_BC, ST_N };
 static const char *const stkey[ST_N] = {
   "weight_momentums", "weight_cache", "bias_momentums", "bias_cache"
 };
@@ -53,7 +52,7 @@ static ln_Optimizer *checkopt(lua_State *L, int idx, const char *method) {
 
 /* "Adam:update_params" into buf */
 static const char *whostr(const ln_Optimizer *o, const char *method, char *buf, size_t n) {
-  snprintf(buf, n, "%s:%s", optname[o->kind], method);
+  snprintf(buf, n, "%s:%s", ln_opt_name[o->kind], method);
   return buf;
 }
 
@@ -70,7 +69,7 @@ static void fmtnum(double v, char *buf, size_t n) {
 }
 
 /* whether slot s is used by this optimizer */
-static int uses(const ln_Optimizer *o, int s) {
+int ln_opt_uses(const ln_Optimizer *o, int s) {
   switch (o->kind) {
     case LN_SGD: return o->momentum != 0 && (s == ST_WM || s == ST_BM);
     case LN_ADAGRAD: case LN_RMSPROP: return s == ST_WC || s == ST_BC;
@@ -84,7 +83,7 @@ static const char *slotlist(const ln_Optimizer *o, char *buf, size_t n) {
   int s;
   buf[0] = '\0';
   for (s = 0; s < ST_N; s++)
-    if (uses(o, s)) {
+    if (ln_opt_uses(o, s)) {
       if (buf[0]) strncat(buf, ", ", n - strlen(buf) - 1);
       strncat(buf, stkey[s], n - strlen(buf) - 1);
     }
@@ -140,7 +139,7 @@ static const ln_Tensor *slotparam(const Params *p, int s) {
 }
 
 /* push a copy of tensor t */
-static ln_Tensor *pushcopy(lua_State *L, const ln_Tensor *t) {
+ln_Tensor *ln_opt_pushcopy(lua_State *L, const ln_Tensor *t) {
   size_t d[LN_MAXDIM];
   ln_Tensor *c;
   memcpy(d, t->dims, sizeof d);
@@ -173,7 +172,7 @@ void ln_optimizer_refresh(const ln_Optimizer *o, ln_Update u[2]) {
 }
 
 /* an update's hyperparameters and step values (n, g, w and state unset) */
-static void initupdate(const ln_Optimizer *o, ln_Update *u) {
+void ln_opt_initupdate(const ln_Optimizer *o, ln_Update *u) {
   memset(u, 0, sizeof *u);
   u->kind = o->kind;
   u->eps = (float)o->epsilon;
@@ -199,7 +198,7 @@ void ln_optimizer_prepare(lua_State *L, int opt, int layer, const char *who, ln_
   o = ln_tooptimizer(L, opt);
   if (o == NULL) ln_error(L, "%s: expected an optimizer, got %s", who, ln_typename(L, opt));
   checkparams(L, layer, 1, who, &p);
-  initupdate(o, &u[0]); /* the weights' update; the biases' differs only in n, g and w */
+  ln_opt_initupdate(o, &u[0]); /* the weights' update; the biases' differs only in n, g and w */
   u[1] = u[0];
   ln_optimizer_refresh(o, u);
   u[0].n = p.w->numel;
@@ -221,7 +220,7 @@ void ln_optimizer_prepare(lua_State *L, int opt, int layer, const char *who, ln_
   }
   for (s = 0; s < ST_N; s++) {
     st[s] = NULL;
-    if (!uses(o, s)) continue;
+    if (!ln_opt_uses(o, s)) continue;
     lua_getfield(L, -1, stkey[s]);                   /* states, st, t|nil */
     st[s] = ln_totensor(L, -1);
     lua_pop(L, 1);
@@ -244,115 +243,8 @@ void ln_optimizer_prepare(lua_State *L, int opt, int layer, const char *who, ln_
 }
 
 
-/* ======================================================= Lua layers
-** A Lua layer's parameters are the tensors of self.params, updated from
-** self.grads (same order and shapes).  Its state table holds lists indexed
-** like params: momentums[i] (SGD with momentum, Adam) and cache[i]
-** (Adagrad, RMSprop, Adam). */
-
-static const char *const lslot[2] = { "momentums", "cache" }; /* as ST_WM, ST_WC */
-#define LSLOT(k) ((k) == 0 ? ST_WM : ST_WC)
-
-/* push list k of the state table at st, created when absent */
-static void statelist(lua_State *L, int st, int k) {
-  if (lua_getfield(L, st, lslot[k]) != LUA_TTABLE) {
-    lua_pop(L, 1);
-    lua_newtable(L);
-    lua_pushvalue(L, -1);
-    lua_setfield(L, st, lslot[k]);
-  }
-}
-
-/* one step on every parameter of the Lua layer at layer */
-static void lualayer_update(lua_State *L, const ln_Optimizer *o, int opt, int layer, const char *who) {
-  int top = lua_gettop(L), n, i, k, st = 0;
-  char s1[LN_SHAPELEN], s2[LN_SHAPELEN];
-  n = ln_lualayer_params(L, layer, 1, who);          /* params, grads */
-  if (!(o->kind == LN_SGD && o->momentum == 0)) {    /* the state table */
-    lua_getiuservalue(L, opt, 1);                    /* params, grads, states */
-    lua_pushvalue(L, layer);
-    if (lua_rawget(L, -2) != LUA_TTABLE) {
-      lua_pop(L, 1);
-      lua_newtable(L);
-      lua_pushvalue(L, layer);
-      lua_pushvalue(L, -2);
-      lua_rawset(L, -4);
-    }
-    st = lua_gettop(L);                              /* params, grads, states, st */
-  }
-  for (i = 1; i <= n; i++) {
-    ln_Update u[2];
-    ln_Tensor *w, *g, *state[2] = { NULL, NULL };
-    int base = lua_gettop(L);
-    lua_rawgeti(L, top + 1, i);
-    lua_rawgeti(L, top + 2, i);
-    w = ln_totensor(L, -2);
-    g = ln_totensor(L, -1);
-    initupdate(o, &u[0]);
-    u[1] = u[0];
-    ln_optimizer_refresh(o, u);
-    u[0].n = w->numel;
-    u[0].g = g->data;
-    u[0].w = w->data;
-    for (k = 0; k < 2 && st; k++) {
-      if (!uses(o, LSLOT(k))) continue;
-      statelist(L, st, k);                           /* ..., list */
-      lua_rawgeti(L, -1, i);
-      state[k] = ln_totensor(L, -1);
-      if (state[k] == NULL) {
-        size_t d[LN_MAXDIM];
-        lua_pop(L, 1);
-        memcpy(d, w->dims, sizeof d);
-        state[k] = ln_newtensor(L, w->ndim, d);
-        lua_pushvalue(L, -1);
-        lua_rawseti(L, -3, i);
-      } else if (!ln_sameshape(state[k], w))
-        ln_error(L, "%s: %s state %d is %s but params[%d] is %s", who, lslot[k], i, ln_shapestr(state[k], s1), i,
-                 ln_shapestr(w, s2));
-      lua_pop(L, 2);                                 /* the state table keeps it */
-    }
-    if (!u[0].plain) {
-      u[0].s1 = state[0] ? state[0]->data : state[1]->data;
-      u[0].s2 = state[0] && state[1] ? state[1]->data : NULL;
-    }
-    ln_update_run(&u[0], 0, u[0].n);
-    lua_settop(L, base);
-  }
-  lua_settop(L, top);
-}
-
-/* opt:state(lua_layer): { momentums = { copies }, cache = { copies } } or nil */
-static int lualayer_state(lua_State *L, const ln_Optimizer *o) {
-  int k, i, n;
-  lua_getiuservalue(L, 1, 1);
-  lua_pushvalue(L, 2);
-  if (lua_rawget(L, -2) != LUA_TTABLE) {             /* states, st|nil */
-    lua_pushnil(L);
-    return 1;
-  }
-  lua_newtable(L);                                   /* states, st, copy */
-  for (k = 0; k < 2; k++) {
-    if (!uses(o, LSLOT(k)) || lua_getfield(L, -2, lslot[k]) != LUA_TTABLE) {
-      lua_pop(L, 1);
-      continue;
-    }
-    n = (int)lua_rawlen(L, -1);                      /* states, st, copy, list */
-    lua_createtable(L, n, 0);
-    for (i = 1; i <= n; i++) {
-      lua_rawgeti(L, -2, i);
-      if (ln_totensor(L, -1)) pushcopy(L, ln_totensor(L, -1));
-      else lua_pushnil(L);
-      lua_rawseti(L, -3, i);
-      lua_pop(L, 1);
-    }
-    lua_setfield(L, -3, lslot[k]);
-    lua_pop(L, 1);
-  }
-  return 1;
-}
-
 /* finite values, and >= 0 for a cache (sums of squares), or raise */
-static void checkstate(lua_State *L, const ln_Tensor *t, int cache, const char *who, const char *what) {
+void ln_opt_checkstate(lua_State *L, const ln_Tensor *t, int cache, const char *who, const char *what) {
   size_t i;
   for (i = 0; i < t->numel; i++)
     if (!isfinite(t->data[i]) || (cache && t->data[i] < 0))
@@ -360,70 +252,12 @@ static void checkstate(lua_State *L, const ln_Tensor *t, int cache, const char *
                cache ? "a cache holds sums of squares, finite and >= 0" : "momentums must be finite");
 }
 
-/* opt:set_state(lua_layer, t): t.momentums / t.cache lists of tensors shaped
-** as the layer's params, each list the optimizer keeps and nothing else */
-static int lualayer_set_state(lua_State *L, const ln_Optimizer *o, const char *who) {
-  int k, i, n, any = 0;
-  char s1[LN_SHAPELEN], s2[LN_SHAPELEN], what[64];
-  n = ln_lualayer_params(L, 2, 0, who);              /* 4: params */
-  lua_pushnil(L);
-  while (lua_next(L, 3)) {
-    int ok = 0;
-    lua_pop(L, 1);
-    for (k = 0; k < 2; k++)
-      if (lua_type(L, -1) == LUA_TSTRING && uses(o, LSLOT(k)) && strcmp(lua_tostring(L, -1), lslot[k]) == 0) ok = 1;
-    if (!ok) ln_error(L, "%s: unexpected key '%s' (a Lua layer's state holds the lists momentums and cache that "
-                      "this %s keeps)", who, lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1)
-                      : luaL_typename(L, -1), optname[o->kind]);
-  }
-  for (k = 0; k < 2; k++) {
-    if (!uses(o, LSLOT(k))) continue;
-    any = 1;
-    if (lua_getfield(L, 3, lslot[k]) != LUA_TTABLE || (int)lua_rawlen(L, -1) != n)
-      ln_error(L, "%s: %s must be a list of %d tensors (one per params entry), got %s", who, lslot[k], n,
-               ln_typename(L, -1));
-    for (i = 1; i <= n; i++) {
-      ln_Tensor *t, *p;
-      lua_rawgeti(L, -1, i);
-      lua_rawgeti(L, 4, i);
-      t = ln_totensor(L, -2);
-      p = ln_totensor(L, -1);
-      snprintf(what, sizeof what, "%s[%d]", lslot[k], i);
-      if (t == NULL) ln_error(L, "%s: %s must be a tensor, got %s", who, what, ln_typename(L, -2));
-      if (!ln_sameshape(t, p))
-        ln_error(L, "%s: %s is %s but params[%d] is %s", who, what, ln_shapestr(t, s1), i, ln_shapestr(p, s2));
-      checkstate(L, t, k == 1, who, what);
-      lua_pop(L, 2);
-    }
-    lua_pop(L, 1);
-  }
-  if (!any) return 0;
-  lua_getiuservalue(L, 1, 1);                        /* params, states */
-  lua_pushvalue(L, 2);
-  lua_newtable(L);                                   /* params, states, layer, st */
-  for (k = 0; k < 2; k++) {
-    if (!uses(o, LSLOT(k))) continue;
-    lua_getfield(L, 3, lslot[k]);
-    lua_createtable(L, n, 0);                        /* ..., st, src, dst */
-    for (i = 1; i <= n; i++) {
-      lua_rawgeti(L, -2, i);
-      pushcopy(L, ln_totensor(L, -1));
-      lua_rawseti(L, -3, i);
-      lua_pop(L, 1);
-    }
-    lua_setfield(L, -3, lslot[k]);
-    lua_pop(L, 1);
-  }
-  lua_rawset(L, -3);
-  return 0;
-}
-
 void ln_optimizer_update(lua_State *L, int opt, int layer, const char *who) {
   ln_Update u[2];
   if (ln_tolayer(L, layer) == NULL && ln_islualayer(L, layer)) {
     const ln_Optimizer *o = ln_tooptimizer(L, opt);
     if (o == NULL) ln_error(L, "%s: expected an optimizer, got %s", who, ln_typename(L, opt));
-    lualayer_update(L, o, lua_absindex(L, opt), lua_absindex(L, layer), who);
+    ln_opt_lua_update(L, o, lua_absindex(L, opt), lua_absindex(L, layer), who);
     return;
   }
   ln_optimizer_prepare(L, opt, layer, who, u);
@@ -459,7 +293,7 @@ static int m_state(lua_State *L) {
   Params p;
   int s;
   ln_Optimizer *o = checkopt(L, 1, "state");
-  if (ln_tolayer(L, 2) == NULL && ln_islualayer(L, 2)) return lualayer_state(L, o);
+  if (ln_tolayer(L, 2) == NULL && ln_islualayer(L, 2)) return ln_opt_lua_state(L, o);
   checkparams(L, 2, 0, whostr(o, "state", who, sizeof who), &p);
   lua_getiuservalue(L, 1, 1);                        /* states */
   lua_pushvalue(L, 2);
@@ -470,12 +304,12 @@ static int m_state(lua_State *L) {
   lua_createtable(L, 0, ST_N);                       /* states, st, copy */
   for (s = 0; s < ST_N; s++) {
     ln_Tensor *t;
-    if (!uses(o, s)) continue;
+    if (!ln_opt_uses(o, s)) continue;
     lua_getfield(L, -2, stkey[s]);                   /* states, st, copy, t */
     t = ln_totensor(L, -1);
     lua_pop(L, 1);
     if (t == NULL) continue;
-    pushcopy(L, t);
+    ln_opt_pushcopy(L, t);
     lua_setfield(L, -2, stkey[s]);
   }
   return 1;
@@ -494,7 +328,7 @@ static int m_set_state(lua_State *L) {
     lua_settop(L, 3);
     if (!lua_isnil(L, 3) && !lua_istable(L, 3))
       ln_error(L, "%s: argument 2 must be a table of tensor lists, got %s", who, ln_typename(L, 3));
-    if (!lua_isnil(L, 3)) return lualayer_set_state(L, o, who);
+    if (!lua_isnil(L, 3)) return ln_opt_lua_set_state(L, o, who);
   } else checkparams(L, 2, 0, who, &p);
   if (lua_isnoneornil(L, 3)) {
     lua_getiuservalue(L, 1, 1);                      /* states */
@@ -511,16 +345,16 @@ static int m_set_state(lua_State *L) {
     lua_pop(L, 1);
     if (lua_type(L, -1) == LUA_TSTRING)
       for (s = 0; s < ST_N; s++)
-        if (uses(o, s) && strcmp(lua_tostring(L, -1), stkey[s]) == 0) ok = 1;
+        if (ln_opt_uses(o, s) && strcmp(lua_tostring(L, -1), stkey[s]) == 0) ok = 1;
     if (!ok) {
       const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : luaL_typename(L, -1);
-      ln_error(L, "%s: unexpected key '%s' (this %s keeps: %s)", who, k, optname[o->kind],
+      ln_error(L, "%s: unexpected key '%s' (this %s keeps: %s)", who, k, ln_opt_name[o->kind],
                slotlist(o, list, sizeof list));
     }
   }
   for (s = 0; s < ST_N; s++) {
     ln_Tensor *t;
-    if (!uses(o, s)) continue;
+    if (!ln_opt_uses(o, s)) continue;
     any = 1;
     lua_getfield(L, 3, stkey[s]);
     t = ln_totensor(L, -1);
@@ -530,7 +364,7 @@ static int m_set_state(lua_State *L) {
       ln_error(L, "%s: %s is %s but layer %s has %s of %s", who, stkey[s], ln_shapestr(t, s1),
                pdesc(&p), (s == ST_WM || s == ST_WC) ? "weights" : "biases",
                ln_shapestr(slotparam(&p, s), s2));
-    checkstate(L, t, s == ST_WC || s == ST_BC, who, stkey[s]); /* values a step can start from */
+    ln_opt_checkstate(L, t, s == ST_WC || s == ST_BC, who, stkey[s]); /* values a step can start from */
     lua_pop(L, 1);
   }
   if (!any) return 0; /* SGD without momentum keeps nothing */
@@ -538,9 +372,9 @@ static int m_set_state(lua_State *L) {
   lua_pushvalue(L, 2);
   lua_createtable(L, 0, ST_N);                       /* states, layer, st */
   for (s = 0; s < ST_N; s++) {
-    if (!uses(o, s)) continue;
+    if (!ln_opt_uses(o, s)) continue;
     lua_getfield(L, 3, stkey[s]);
-    pushcopy(L, ln_totensor(L, -1));                 /* states, layer, st, t, copy */
+    ln_opt_pushcopy(L, ln_totensor(L, -1));                 /* states, layer, st, t, copy */
     lua_setfield(L, -3, stkey[s]);
     lua_pop(L, 1);
   }
@@ -605,7 +439,7 @@ static int getfield(lua_State *L) {
 /* __newindex: iterations, learning_rate and current_learning_rate only */
 static int mm_newindex(lua_State *L) {
   ln_Optimizer *o = checkopt(L, 1, "__newindex");
-  const char *name = optname[o->kind];
+  const char *name = ln_opt_name[o->kind];
   const char *k = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : NULL;
   if (k && strcmp(k, "iterations") == 0) {
     int isnum;
@@ -663,7 +497,7 @@ static int newopt(lua_State *L, ln_OptKind k) {
   };
   char who[32];
   ln_Optimizer *o, v;
-  snprintf(who, sizeof who, "lunet.%s", optname[k]);
+  snprintf(who, sizeof who, "lunet.%s", ln_opt_name[k]);
   if (lua_gettop(L) > 1)
     ln_error(L, "%s: expected one options table, got %d arguments", who, lua_gettop(L));
   ln_checkoptions(L, 1, who, opts[k]);
@@ -720,6 +554,6 @@ void ln_open_optimizers(lua_State *L) {
     ln_newclass(L, optmeta[k], methods, metamethods, getfield);  /* lunet, mt */
     lua_pop(L, 1);
     lua_pushcfunction(L, ctor[k]);
-    lua_setfield(L, -2, optname[k]);
+    lua_setfield(L, -2, ln_opt_name[k]);
   }
 }
