@@ -25,6 +25,17 @@ LuaReLU.__index = LuaReLU
 function LuaReLU:forward(x) self.inputs = x; return x:maximum(0) end
 function LuaReLU:backward(dv) return dv * self.inputs:gt(0) end
 
+-- a trainable per-feature scale written in Lua
+local Scale = {}
+Scale.__index = Scale
+function Scale.new(n)
+  local self = setmetatable({ s = lunet.full(1.5, 1, n), ds = lunet.zeros(1, n) }, Scale)
+  self.params, self.grads = { self.s }, { self.ds }
+  return self
+end
+function Scale:forward(x) self.inputs = x; return x * self.s end
+function Scale:backward(dv) self.ds:copy_((dv * self.inputs):sum(1)); return dv * self.s end
+
 local reg = { weight_regularizer_l1 = 1e-4, weight_regularizer_l2 = 5e-4, bias_regularizer_l1 = 1e-4,
               bias_regularizer_l2 = 5e-4 }
 
@@ -60,12 +71,21 @@ local nets = {
       return { lunet.Dense(IN, 128), setmetatable({}, LuaReLU), lunet.Dense(128, 128), lunet.ReLU(),
                lunet.Dense(128, 10), lunet.Softmax() }
     end, lunet.CategoricalCrossentropy, function() return lunet.Adam { learning_rate = 0.005 } end, "labels" },
+  { "Lua layers between three segments (a split sum after the first)", function()
+      return { lunet.Dense(IN, 300), setmetatable({}, LuaReLU), lunet.Dense(300, 128), lunet.Sigmoid(), Scale.new(128),
+               lunet.Dense(128, 10), lunet.Softmax() }
+    end, lunet.CategoricalCrossentropy, function() return lunet.Adam { learning_rate = 0.005 } end, "labels" },
+  { "a trainable Lua layer first", function()
+      return { Scale.new(IN), lunet.Dense(IN, 128), lunet.ReLU(), lunet.Dense(128, 10), lunet.Softmax() }
+    end, lunet.CategoricalCrossentropy, function() return lunet.SGD { learning_rate = 0.1, momentum = 0.5 } end,
+    "labels" },
   { "Input first, Softmax with a plain loss", function()
       return { lunet.Input(), lunet.Dense(IN, 128), lunet.ReLU(), lunet.Dense(128, 10), lunet.Softmax() }
     end, lunet.MeanSquaredError, function() return lunet.Adam { learning_rate = 0.005 } end, "onehot" },
 }
 
 local function trainable(l)
+  if getmetatable(l) == Scale then return true end
   local ok, w = pcall(function() return l.weights end)
   return ok and w ~= nil
 end
@@ -127,7 +147,7 @@ describe("Model:train equals the layer-by-layer loop for every built-in network"
           for i, l in ipairs(want) do
             if trainable(l) then
               n = n + 1
-              for _, f in ipairs { "weights", "biases" } do
+              for _, f in ipairs(getmetatable(l) == Scale and { "s" } or { "weights", "biases" }) do
                 assert((l[f] - got[i][f]):abs():max() == 0,
                   string.format("%s differs at layer %d, batch %d, %d threads", f, i, bs, threads))
               end

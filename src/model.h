@@ -28,11 +28,13 @@ enum {
   UV_OUT,         /* predict() result while it is being filled */
   UV_POOL,        /* worker thread of the split training step (Pool) */
   UV_P0,          /* the split step's first partial sum of the first Dense (see plan_forward) */
-  MODEL_NUV = UV_P0
+  UV_PLANS,       /* step_any's plans (MAXSEG segments and the update job) */
+  MODEL_NUV = UV_PLANS
 };
 
 #define SPLIT_WORK 200000  /* multiply-adds per step below which one thread runs */
 #define SPLIT_UPDATE 32768 /* parameters below which one thread updates them */
+#define MAXSEG 8           /* plan segments a step runs on the threads (more: layer by layer) */
 #define WHO_CACHED 32 /* trainable layers whose optimizer message the model keeps */
 /* most rows of a data set (tensors hold at most 2^40 elements): keeps the
 ** internal entry points' sizes far from overflow */
@@ -79,9 +81,10 @@ void ln_model_checklabels(lua_State *L, int loss, int out, int by, size_t first,
 
 /* model_plan.c */
 ln_Pool *ln_model_pool(lua_State *L);
-int ln_model_fastprefix(lua_State *L, const ln_Tensor *bx, size_t *work);
-void ln_model_forward_setup(lua_State *L, ln_Plan *pl, int bx, int k);
-void ln_model_backward_setup(lua_State *L, Model *m, ln_Plan *pl, int opt, int fused);
+int ln_model_segment(lua_State *L, int first, const ln_Tensor *in, size_t *work);
+#define ln_model_fastprefix(L, bx, work) ln_model_segment(L, 1, bx, work)
+void ln_model_forward_setup(lua_State *L, ln_Plan *pl, int bx, int first, int last);
+void ln_model_backward_setup(lua_State *L, Model *m, ln_Plan *pl, int opt, int fused, int din);
 ln_Pool *ln_model_plan_begin(lua_State *L, ln_Plan *pl, const ln_Tensor *X, const size_t *perm, size_t count,
                              size_t work);
 void ln_model_setpending(Model *m, const ln_Plan *pl, const size_t *perm, size_t first, size_t count);

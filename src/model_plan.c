@@ -74,25 +74,25 @@ static int plankind(const ln_Layer *l, int last_combined) {
   }
 }
 
-/* number of leading layers the plan can take: Dense, ReLU, Sigmoid, Linear,
-** Dropout (and a last Softmax with the combined loss), starting with a Dense
-** whose input width matches X; *work = the Dense layers' multiply-adds per
-** sample */
-int ln_model_fastprefix(lua_State *L, const ln_Tensor *bx, size_t *work) {
+/* the last layer of a plan segment starting at layer first: Dense, ReLU,
+** Sigmoid, Linear, Dropout (and a last Softmax with the combined loss),
+** starting with a Dense whose input width matches in's; 0 when none starts
+** there; *work = the Dense layers' multiply-adds per sample */
+int ln_model_segment(lua_State *L, int first, const ln_Tensor *in, size_t *work) {
   int n = ln_model_nlayers(L, 1), i, k = 0, combined, kind;
   size_t w = 0;
   *work = 0;
   lua_getiuservalue(L, 1, UV_COMBINED);
   combined = !lua_isnil(L, -1);
   lua_pop(L, 1);
-  for (i = 1; i <= n && i <= MAXFAST; i++) {
+  for (i = first; i <= n && i < first + MAXFAST; i++) {
     ln_Layer *l = ln_model_layer(L, 1, i);
     lua_pop(L, 1);
     if (l == NULL) break; /* a Lua layer runs on the calling thread */
     kind = plankind(l, i == n && combined);
-    if (kind < 0 || (i == 1 && kind != F_DENSE)) break;
+    if (kind < 0 || (i == first && kind != F_DENSE)) break;
     if (kind == F_DENSE) {
-      if (i == 1 && (bx->ndim != 2 || bx->dims[1] != ((ln_Dense *)l)->n_inputs)) return 0;
+      if (i == first && (in->ndim != 2 || in->dims[1] != ((ln_Dense *)l)->n_inputs)) return 0;
       w += ((ln_Dense *)l)->n_inputs * ((ln_Dense *)l)->n_neurons;
     } /* a last Softmax with the combined loss: its forward, predictions and
       ** gradient also run on the plan's threads */
@@ -103,20 +103,23 @@ int ln_model_fastprefix(lua_State *L, const ln_Tensor *bx, size_t *work) {
   return k;
 }
 
-/* set up the forward pass of layers 1..k as a plan on the batch at bx (run
-** by plan_run); the layers keep inputs and outputs exactly as their own
-** forward would.  Leaves layer k's output on the stack */
-void ln_model_forward_setup(lua_State *L, ln_Plan *pl, int bx, int k) {
+/* set up the forward pass of layers first..last (a segment) as a plan on
+** the tensor at bx (the batch when first is 1; run by plan_run); the layers
+** keep inputs and outputs exactly as their own forward would.  Leaves layer
+** last's output on the stack */
+void ln_model_forward_setup(lua_State *L, ln_Plan *pl, int bx, int first, int last) {
   int i;
   size_t rows = ln_totensor(L, bx)->dims[0], cols = ln_totensor(L, bx)->dims[1];
   lua_pushvalue(L, bx); /* current input */
-  pl->n = k;
+  pl->n = last - first + 1;
+  pl->at = first;
+  if (first > 1) pl->src = NULL, pl->perm = NULL;
   pl->rows = rows;
   pl->mode = PLAN_FORWARD;
   pl->losses = NULL;
   pl->ysrc = NULL;
-  for (i = 1; i <= k; i++) {
-    ln_FLayer *f = &pl->l[i - 1];
+  for (i = first; i <= last; i++) {
+    ln_FLayer *f = &pl->l[i - first];
     ln_Layer *l = ln_model_layer(L, 1, i);
     int li = lua_gettop(L);
     ln_Tensor *in = ln_totensor(L, li - 1), *out;
@@ -136,7 +139,8 @@ void ln_model_forward_setup(lua_State *L, ln_Plan *pl, int bx, int k) {
       f->b = ln_getuv(L, li, LN_UV_BIASES)->data;
       f->h = ln_nn_dense_split(f->n_in);
       f->part = f->h ? ln_buffer2(L, li, LN_UV_EXTRA, rows, f->n_out)->data : NULL;
-      if (f->h && i == 1) f->p0 = ln_buffer2(L, 1, UV_P0, rows, f->n_out)->data;
+      /* the two-thread split of the sum: the model's first layer only */
+      f->p0 = f->h && i == 1 ? ln_buffer2(L, 1, UV_P0, rows, f->n_out)->data : NULL;
     }
     lua_pushvalue(L, li - 1);
     ln_setuv(L, li, LN_UV_INPUTS);
@@ -148,10 +152,12 @@ void ln_model_forward_setup(lua_State *L, ln_Plan *pl, int bx, int k) {
   pl->direct = pl->src != NULL && ln_gemm_rows_ok(pl->l[0].n_out);
 }
 
-/* set up the backward of layers k..1 (run by plan_run) from the tensor on
-** the stack top (the gradient of layer k's output), after forward_setup;
-** fused: with the optimizer's updates (after ln_optimizer_pre) */
-void ln_model_backward_setup(lua_State *L, Model *m, ln_Plan *pl, int opt, int fused) {
+/* set up the backward of the plan's layers (run by plan_run) from the tensor
+** on the stack top (the gradient of its last layer's output), after
+** forward_setup; din: the first layer's input gradient too (someone before
+** it needs it); fused: with the optimizer's updates (after
+** ln_optimizer_pre) */
+void ln_model_backward_setup(lua_State *L, Model *m, ln_Plan *pl, int opt, int fused, int din) {
   int i, j = 0;
   float *top = ln_totensor(L, -1)->data;
   const float *dv = top;
@@ -162,7 +168,7 @@ void ln_model_backward_setup(lua_State *L, Model *m, ln_Plan *pl, int opt, int f
   for (i = pl->n; i >= 1; i--) {
     ln_FLayer *f = &pl->l[i - 1];
     int li;
-    ln_model_layer(L, 1, i);
+    ln_model_layer(L, 1, pl->at + i - 1);
     li = lua_gettop(L);
     f->dv = dv;
     if (f->kind == F_SOFTMAX) {
@@ -171,7 +177,7 @@ void ln_model_backward_setup(lua_State *L, Model *m, ln_Plan *pl, int opt, int f
       ln_Dense *d = (ln_Dense *)lua_touserdata(L, li);
       f->dw = ln_buffer2(L, li, LN_UV_DWEIGHTS, f->n_in, f->n_out)->data;
       f->db = ln_buffer2(L, li, LN_UV_DBIASES, 1, f->n_out)->data;
-      f->din = i == 1 ? NULL : ln_buffer2(L, li, LN_UV_DINPUTS, rows, f->n_in)->data;
+      f->din = i == 1 && !din ? NULL : ln_buffer2(L, li, LN_UV_DINPUTS, rows, f->n_in)->data;
       f->wl1 = (float)d->weight_regularizer_l1;
       f->wl2 = (float)d->weight_regularizer_l2;
       f->bl1 = (float)d->bias_regularizer_l1;
@@ -189,7 +195,7 @@ void ln_model_backward_setup(lua_State *L, Model *m, ln_Plan *pl, int opt, int f
       ln_Update *u = &pl->up[2 * j];
       if (f->kind != F_DENSE) continue;
       j++;
-      l = ln_model_layer(L, 1, i);
+      l = ln_model_layer(L, 1, pl->at + i - 1);
       ln_optimizer_prepare(L, opt, lua_gettop(L), ln_model_trainwho(L, m, who, sizeof who, j, l), u);
       f->up = u;
       lua_pop(L, 1);

@@ -66,15 +66,36 @@ static int m_shuffle(lua_State *L) {
   return 0;
 }
 
+/* the model's plans for step_any: MAXSEG segments and the update job
+** (user value UV_PLANS, made on first use; about 12 KB each) */
+static ln_Plan *getplans(lua_State *L) {
+  ln_Plan *p;
+  if (lua_getiuservalue(L, 1, UV_PLANS) == LUA_TUSERDATA) {
+    p = (ln_Plan *)lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    return p;
+  }
+  lua_pop(L, 1);
+  p = (ln_Plan *)lua_newuserdatauv(L, (MAXSEG + 1) * sizeof *p, 0);
+  memset(p, 0, (MAXSEG + 1) * sizeof *p);
+  lua_setiuservalue(L, 1, UV_PLANS);
+  return p;
+}
+
 /* one training step on rows first..first+count-1 (0-based) of X and y (the
 ** model and both at stack 1..3, checked), or those positions of perm;
-** res = data_loss, reg_loss, accuracy.  Any model */
+** res = data_loss, reg_loss, accuracy.  Any model: each run of layers the
+** plan takes (a segment: from a Dense through Dense, ReLU, Sigmoid, Linear,
+** Dropout, a last Softmax with the combined loss) runs on the engine's
+** threads, the others (Lua layers, Input, Softmax with a plain loss) one by
+** one on the calling thread between them */
 static void step_any(lua_State *L, Model *m, const ln_Tensor *X, const ln_Tensor *Y, size_t first, size_t count,
                      const size_t *perm, double res[3]) {
-  int n, bx, by, out, i, ntrain, k, oi, fused = 0, softmax_in_plan = 0;
+  int n, bx, by, out, i, s, ntrain, k, oi, nseg = 0, fused = 0, softmax_in_plan = 0, skip = 0, start;
+  int sega[MAXSEG], segb[MAXSEG];
   size_t nparams = 0, work = 0;
-  ln_Pool *pool = NULL;
-  ln_Plan plan;
+  ln_Pool *pool = NULL, *segpool[MAXSEG];
+  ln_Plan *plans = getplans(L), *up = &plans[MAXSEG];
   double data_loss, reg, acc;
   ln_Optimizer *opt;
   char who[256];
@@ -84,16 +105,31 @@ static void step_any(lua_State *L, Model *m, const ln_Tensor *X, const ln_Tensor
   bx = ln_model_gather(L, UV_BX, X, first, count, perm, k == 0);
   by = ln_model_gather(L, UV_BY, Y, first, count, perm, 1);
   n = ln_model_nlayers(L, 1);
-  if (k > 0) {
-    pool = ln_model_plan_begin(L, &plan, X, perm, count, work);
-    plan.first = first;
-    ln_model_forward_setup(L, &plan, bx, k);
-    ln_plan_masks(&plan, ln_getrng(L));
-    ln_plan_run(pool, &plan);
-    ln_model_setpending(m, &plan, perm, first, count);
-    softmax_in_plan = plan.l[k - 1].kind == F_SOFTMAX;
-    ln_model_forward_range(L, k + 1, n, 1, "Model:train");
-  } else ln_model_forward_all(L, bx, 1, "Model:train");
+  /* forward: the current tensor stays on the stack top */
+  lua_pushvalue(L, bx);
+  for (i = 1; i <= n;) {
+    int b = nseg < MAXSEG ? ln_model_segment(L, i, ln_totensor(L, -1), &work) : 0;
+    ln_Plan *pl = &plans[nseg];
+    if (b == 0) {
+      ln_model_forward_range(L, i, i, 1, "Model:train");
+      i++;
+      continue;
+    }
+    if (i == 1) {
+      segpool[nseg] = ln_model_plan_begin(L, pl, X, perm, count, work);
+      pl->first = first;
+    } else segpool[nseg] = count >= 2 && work * count >= SPLIT_WORK ? ln_model_pool(L) : NULL;
+    ln_model_forward_setup(L, pl, lua_gettop(L), i, b);
+    lua_replace(L, -2);
+    ln_plan_masks(pl, ln_getrng(L));
+    ln_plan_run(segpool[nseg], pl);
+    if (i == 1) ln_model_setpending(m, pl, perm, first, count);
+    softmax_in_plan = b == n && pl->l[b - i].kind == F_SOFTMAX;
+    sega[nseg] = i;
+    segb[nseg++] = b;
+    i = b + 1;
+  }
+  pool = nseg > 0 ? segpool[0] : NULL;
   out = lua_gettop(L);
   lua_getiuservalue(L, 1, UV_LOSS);
   ln_model_checklabels(L, lua_gettop(L), out, by, first, perm, "Model:train: loss");
@@ -105,23 +141,25 @@ static void step_any(lua_State *L, Model *m, const ln_Tensor *X, const ln_Tensor
   lua_getiuservalue(L, 1, UV_ACC);
   acc = ln_accuracy_calculate(L, lua_gettop(L), lua_gettop(L) - 1, by, "Model:train: accuracy");
   lua_settop(L, out);
-  /* backward */
+  /* the gradient of the loss (out + 1: the loss or combined object) */
+  start = n;
   if (lua_getiuservalue(L, 1, UV_COMBINED) != LUA_TNIL) {
     if (softmax_in_plan) { /* checked and sized here, computed by the backward plan */
-      plan.y = ln_totensor(L, by)->data;
-      ln_softmax_cce_begin(L, out + 1, out, by, "Model:train: softmax/cross-entropy", &plan.sparse);
-    } else ln_softmax_cce_backward(L, out + 1, out, by, "Model:train: softmax/cross-entropy");
+      plans[nseg - 1].y = ln_totensor(L, by)->data;
+      ln_softmax_cce_begin(L, out + 1, out, by, "Model:train: softmax/cross-entropy", &plans[nseg - 1].sparse);
+    } else {
+      ln_softmax_cce_backward(L, out + 1, out, by, "Model:train: softmax/cross-entropy");
+      start = n - 1;
+    }
     lua_getiuservalue(L, out + 1, LN_UV_DINPUTS);
-    ln_model_backward_range(L, n - 1, k + 1, "Model:train");
   } else {
     lua_pop(L, 1);
     lua_getiuservalue(L, 1, UV_LOSS);
     ln_loss_backward(L, out + 1, out, by, "Model:train: loss");
     lua_getiuservalue(L, out + 1, 2);
-    ln_model_backward_range(L, n, k + 1, "Model:train");
   }
-  /* the optimizer's updates run inside the backward plan (fused) when every
-  ** trainable layer is in it, else after it */
+  /* the optimizer's updates run inside the backward plan (fused) when one
+  ** segment holds every trainable layer, else after the backward */
   lua_getiuservalue(L, 1, UV_OPT);
   oi = lua_gettop(L);
   opt = ln_tooptimizer(L, oi);
@@ -129,33 +167,54 @@ static void step_any(lua_State *L, Model *m, const ln_Tensor *X, const ln_Tensor
   lua_getiuservalue(L, 1, UV_TRAINABLE);
   ntrain = (int)lua_rawlen(L, -1);
   lua_pop(L, 1);
-  if (k > 0) {
+  if (nseg == 1) {
     int j, dense = 0;
-    for (j = 0; j < k; j++) dense += plan.l[j].kind == F_DENSE;
+    for (j = 0; j < plans[0].n; j++) dense += plans[0].l[j].kind == F_DENSE;
     fused = dense == ntrain;
-    lua_pushvalue(L, oi - 1); /* the gradient of layer k's output */
-    ln_model_backward_setup(L, m, &plan, oi, fused);
-    ln_plan_run(pool, &plan);
+  }
+  /* leading Input layers need no gradient (nor does the first layer's input) */
+  for (skip = 0; skip < n; skip++) {
+    ln_Layer *l = ln_model_layer(L, 1, skip + 1);
+    lua_pop(L, 1);
+    if (l == NULL || l->cls->kind != LN_KIND_INPUT) break;
+  }
+  lua_pushvalue(L, oi - 1); /* the gradient, kept on the stack top */
+  for (i = start, s = nseg - 1; i > skip;) {
+    if (s >= 0 && segb[s] == i) {
+      int din = sega[s] > skip + 1;
+      ln_model_backward_setup(L, m, &plans[s], oi, fused, din);
+      ln_plan_run(segpool[s], &plans[s]);
+      if (din) {
+        ln_model_layer(L, 1, sega[s]);
+        lua_getiuservalue(L, -1, LN_UV_DINPUTS);
+        lua_replace(L, -3);
+        lua_pop(L, 1);
+      }
+      i = sega[s--] - 1;
+    } else {
+      ln_model_backward_range(L, i, i, "Model:train");
+      i--;
+    }
   }
   lua_settop(L, out);
   lua_getiuservalue(L, 1, UV_OPT);
   lua_getiuservalue(L, 1, UV_TRAINABLE);
-  plan.mode = PLAN_UPDATE;
-  plan.nup = 0;
+  up->mode = PLAN_UPDATE;
+  up->nup = 0;
   for (i = 1; i <= ntrain && !fused; i++) {
     ln_Layer *l;
     lua_rawgeti(L, -1, i);
     l = ln_tolayer(L, -1);
     ln_model_layerwho(L, -1, who, sizeof who, "Model:train: optimizer, trainable", i, l);
-    if (l != NULL && ntrain <= MAXFAST) { /* prepared now, run below on the pool */
-      ln_optimizer_prepare(L, out + 1, lua_gettop(L), who, &plan.up[plan.nup]);
-      nparams += plan.up[plan.nup].n + plan.up[plan.nup + 1].n;
-      plan.nup += 2;
+    if (l != NULL && up->nup + 2 <= 2 * MAXFAST) { /* prepared now, run below on the pool */
+      ln_optimizer_prepare(L, out + 1, lua_gettop(L), who, &up->up[up->nup]);
+      nparams += up->up[up->nup].n + up->up[up->nup + 1].n;
+      up->nup += 2;
     } else ln_optimizer_update(L, out + 1, lua_gettop(L), who);
     lua_pop(L, 1);
   }
-  if (plan.nup > 0)
-    ln_plan_run(nparams >= SPLIT_UPDATE ? (pool ? pool : ln_model_pool(L)) : NULL, &plan);
+  if (up->nup > 0)
+    ln_plan_run(nparams >= SPLIT_UPDATE ? (pool ? pool : ln_model_pool(L)) : NULL, up);
   ln_optimizer_post(opt);
   res[0] = data_loss;
   res[1] = reg;
@@ -200,7 +259,7 @@ static lua_Integer steps_book(lua_State *L, Model *m, const ln_Tensor *X, const 
       by = ln_model_gather(L, UV_BY, Y, first, count, perm, 0);
       byt = ln_totensor(L, by);
       pool = ln_model_plan_begin(L, &plan, X, perm, count, work);
-      ln_model_forward_setup(L, &plan, bx, k);
+      ln_model_forward_setup(L, &plan, bx, 1, k);
       out = lua_gettop(L);
       lua_getiuservalue(L, 1, UV_LOSS);
       lossi = lua_gettop(L);
@@ -249,7 +308,7 @@ static lua_Integer steps_book(lua_State *L, Model *m, const ln_Tensor *X, const 
       opt = ln_tooptimizer(L, -1);
       ln_optimizer_pre(opt);
       lua_getiuservalue(L, -2, LN_UV_DINPUTS);
-      ln_model_backward_setup(L, m, &plan, lua_gettop(L) - 1, 1);
+      ln_model_backward_setup(L, m, &plan, lua_gettop(L) - 1, 1, 0);
       base = lua_gettop(L);
       ready = 1;
     } else {

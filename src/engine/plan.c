@@ -78,7 +78,7 @@ static void plan_forward(ln_Pool *p, const ln_Plan *pl, int part, int parts) {
   ** each gathers its half of every row's inputs and computes its half of the
   ** sum for all rows (reading half the weights, the half it updates), then
   ** both combine their own rows.  Two threads imply at least two rows */
-  const int split0 = parts == 2 && pl->l[0].kind == F_DENSE && pl->l[0].h > 0;
+  const int split0 = parts == 2 && pl->l[0].kind == F_DENSE && pl->l[0].h > 0 && pl->l[0].p0 != NULL;
   span(rows, part, parts, &r0, &r1);
   if (r1 == r0 && !split0) return; /* (with split0 the sum's half is this thread's on every row) */
   if (pl->ysrc) /* this thread's rows of the targets */

@@ -102,6 +102,7 @@ typedef struct ln_Plan {
   float *ydst;
   size_t ycols;
   int direct;             /* the first Dense reads the batch rows from src (ln_gemm_rows), no gather */
+  int at;                 /* the model's position of l[0] (1: the plan starts the model) */
   ln_Rng rng0;            /* forward with Dropout: the generator where this step's masks start */
   /* update: the optimizer's prepared updates, each split in two ranges */
   int nup;
