@@ -1,4 +1,4 @@
--- bench/networks.lua [epochs=2] [peak_gflops]: training speed of the kinds of
+-- bench/networks.lua [epochs=2] [peak_gflops] [only] [subset]: training speed of the kinds of
 -- networks users build, on Fashion-MNIST (60,000 x 784), each against the
 -- book's network: seconds per epoch (best of the epochs), GFLOP/s of the
 -- Dense layers' products (2 flops per multiply-add: forward N*in*out, weight
@@ -7,15 +7,20 @@
 -- and to the FMA peak (measured by bench/fma_peak.c in the same run and
 -- passed in).  The Lua-layer row also gives its time against the same
 -- network with the built-in layer.  Prints a table and "key value" lines.
+-- only: train just that network (its number in the list); subset: the first
+-- rows of the data set only (bench/run.sh counts allocations that way).
 package.path = "./lua/?.lua;./lua/?/init.lua;" .. package.path
 package.cpath = (os.getenv("LUNET_CPATH") or "./?.so") .. ";" .. package.cpath
 local lunet = require "lunet"
 
 local epochs = tonumber(arg[1]) or 2
 local peak = tonumber(arg[2])
+local only = tonumber(arg[3])
+local subset = tonumber(arg[4])
 
 lunet.seed(0)
 local X, y = lunet.data.fashion_mnist()
+if subset then X, y = X:rows(1, subset):clone(), y:rows(1, subset):clone() end
 X:sub_(127.5):div_(127.5)
 local ybin = y:gt(5)                                  -- classes 6..10 against 1..5
 local yreg = (y - 5.5) / 4.5                           -- a regression target in [-1, 1]
@@ -90,6 +95,7 @@ end
 
 local rows, results = {}, {}
 for i, net in ipairs(nets) do
+  if only and i ~= only then goto continue end
   local name, bs, kind, loss, opt, layers = table.unpack(net)
   lunet.seed(1)
   local ls = layers()
@@ -109,6 +115,11 @@ for i, net in ipairs(nets) do
   local gflops = 2 * macs(ls) * #X / best / 1e9
   results[i] = { name = name, secs = best, gflops = gflops }
   rows[#rows + 1] = results[i]
+  ::continue::
+end
+if only then
+  print(string.format("net%d_secs %.4f", only, results[only].secs))
+  return
 end
 
 local book = results[1].gflops
@@ -124,3 +135,4 @@ print(string.format("lua_layer_time_ratio %.3f", lua.secs / twin.secs))
 local worst = math.huge
 for i = 2, #results - 1 do worst = math.min(worst, results[i].gflops / book) end
 print(string.format("worst_builtin_ratio %.3f", worst))
+print(string.format("networks %d", #nets))

@@ -132,3 +132,12 @@ echo
 echo "== networks ($(nproc) cores, FMA peak measured: $PEAK GFLOP/s; target: every built-in >= 0.8 of the book's"
 echo "   GFLOP/s, the Lua layer within 1.5x the time of its built-in twin)"
 $LUA bench/networks.lua "${NET_EPOCHS:-2}" "$PEAK" | grep -v '^net[0-9]'
+# allocations per training step after a batch size's first: 1 against 3
+# epochs of 50 steps each (6,400 rows), for every built-in network
+echo
+printf "%-10s %s\n" "network" "allocations per extra epoch of 50 steps (target 0)"
+for i in $(seq 1 9); do
+  LD_PRELOAD="$TMP/alloc_count.so" $LUA bench/networks.lua 1 "" "$i" 6400 2> "$TMP/na1" > /dev/null
+  LD_PRELOAD="$TMP/alloc_count.so" $LUA bench/networks.lua 3 "" "$i" 6400 2> "$TMP/na3" > /dev/null
+  printf "%-10s %s\n" "$i" "$(( ($(val allocs "$TMP/na3") - $(val allocs "$TMP/na1")) / 2 ))"
+done

@@ -52,6 +52,9 @@ struct ln_OpDef {
 extern const ln_OpDef ln_op_dense, ln_op_relu, ln_op_sigmoid, ln_op_softmax, ln_op_linear, ln_op_dropout,
                       ln_op_input;
 
+/* setup of the kinds whose output is as wide as their input */
+int ln_op_keepwidth(ln_Node *n, const ln_OpSpec *s, char *err, size_t errlen);
+
 /* the op of a model file's layer type, or NULL */
 const ln_OpDef *ln_op_find(const char *name);
 

@@ -4,8 +4,7 @@
 #include "../op.h"
 #include "../../kernels/nn.h"
 
-/* the width follows the input's */
-static int same_setup(ln_Node *n, const ln_OpSpec *s, char *err, size_t errlen) {
+int ln_op_keepwidth(ln_Node *n, const ln_OpSpec *s, char *err, size_t errlen) {
   (void)s; (void)err; (void)errlen;
   n->out = n->in;
   return 0;
@@ -26,8 +25,8 @@ static void copy_forward(const ln_Node *n, size_t rows, const float *in, float *
   memcpy(out, in, rows * n->in * sizeof(float));
 }
 
-const ln_OpDef ln_op_relu = { "ReLU", 0, { NULL }, same_setup, relu_forward };
-const ln_OpDef ln_op_sigmoid = { "Sigmoid", 0, { NULL }, same_setup, sigmoid_forward };
-const ln_OpDef ln_op_linear = { "Linear", 0, { NULL }, same_setup, copy_forward };
-const ln_OpDef ln_op_dropout = { "Dropout", 0, { NULL }, same_setup, copy_forward };
-const ln_OpDef ln_op_input = { "Input", 0, { NULL }, same_setup, copy_forward };
+const ln_OpDef ln_op_relu = { "ReLU", 0, { NULL }, ln_op_keepwidth, relu_forward };
+const ln_OpDef ln_op_sigmoid = { "Sigmoid", 0, { NULL }, ln_op_keepwidth, sigmoid_forward };
+const ln_OpDef ln_op_linear = { "Linear", 0, { NULL }, ln_op_keepwidth, copy_forward };
+const ln_OpDef ln_op_dropout = { "Dropout", 0, { NULL }, ln_op_keepwidth, copy_forward };
+const ln_OpDef ln_op_input = { "Input", 0, { NULL }, ln_op_keepwidth, copy_forward };
