@@ -69,7 +69,7 @@ static int plankind(const ln_Layer *l, int last_combined) {
     case LN_KIND_SIGMOID: return F_SIGMOID;
     case LN_KIND_LINEAR: return F_LINEAR;
     case LN_KIND_DROPOUT: return F_DROPOUT;
-    case LN_KIND_SOFTMAX: return last_combined ? F_SOFTMAX : -1;
+    case LN_KIND_SOFTMAX: return last_combined ? F_SOFTMAX : F_SOFTMAX_PLAIN;
     default: return -1;
   }
 }
@@ -108,8 +108,11 @@ int ln_model_segment(lua_State *L, int first, const ln_Tensor *in, size_t *work)
 ** keep inputs and outputs exactly as their own forward would.  Leaves layer
 ** last's output on the stack */
 void ln_model_forward_setup(lua_State *L, ln_Plan *pl, int bx, int first, int last) {
-  int i;
+  int i, n = ln_model_nlayers(L, 1), combined;
   size_t rows = ln_totensor(L, bx)->dims[0], cols = ln_totensor(L, bx)->dims[1];
+  lua_getiuservalue(L, 1, UV_COMBINED);
+  combined = !lua_isnil(L, -1);
+  lua_pop(L, 1);
   lua_pushvalue(L, bx); /* current input */
   pl->n = last - first + 1;
   pl->at = first;
@@ -123,7 +126,7 @@ void ln_model_forward_setup(lua_State *L, ln_Plan *pl, int bx, int first, int la
     ln_Layer *l = ln_model_layer(L, 1, i);
     int li = lua_gettop(L);
     ln_Tensor *in = ln_totensor(L, li - 1), *out;
-    f->kind = plankind(l, 1); /* fastprefix took a Softmax only as the last layer with the combined loss */
+    f->kind = plankind(l, i == n && combined); /* as ln_model_segment chose */
     f->n_in = cols;
     f->n_out = f->kind == F_DENSE ? ((ln_Dense *)l)->n_neurons : cols;
     out = ln_buffer2(L, li, LN_UV_OUTPUT, rows, f->n_out);

@@ -231,6 +231,8 @@ static int book_classifier(lua_State *L, const ln_Tensor *X, size_t *work) {
   l = ln_model_layer(L, 1, n);
   last = l && l->cls->kind == LN_KIND_SOFTMAX;
   lua_pop(L, 1);
+  if (lua_getiuservalue(L, 1, UV_COMBINED) == LUA_TNIL) last = 0; /* a Softmax with a plain loss */
+  lua_pop(L, 1);
   return last ? k : 0;
 }
 

@@ -114,6 +114,8 @@ static void plan_forward(ln_Pool *p, const ln_Plan *pl, int part, int parts) {
       ln_nn_relu_forward((r1 - r0) * f->n_out, f->in + r0 * f->n_out, f->out + r0 * f->n_out);
     } else if (f->kind == F_SIGMOID) {
       ln_nn_sigmoid_forward((r1 - r0) * f->n_out, f->in + r0 * f->n_out, f->out + r0 * f->n_out);
+    } else if (f->kind == F_SOFTMAX_PLAIN) {
+      ln_softmax_rows(r1 - r0, f->n_out, f->in + r0 * f->n_out, f->out + r0 * f->n_out);
     } else if (f->kind == F_LINEAR) {
       memcpy(f->out + r0 * f->n_out, f->in + r0 * f->n_out, (r1 - r0) * f->n_out * sizeof(float));
     } else if (f->kind == F_DROPOUT) { /* this thread's rows of the mask: its part of the stream */
@@ -157,6 +159,8 @@ static void plan_backward(ln_Pool *p, const ln_Plan *pl, int part, int parts) {
       if (f->kind == F_RELU) ln_nn_relu_backward(m, f->in + o, f->dv + o, f->din + o);
       else if (f->kind == F_SIGMOID) ln_nn_sigmoid_backward(m, f->out + o, f->dv + o, f->din + o);
       else if (f->kind == F_DROPOUT) ln_nn_dropout_apply(m, f->dv + o, f->mask + o, f->din + o);
+      else if (f->kind == F_SOFTMAX_PLAIN)
+        ln_nn_softmax_backward(r1 - r0, f->n_out, f->out + o, f->dv + o, f->din + o);
       else memcpy(f->din + o, f->dv + o, m * sizeof(float)); /* Linear */
     }
   }

@@ -51,14 +51,14 @@
 
 #define MAXFAST 32        /* most layers the plan takes */
 
-enum { F_RELU, F_DENSE, F_SOFTMAX, F_SIGMOID, F_LINEAR, F_DROPOUT };
+enum { F_RELU, F_DENSE, F_SOFTMAX, F_SIGMOID, F_LINEAR, F_DROPOUT, F_SOFTMAX_PLAIN };
 
 /* one thread's count of correct predictions; bad: its labels failed the check */
 typedef struct ln_Tally { size_t hits; int bad; } ln_Tally;
 
 typedef struct ln_FLayer {
-  int kind;               /* F_DENSE, F_RELU, F_SIGMOID, F_LINEAR, F_DROPOUT, or F_SOFTMAX (last, with the
-                             combined loss) */
+  int kind;               /* F_DENSE, F_RELU, F_SIGMOID, F_LINEAR, F_DROPOUT, F_SOFTMAX_PLAIN (a Softmax
+                             layer), or F_SOFTMAX (last, with the combined loss) */
   size_t n_in, n_out;     /* columns of inputs and outputs */
   float *in, *out, *w, *b, *dw, *db, *din;
   const float *dv;        /* backward: gradient of the output */
