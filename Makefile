@@ -33,7 +33,7 @@ BUILD ?= build
 SO    ?= lunet/core.so
 SRC  = $(wildcard src/*.c) $(wildcard src/engine/*.c) $(wildcard src/engine/ops/*.c) $(wildcard src/kernels/*.c)
 OBJ  = $(patsubst src/%.c,$(BUILD)/$(BLAS)/%.o,$(SRC))
-HDR  = src/lunet.h src/lunet_c.h src/model.h src/optimizers.h src/kernels/kernels.h $(wildcard src/kernels/*.h) $(wildcard src/engine/*.h)
+HDR  = src/lunet.h src/lunet_c.h src/model.h src/optimizers.h src/data.h src/kernels/kernels.h $(wildcard src/kernels/*.h) $(wildcard src/engine/*.h)
 
 DEB_PKGS = lua5.4 liblua5.4-dev libpng-dev zlib1g-dev lua-busted libopenblas-dev libcjson-dev libcsv-dev \
            pkg-config dataset-fashion-mnist gnuplot-nox

@@ -1,7 +1,7 @@
 /*
-** data.c: bindings for data files and images: lunet.data.idx,
-** image_folder, export_image_folder, shuffle (table core.data) and
-** lunet.image.load, save, resize (table core.image).  The decoders live in
+** data.c: bindings for data files: lunet.data.idx, image_folder,
+** export_image_folder, shuffle (table core.data); lunet.image.* is in
+** image.c.  The decoders live in
 ** src/kernels/ (idx.c, png.c, image.c); this file checks arguments, owns
 ** the resources and raises.
 **
@@ -20,31 +20,13 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
-#include "lunet.h"
-#include "kernels/image.h"
+#include "data.h"
 #include "kernels/fileio.h"
 
-#define BOX "lunet.data.Box"
 #define PATHMAX 4096
 #define MAXLABEL 16777215 /* labels stay exact in float32 */
 
 /* ================================================================ box */
-
-/* a growable list of malloc'd strings */
-typedef struct Names {
-  char **v;
-  size_t n, cap;
-} Names;
-
-typedef struct Box {
-  ln_IdxReader idx;
-  ln_PngReader png, png2; /* png2: image_folder's second decoding thread */
-  DIR *dir;
-  Names dirs, files;     /* image_folder: label folders, files of all folders */
-  size_t *start;         /* image_folder: first file of each folder (dirs.n + 1) */
-  int *dfd;              /* image_folder: the open label folders (-1: closed) */
-  size_t ndfd;
-} Box;
 
 /* free a list of names */
 static void names_free(Names *s) {
@@ -56,7 +38,7 @@ static void names_free(Names *s) {
 }
 
 /* release everything the box owns; safe to call twice */
-static void box_close(Box *b) {
+void ln_data_boxclose(Box *b) {
   ln_idx_close(&b->idx);
   ln_png_close(&b->png);
   ln_png_close(&b->png2);
@@ -77,12 +59,12 @@ static void box_close(Box *b) {
 
 /* __gc and __close of boxes */
 static int box_gc(lua_State *L) {
-  box_close((Box *)luaL_checkudata(L, 1, BOX));
+  ln_data_boxclose((Box *)luaL_checkudata(L, 1, BOX));
   return 0;
 }
 
 /* push a new box in a closed state */
-static Box *newbox(lua_State *L) {
+Box *ln_data_newbox(lua_State *L) {
   Box *b = (Box *)lua_newuserdatauv(L, sizeof *b, 0);
   ln_idx_init(&b->idx);
   ln_png_init(&b->png);
@@ -149,141 +131,18 @@ static void joinpath(lua_State *L, char *buf, const char *who, const char *a, co
 /* lunet.data.idx(path): an IDX file (gzip'd or not) as a float tensor */
 static int l_idx(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
-  Box *b = newbox(L);
+  Box *b = ln_data_newbox(L);
   ln_Tensor *t;
   char msg[LN_ERRLEN];
   if (ln_idx_open(&b->idx, path) != 0) goto fail;
   t = ln_newtensor_uninit(L, b->idx.ndim, b->idx.dims);
   if (ln_idx_read(&b->idx, t->data) != 0) goto fail;
-  box_close(b);
+  ln_data_boxclose(b);
   return 1;
 fail:
   memcpy(msg, b->idx.err, sizeof msg);
-  box_close(b);
+  ln_data_boxclose(b);
   ln_error(L, "lunet.data.idx: %s: %s", path, msg);
-}
-
-/* ============================================================== images */
-
-/* raise the PNG reader's message after releasing the box */
-static LN_NORETURN void png_fail(lua_State *L, Box *b, const char *who, const char *path) {
-  char msg[LN_ERRLEN];
-  memcpy(msg, b->png.err, sizeof msg);
-  box_close(b);
-  ln_error(L, "%s: %s: %s", who, path, msg);
-}
-
-/* lunet.image.load(path, { gray = false }) */
-static int l_load(lua_State *L) {
-  static const char *const opts[] = {"gray", NULL};
-  const char *who = "lunet.image.load";
-  const char *path = luaL_checkstring(L, 1);
-  int gray;
-  Box *b;
-  ln_Tensor *t;
-  size_t dims[3];
-  ln_checkoptions(L, 2, who, opts);
-  gray = ln_optboolean(L, 2, "gray", 0, who);
-  b = newbox(L);
-  if (ln_png_open(&b->png, path, gray) != 0) png_fail(L, b, who, path);
-  dims[0] = b->png.height;
-  dims[1] = b->png.width;
-  dims[2] = (size_t)b->png.channels;
-  t = ln_newtensor_uninit(L, b->png.channels == 1 ? 2 : 3, dims);
-  if (ln_png_read(&b->png, t->data) != 0) png_fail(L, b, who, path);
-  box_close(b);
-  return 1;
-}
-
-/* channels of an image tensor (H x W or H x W x C), raising otherwise */
-static int imgchannels(lua_State *L, const ln_Tensor *t, const char *who) {
-  char sb[LN_SHAPELEN];
-  if (t->ndim == 2) return 1;
-  if (t->ndim == 3 && (t->dims[2] == 1 || t->dims[2] == 3 || t->dims[2] == 4))
-    return (int)t->dims[2];
-  ln_error(L, "%s: image is %s, expected H x W (gray), H x W x 3 (RGB) or H x W x 4 (RGBA)",
-           who, ln_shapestr(t, sb));
-}
-
-/* write img as PNG into an open FILE; returns 0 or -1 with errno/err set */
-static int write_png(FILE *fp, const ln_Tensor *t, int c, char *err, size_t errlen) {
-  return ln_png_write(fp, t->data, t->dims[0], t->dims[1], c, err, errlen);
-}
-
-/* Save a PNG whole or not at all (fileio.h, ln_atomic_*: through
-** symlinks, never over a device or FIFO, nothing left behind on failure).
-** Returns 0, or -1 with the reason in err. */
-static int save_atomic(const char *path, const ln_Tensor *t, int c, char *err, size_t errlen) {
-  ln_Atomic a;
-  FILE *fp;
-  int fd, e;
-  if (ln_atomic_begin(&a, path, err, errlen) != 0) return -1;
-  fd = a.fd;
-  fp = fdopen(fd, "wb");
-  if (fp == NULL) {
-    e = errno;
-    ln_atomic_cancel(&a);
-    snprintf(err, errlen, "%s", strerror(e));
-    return -1;
-  }
-  a.fd = -1; /* the FILE owns it */
-  if (write_png(fp, t, c, err, errlen) != 0) { fclose(fp); ln_atomic_cancel(&a); return -1; }
-  if (fflush(fp) != 0) {
-    e = errno;
-    fclose(fp);
-    ln_atomic_cancel(&a);
-    snprintf(err, errlen, "%s", strerror(e));
-    return -1;
-  }
-  if (ln_atomic_commit(&a, fd, err, errlen) != 0) { fclose(fp); ln_atomic_cancel(&a); return -1; }
-  fclose(fp); /* synced and renamed: a late close error changes nothing */
-  return 0;
-}
-
-/* lunet.image.save(path, img): 8-bit PNG, gray (H x W) or RGB (H x W x 3) */
-static int l_save(lua_State *L) {
-  const char *who = "lunet.image.save";
-  const char *path = luaL_checkstring(L, 1);
-  ln_Tensor *t = ln_checktensor(L, 2);
-  int c = imgchannels(L, t, who);
-  char err[LN_ERRLEN];
-  if (save_atomic(path, t, c, err, sizeof err) != 0) ln_error(L, "%s: %s: %s", who, path, err);
-  return 0;
-}
-
-/* lunet.image.resize(img, width, height, { method = "bilinear" }) */
-static int l_resize(lua_State *L) {
-  static const char *const opts[] = {"method", NULL};
-  const char *who = "lunet.image.resize";
-  ln_Tensor *t = ln_checktensor(L, 1), *o;
-  lua_Integer w = luaL_checkinteger(L, 2), h = luaL_checkinteger(L, 3);
-  const char *method = "bilinear";
-  size_t dims[3], c;
-  int area;
-  if (t->ndim != 2 && t->ndim != 3) {
-    char sb[LN_SHAPELEN];
-    ln_error(L, "%s: image is %s, expected H x W or H x W x C", who, ln_shapestr(t, sb));
-  }
-  if (w < 1 || h < 1 || w > (1 << 24) || h > (1 << 24))
-    ln_error(L, "%s: width and height must be in 1..16777216, got %lld x %lld", who, (long long)w, (long long)h);
-  ln_checkoptions(L, 4, who, opts);
-  if (!lua_isnoneornil(L, 4)) {
-    lua_getfield(L, 4, "method");
-    if (!lua_isnil(L, -1)) {
-      if (lua_type(L, -1) != LUA_TSTRING)
-        ln_error(L, "%s: option 'method' must be a string, got %s", who, luaL_typename(L, -1));
-      method = lua_tostring(L, -1);
-    }
-  }
-  if (strcmp(method, "bilinear") == 0) area = 0;
-  else if (strcmp(method, "area") == 0) area = 1;
-  else ln_error(L, "%s: unknown method '%s' (expected \"bilinear\" or \"area\")", who, method);
-  c = t->ndim == 3 ? t->dims[2] : 1;
-  dims[0] = (size_t)h; dims[1] = (size_t)w; dims[2] = c;
-  o = ln_newtensor_uninit(L, t->ndim, dims);
-  if (area) ln_resize_area(t->data, t->dims[0], t->dims[1], c, o->data, dims[0], dims[1]);
-  else ln_resize_bilinear(t->data, t->dims[0], t->dims[1], c, o->data, dims[0], dims[1]);
-  return 1;
 }
 
 /* ======================================================== image folders */
@@ -430,7 +289,7 @@ static LN_NORETURN void folder_fail(lua_State *L, Box *b, const Worker *wk, cons
              dir, b->dirs.v[folder_of(b, 0)], b->files.v[0]);
   else
     snprintf(msg, sizeof msg, "%s/%s/%s: %s", dir, b->dirs.v[i], b->files.v[j], wk->err);
-  box_close(b);
+  ln_data_boxclose(b);
   ln_error(L, "%s: %s", who, msg);
 }
 
@@ -454,7 +313,7 @@ static int l_image_folder(lua_State *L) {
   pthread_t th;
   ln_checkoptions(L, 2, who, opts);
   gray = ln_optboolean(L, 2, "gray", 1, who);
-  b = newbox(L);
+  b = ln_data_newbox(L);
   listdir(L, b, &b->dirs, dir, 1, who);
   if (b->dirs.n == 0) ln_error(L, "%s: %s: no label folders (expected %s/<label>/*.png)", who, dir, dir);
   for (i = 0; i < b->dirs.n; i++) if (intname(b->dirs.v[i]) < 0) allint = 0;
@@ -513,7 +372,7 @@ static int l_image_folder(lua_State *L) {
   if (threaded) pthread_join(th, NULL);
   pthread_mutex_destroy(&f.mu);
   if (wk[0].bad < n || wk[1].bad < n) folder_fail(L, b, wk[1].bad < wk[0].bad ? &wk[1] : &wk[0], &f, who, dir);
-  box_close(b);
+  ln_data_boxclose(b);
   lua_pushvalue(L, classes_idx);               /* box, classes, X, y, classes */
   return 3;
 }
@@ -597,7 +456,7 @@ static int l_export_image_folder(lua_State *L) {
     if (fd < 0) ln_error(L, "%s: %s: %s", who, path, err);
     fp = fdopen(fd, "wb");
     if (fp == NULL) { int e = errno; close(fd); ln_error(L, "%s: %s: %s", who, path, strerror(e)); }
-    if (write_png(fp, &img, 1, err, sizeof err) != 0) {
+    if (ln_png_write(fp, img.data, img.dims[0], img.dims[1], 1, err, sizeof err) != 0) {
       fclose(fp);
       remove(path);
       ln_error(L, "%s: %s: %s", who, path, err);
@@ -646,11 +505,6 @@ static const luaL_Reg data_funcs[] = {
   {NULL, NULL}
 };
 
-static const luaL_Reg image_funcs[] = {
-  {"load", l_load}, {"save", l_save}, {"resize", l_resize},
-  {NULL, NULL}
-};
-
 static const luaL_Reg box_meta[] = {
   {"__gc", box_gc}, {"__close", box_gc}, {NULL, NULL}
 };
@@ -662,6 +516,5 @@ void ln_open_data(lua_State *L) {
   lua_pop(L, 1);                     /* module */
   luaL_newlib(L, data_funcs);        /* module, data */
   lua_setfield(L, -2, "data");
-  luaL_newlib(L, image_funcs);       /* module, image */
-  lua_setfield(L, -2, "image");
+  ln_open_image(L);                  /* image.c: module.image */
 }
