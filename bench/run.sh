@@ -132,6 +132,9 @@ echo
 echo "== networks ($(nproc) cores, FMA peak measured: $PEAK GFLOP/s; target: every built-in >= 0.8 of the book's"
 echo "   GFLOP/s, the Lua layer within 1.5x the time of its built-in twin)"
 $LUA bench/networks.lua "${NET_EPOCHS:-2}" "$PEAK" | grep -v '^net[0-9]'
+# one job:step(1) of model:trainer on the book's network (target: under 1 ms)
+echo
+$LUA bench/trainer_step.lua | sed 's/^/  /'
 # allocations per training step after a batch size's first: 1 against 3
 # epochs of 50 steps each (6,400 rows), for every built-in network
 echo

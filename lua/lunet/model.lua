@@ -135,11 +135,20 @@ local function progress(step, steps, t0, loss, acc)
   io.flush()
 end
 
+-- A job of model:trainer runs train (and evaluate) in a coroutine, handing
+-- these hooks over through the upvalues below, which train and evaluate
+-- read and clear on entry: after argument checking train yields "ready"
+-- with its history; then after every unit of work (a training step, a
+-- batch of validation) the hook yields the epoch and the last step done.
+local pending_unit, pending_eval_unit
+
 --- model:train(X, y, { epochs = 1, batch_size = nil, print_every = 1,
 -- validation_data = { Xv, yv }, shuffle = false, verbose = nil, callbacks = {},
 -- check_finite = true }) -> history
 function methods.train(self, X, y, opts, ...)
-  local who = "Model:train"
+  local unit = pending_unit
+  pending_unit = nil
+  local who = unit and "Model:trainer" or "Model:train"
   checkcall(self, who, 3, select("#", ...) + 3)
   opts = checkoptions(opts, train_options, who)
   checkdata(X, y, who, { "X", "y" })
@@ -180,6 +189,7 @@ function methods.train(self, X, y, opts, ...)
   local history = { loss = {}, accuracy = {}, data_loss = {}, regularization_loss = {},
                     learning_rate = {} }
   if vd then history.val_loss, history.val_accuracy = {}, {} end
+  if unit then coroutine.yield("ready", history) end
   acc_obj:init(y)
   callbacks.call_begin(cbs, self)
   local logs
@@ -192,9 +202,10 @@ function methods.train(self, X, y, opts, ...)
     if shuffle then self:_shuffle(n) end
     local step = 0
     while step < steps do
-      -- the steps up to the next one that prints run in one call
+      -- the steps up to the next one that prints run in one call (a job's: one)
       local last = steps - 1
-      if verbose == nil then last = math.min(last, step + (print_every - step % print_every) % print_every)
+      if unit then last = step
+      elseif verbose == nil then last = math.min(last, step + (print_every - step % print_every) % print_every)
       elseif tty then last = math.min(last, step + (10 - step % 10) % 10) end
       local ok, done, data_loss, reg_loss, accuracy =
         pcall(self._steps, self, X, y, step, last - step + 1, bs, shuffle, check_finite)
@@ -216,6 +227,7 @@ function methods.train(self, X, y, opts, ...)
       elseif tty and (step % 10 == 0 or step == steps - 1) then
         progress(step + 1, steps, t0, total, accuracy)
       end
+      if unit then unit(epoch, step) end
       step = step + 1
     end
     self:_sync_inputs(X)
@@ -230,6 +242,7 @@ function methods.train(self, X, y, opts, ...)
     logs = { loss = e_loss, accuracy = e_acc, data_loss = e_data, regularization_loss = e_reg,
              learning_rate = lr }
     if vd then
+      if unit then pending_eval_unit = function() unit(epoch, steps - 1) end end
       local vl, va = self:evaluate(vd[1], vd[2], { batch_size = batch_size, verbose = verbose == nil and 1 or 0 })
       logs.val_loss, logs.val_accuracy = vl, va
     end
@@ -259,6 +272,8 @@ end
 
 --- model:evaluate(X, y, { batch_size = nil, verbose = 1 }) -> loss, accuracy
 function methods.evaluate(self, X, y, opts, ...)
+  local unit = pending_eval_unit
+  pending_eval_unit = nil
   local who = "Model:evaluate"
   checkcall(self, who, 3, select("#", ...) + 3)
   opts = checkoptions(opts, { batch_size = true, verbose = true }, who)
@@ -275,11 +290,61 @@ function methods.evaluate(self, X, y, opts, ...)
   for step = 0, steps - 1 do
     local first = step * bs + 1
     rethrow(2, nil, pcall(self._eval_step, self, X, y, first, math.min(bs, n - first + 1)))
+    if unit then unit() end
   end
   local vl = loss:calculate_accumulated()
   local va = acc:calculate_accumulated()
   if opts.verbose ~= 0 then print(string.format("validation, acc: %.3f, loss: %.3f", va, vl)) end
   return vl, va
+end
+
+--- model:trainer(X, y, options) -> job: train's work (options as train's), a
+-- little at a time: job:step(n) does at most n batches of work (training
+-- steps, or batches of the epoch's validation) and returns done, epoch, step
+-- (epoch from 1, step from 0, as the book prints); job.history is what train
+-- returns, filled as epochs end.  The same numbers, printing and callbacks as
+-- train.  For a game or tool that trains between frames.
+local job_mt = { __index = {} }
+job_mt.__name = "lunet.TrainingJob"
+
+function methods.trainer(self, X, y, opts, ...)
+  local who = "Model:trainer"
+  checkcall(self, who, 3, select("#", ...) + 3)
+  local co = coroutine.create(function(...)
+    pending_unit = function(epoch, step) coroutine.yield("unit", epoch, step) end
+    return "done", methods.train(...)
+  end)
+  local ok, what, history = coroutine.resume(co, self, X, y, opts)
+  pending_unit, pending_eval_unit = nil, nil
+  if not ok then
+    error(tostring(what):gsub("^[^\n]-lunet[/\\]model[%w_]*%.lua:%d+: ", ""), 2)
+  end
+  if what ~= "ready" then error(who .. ": the training did not start", 2) end
+  return setmetatable({ history = history, model = self, co = co, at_epoch = 0, at_step = 0, done = false }, job_mt)
+end
+
+--- job:step(n = 1) -> done, epoch, step
+function job_mt.__index.step(job, n, ...)
+  if getmetatable(job) ~= job_mt then
+    error("TrainingJob:step: self must be a training job (from model:trainer): call the method with ':'", 2)
+  end
+  if select("#", ...) > 0 then error("TrainingJob:step: takes at most 1 argument, got " .. select("#", ...) + 1, 2) end
+  n = n == nil and 1 or n
+  checkint(n, "n", "TrainingJob:step", 1)
+  if job.failed then error("TrainingJob:step: the job stopped with an error: " .. job.failed, 2) end
+  for _ = 1, n do
+    if job.done then break end
+    local ok, what, a, b = coroutine.resume(job.co)
+    if not ok then
+      job.failed = tostring(what):gsub("^[^\n]-lunet[/\\]model[%w_]*%.lua:%d+: ", "")
+      job.model:_park()
+      error(job.failed, 2)
+    end
+    if what == "done" then job.done = true
+    else job.at_epoch, job.at_step = a, b end
+  end
+  job.model:_park() -- no thread spins between the caller's frames
+  return job.done, job.at_epoch, job.at_step
 end
 
 -- ------------------------------------------------------------- summary
