@@ -1,18 +1,6 @@
 local lunet = require "lunet"
 
--- capture everything print() writes while f runs
-local function capture(f)
-  local lines, old = {}, _G.print
-  _G.print = function(...)
-    local parts = {}
-    for i = 1, select("#", ...) do parts[i] = tostring(select(i, ...)) end
-    lines[#lines + 1] = table.concat(parts, "\t")
-  end
-  local ok, err = pcall(f)
-  _G.print = old
-  if not ok then error(err, 0) end
-  return lines
-end
+local capture = require("helpers.check").capture
 
 local function tmpfile(suffix)
   local p = os.tmpname()

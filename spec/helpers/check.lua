@@ -87,4 +87,18 @@ function check.tmpdir()
   return base
 end
 
+--- everything print() writes while f runs, as a list of lines
+function check.capture(f)
+  local lines, old = {}, _G.print
+  _G.print = function(...)
+    local parts = {}
+    for i = 1, select("#", ...) do parts[i] = tostring(select(i, ...)) end
+    lines[#lines + 1] = table.concat(parts, "\t")
+  end
+  local ok, err = pcall(f)
+  _G.print = old
+  if not ok then error(err, 0) end
+  return lines
+end
+
 return check
