@@ -3,7 +3,7 @@
 local lunet = require "lunet"
 local check = require "helpers.check"
 
-local capture = require("helpers.check").capture
+local capture = check.capture
 
 local function model()
   lunet.seed(21)
