@@ -16,7 +16,6 @@
 #include "kernels/nn.h"
 
 #define LAYER_FLAG "__lunet_layer"
-#define MAXPARAMS (((size_t)1) << 40) /* the tensors' own element limit */
 
 /* ============================================================ protocol */
 
@@ -383,7 +382,7 @@ static size_t checksize(lua_State *L, int idx, const char *what, const char *who
     ln_error(L, "%s: %s must be a positive integer, got %s", who, what, ln_typename(L, idx));
   }
   if (v < 1) ln_error(L, "%s: %s must be a positive integer, got %lld", who, what, (long long)v);
-  if ((unsigned long long)v > MAXPARAMS)
+  if ((unsigned long long)v > LN_MAXNUMEL)
     ln_error(L, "%s: %s is too large (%lld)", who, what, (long long)v);
   return (size_t)v;
 }
@@ -410,7 +409,7 @@ static int l_dense(lua_State *L) {
   ln_Tensor *w;
   ln_Rng *r;
   size_t i;
-  if (nin > MAXPARAMS / nout)
+  if (nin > LN_MAXNUMEL / nout)
     ln_error(L, "%s: %zu x %zu weights are too many", who, nin, nout);
   ln_checkoptions(L, 3, who, opts);
   wl1 = checkreg(L, 3, "weight_regularizer_l1", who);

@@ -49,7 +49,11 @@ typedef struct ln_Tensor {
   size_t dims[LN_MAXDIM];
 } ln_Tensor;
 
+#define LN_MAXNUMEL (((size_t)1) << 40) /* elements of a tensor at most (4 TiB of floats) */
+
 ln_Tensor *ln_totensor(lua_State *L, int idx);   /* NULL if not a tensor */
+/* the element count of dims, raising (prefixed by who) beyond LN_MAXNUMEL */
+size_t ln_tensor_numel(lua_State *L, int ndim, const size_t *dims, const char *who);
 ln_Tensor *ln_checktensor(lua_State *L, int idx); /* raises otherwise */
 /* push a new zero-filled tensor */
 ln_Tensor *ln_newtensor(lua_State *L, int ndim, const size_t *dims);
@@ -284,6 +288,7 @@ void ln_optimizer_refresh(const ln_Optimizer *o, ln_Update u[2]);
 /* ========================================================== modules */
 
 void ln_open_tensor(lua_State *L);      /* tensor.c */
+void ln_open_tensor_new(lua_State *L);  /* tensor_new.c: lunet.tensor, zeros, ones, full, randn, rand (by ln_open_tensor) */
 void ln_open_tensor_math(lua_State *L); /* tensor_math.c: arithmetic, comparisons, reductions */
 void ln_open_tensor_shape(lua_State *L); /* tensor_shape.c: squeeze, narrow, permute, cat, arange, ... */
 void ln_open_rng(lua_State *L);         /* rng.c */

@@ -9,7 +9,6 @@
 #include <string.h>
 #include "lunet.h"
 
-#define MAXNUMEL (((size_t)1) << 40)
 
 /* the tensor at 1 (self) */
 static ln_Tensor *self(lua_State *L, const char *who) {
@@ -182,7 +181,7 @@ static int l_cat(lua_State *L) {
       if (j != d - 1 && t->dims[j] != first->dims[j])
         ln_error(L, "%s: entry %zu is %s but entry 1 is %s (sizes must agree except along dim %d)", who, i,
                  ln_shapestr(t, s1), ln_shapestr(first, s2), d);
-    if (t->dims[d - 1] > MAXNUMEL - total) ln_error(L, "%s: the result is too large", who);
+    if (t->dims[d - 1] > LN_MAXNUMEL - total) ln_error(L, "%s: the result is too large", who);
     total += t->dims[d - 1];
   }
   memcpy(dims, first->dims, sizeof dims);
@@ -208,7 +207,7 @@ static int l_randperm(lua_State *L) {
   const char *who = "lunet.randperm";
   size_t n, i, *perm;
   ln_Tensor *o;
-  n = (size_t)intarg(L, 1, 1, (lua_Integer)MAXNUMEL, "n", who);
+  n = (size_t)intarg(L, 1, 1, (lua_Integer)LN_MAXNUMEL, "n", who);
   o = ln_newvector(L, n);
   perm = (size_t *)lua_newuserdatauv(L, n * sizeof(size_t), 0);
   ln_rng_permutation(ln_getrng(L), n, perm);
@@ -237,7 +236,7 @@ static int l_arange(lua_State *L) {
     ln_error(L, "%s: first, last and step must be finite and step not 0 (got %g, %g, %g)", who, first, last, step);
   count = floor((last - first) / step);
   if (count < 0) ln_error(L, "%s: %g..%g with step %g holds nothing", who, first, last, step);
-  if (count + 1 > (double)MAXNUMEL) ln_error(L, "%s: %g..%g with step %g is too long", who, first, last, step);
+  if (count + 1 > (double)LN_MAXNUMEL) ln_error(L, "%s: %g..%g with step %g is too long", who, first, last, step);
   n = (size_t)count + 1;
   o = ln_newvector(L, n);
   for (i = 0; i < n; i++) o->data[i] = (float)(first + (double)i * step);
