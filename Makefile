@@ -180,9 +180,9 @@ capitest: $(SO)
 CLANG        ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_DIR     ?= $(BUILD)/fuzz
-FUZZ_TARGETS  = st idx png folder model
+FUZZ_TARGETS  = st idx png folder model net
 FUZZ_FLAGS    = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-                -Isrc/kernels -I/usr/include/cjson $(LUA_INC) -D_POSIX_C_SOURCE=200809L
+                -Isrc -Isrc/kernels -I/usr/include/cjson $(LUA_INC) -D_POSIX_C_SOURCE=200809L
 FUZZ_LIBS_st  = -lcjson
 FUZZ_LIBS_idx = -lz
 FUZZ_LIBS_png = -lpng -lz
@@ -193,6 +193,8 @@ FUZZ_SRC_png  = src/kernels/png.c src/kernels/fileio.c
 FUZZ_SRC_folder = $(SRC)   # the whole module, portable BLAS, through Lua
 FUZZ_LIBS_model = $(FUZZ_LIBS_folder)
 FUZZ_SRC_model = $(SRC)    # the whole module and lua/lunet/model.lua, through Lua
+FUZZ_SRC_net  = $(CAPI_SRC) # the C API alone: no Lua, portable products
+FUZZ_LIBS_net = -lpng -lz -lcjson -lm -lpthread
 SAN_BUILD    ?= $(BUILD)/sanitize
 SAN_LEAKS    ?= 1
 SAN_FLAGS     = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined

@@ -2,7 +2,7 @@
 -- made with lunet itself: OUTDIR/st (safetensors files from
 -- lunet.safetensors.save and Model:save), OUTDIR/idx (IDX files of every
 -- element type, plain and gzip'd) and OUTDIR/png (PNGs from lunet.image.save
--- in gray, RGB and RGBA).
+-- in gray, RGB and RGBA), OUTDIR/model and OUTDIR/net (whole model files).
 local lunet = require "lunet"
 local out = assert(arg[1], "usage: lua5.4 fuzz/make_seeds.lua OUTDIR")
 
@@ -15,7 +15,7 @@ local function write(path, s)
   f:write(s); f:close()
 end
 
-for _, d in ipairs { "st", "idx", "png", "model" } do mkdir(out .. "/" .. d) end
+for _, d in ipairs { "st", "idx", "png", "model", "net" } do mkdir(out .. "/" .. d) end
 
 -- safetensors: a small tensor dict, metadata, and a whole model file
 lunet.seed(1)
@@ -78,6 +78,7 @@ local function model_seed(name, layers, set, X, y)
   local _, meta = lunet.safetensors.load(p)
   os.remove(p)
   write(out .. "/model/" .. name .. ".A", "A" .. whole)
+  write(out .. "/net/" .. name .. ".safetensors", whole) -- net_fuzz: the file itself
   write(out .. "/model/" .. name .. ".J", "J" .. meta["lunet.model"])
 end
 local Xs, ys = lunet.data.spiral(10, 3)
