@@ -9,7 +9,8 @@
 ** bias_cache= } (only the tensors the optimizer uses), created zero-filled
 ** with the parameters' shapes on the layer's first update.  state(layer)
 ** returns a copy of it and set_state(layer, t) copies one in, so a Model can
-** save and restore training exactly.
+** save and restore training exactly.  A layer written in Lua keeps lists of
+** state per parameter instead (optimizers_lua.c).
 **
 ** The per-step scalars (decayed learning rate, Adam's bias corrections) are
 ** computed here in double; the element loops are the float kernels of
@@ -171,7 +172,8 @@ void ln_optimizer_refresh(const ln_Optimizer *o, ln_Update u[2]) {
   }
 }
 
-/* an update's hyperparameters and step values (n, g, w and state unset) */
+/* an update's hyperparameters (the step's values come from ln_optimizer_refresh;
+** n, g, w and the state are the caller's to set) */
 void ln_opt_initupdate(const ln_Optimizer *o, ln_Update *u) {
   memset(u, 0, sizeof *u);
   u->kind = o->kind;
