@@ -108,7 +108,8 @@ static void step_any(lua_State *L, Model *m, const ln_Tensor *X, const ln_Tensor
   /* forward: the current tensor stays on the stack top */
   lua_pushvalue(L, bx);
   for (i = 1; i <= n;) {
-    int b = nseg < MAXSEG ? ln_model_segment(L, i, ln_totensor(L, -1), &work) : 0;
+    /* the first segment is the prefix found above (work is still its) */
+    int b = i == 1 ? k : nseg < MAXSEG ? ln_model_segment(L, i, ln_totensor(L, -1), &work) : 0;
     ln_Plan *pl = &plans[nseg];
     if (b == 0) {
       ln_model_forward_range(L, i, i, 1, "Model:train");
