@@ -85,7 +85,7 @@ static ln_Tensor *relu_backward(lua_State *L, int self, int dv_idx, const char *
 }
 
 static const ln_LayerClass relu_class = {
-  "ReLU", 0, relu_forward, relu_backward, describe_name, pred_copy, 0, LN_KIND_RELU
+  "ReLU", 0, relu_forward, relu_backward, describe_name, pred_copy, 0, LN_KIND_RELU, NULL, NULL, NULL
 };
 
 /* ============================================================= Sigmoid */
@@ -112,7 +112,7 @@ static void sigmoid_pred(const ln_Layer *l, const ln_Tensor *outputs, ln_Tensor 
 }
 
 static const ln_LayerClass sigmoid_class = {
-  "Sigmoid", 0, sigmoid_forward, sigmoid_backward, describe_name, sigmoid_pred, 0, LN_KIND_SIGMOID
+  "Sigmoid", 0, sigmoid_forward, sigmoid_backward, describe_name, sigmoid_pred, 0, LN_KIND_SIGMOID, NULL, NULL, NULL
 };
 
 /* ============================================================= Softmax */
@@ -149,7 +149,7 @@ static void softmax_pred(const ln_Layer *l, const ln_Tensor *outputs, ln_Tensor 
 }
 
 static const ln_LayerClass softmax_class = {
-  "Softmax", 0, softmax_forward, softmax_backward, describe_name, softmax_pred, 1, LN_KIND_SOFTMAX
+  "Softmax", 0, softmax_forward, softmax_backward, describe_name, softmax_pred, 1, LN_KIND_SOFTMAX, NULL, NULL, NULL
 };
 
 /* ============================================================== Linear */
@@ -170,7 +170,7 @@ static ln_Tensor *linear_backward(lua_State *L, int self, int dv_idx, const char
 }
 
 static const ln_LayerClass linear_class = {
-  "Linear", 0, linear_forward, linear_backward, describe_name, pred_copy, 0, LN_KIND_LINEAR
+  "Linear", 0, linear_forward, linear_backward, describe_name, pred_copy, 0, LN_KIND_LINEAR, NULL, NULL, NULL
 };
 
 /* ========================================================= predictions */

@@ -76,7 +76,8 @@ static int l_isatty(lua_State *L) {
 static const struct Arity { const char *table, *name; int nargs; } arities[] = {
   {NULL, "tensor", 1}, {NULL, "is_tensor", 1}, {NULL, "dot", 2}, {NULL, "randperm", 1}, {NULL, "eye", 2}, {NULL, "cat", 2},
   {NULL, "maximum", 2}, {NULL, "minimum", 2},
-  {NULL, "Dense", 3}, {NULL, "Dropout", 1}, {NULL, "Input", 0},
+  {NULL, "Dense", 3}, {NULL, "Dropout", 1}, {NULL, "Input", 3},
+  {NULL, "Conv2D", 4}, {NULL, "MaxPool2D", 2}, {NULL, "Flatten", 0}, {NULL, "BatchNormalization", 1},
   {NULL, "CategoricalAccuracy", 1}, {NULL, "RegressionAccuracy", 1},
   {NULL, "SGD", 1}, {NULL, "Adagrad", 1}, {NULL, "RMSprop", 1}, {NULL, "Adam", 1},
   {NULL, "Model", 0}, {NULL, "register_layer", 2}, {NULL, "seed", 1}, {NULL, "set_threads", 1}, {NULL, "now", 0}, {NULL, "config", 0},

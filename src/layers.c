@@ -12,7 +12,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include "lunet.h"
+#include "layers.h"
 #include "kernels/nn.h"
 
 #define LAYER_FLAG "__lunet_layer"
@@ -95,6 +95,9 @@ static void setparam(lua_State *L, int self, int uv, int src, const char *what, 
   l->cls->describe(l, desc, sizeof desc);
   if (t == NULL)
     ln_error(L, "%s: %s must be a lunet.Tensor, got %s", who, what, ln_typename(L, src));
+  if (dst == NULL)
+    ln_error(L, "%s: %s has no %s yet (its sizes come from its first input; give BatchNormalization the "
+             "option features)", who, desc, what);
   /* biases may also be given as a 1-D tensor of n_neurons values */
   if (!ln_sameshape(t, dst) &&
       !(uv == LN_UV_BIASES && t->ndim == 1 && t->numel == dst->numel))
@@ -150,9 +153,12 @@ static int getfield(lua_State *L) {
     }
   }
   if (l->cls->trainable) {
-    const ln_Dense *d = (const ln_Dense *)l;
-    if (strcmp(k, "n_inputs") == 0) { lua_pushinteger(L, (lua_Integer)d->n_inputs); return 1; }
-    if (strcmp(k, "n_neurons") == 0) { lua_pushinteger(L, (lua_Integer)d->n_neurons); return 1; }
+    const ln_Trainable *d = (const ln_Trainable *)l;
+    if (l->cls->kind == LN_KIND_DENSE) {
+      const ln_Dense *dn = (const ln_Dense *)l;
+      if (strcmp(k, "n_inputs") == 0) { lua_pushinteger(L, (lua_Integer)dn->n_inputs); return 1; }
+      if (strcmp(k, "n_neurons") == 0) { lua_pushinteger(L, (lua_Integer)dn->n_neurons); return 1; }
+    }
     if (strcmp(k, "weight_regularizer_l1") == 0) return pushnum(L, d->weight_regularizer_l1);
     if (strcmp(k, "weight_regularizer_l2") == 0) return pushnum(L, d->weight_regularizer_l2);
     if (strcmp(k, "bias_regularizer_l1") == 0) return pushnum(L, d->bias_regularizer_l1);
@@ -160,6 +166,7 @@ static int getfield(lua_State *L) {
   }
   if (l->cls == &dropout_class && strcmp(k, "rate") == 0)
     return pushnum(L, ((const ln_Dropout *)l)->rate);
+  if (l->cls->field) return l->cls->field(L, l, k);
   return 0;
 }
 
@@ -173,6 +180,11 @@ static int m_parameters(lua_State *L) {
   ln_Layer *l = ln_checklayer(L, 1, "parameters");
   lua_newtable(L); /* 2: params */
   lua_newtable(L); /* 3: grads */
+  if (l->cls->trainable && ln_getuv(L, 1, LN_UV_WEIGHTS) == NULL) {
+    char desc[128];
+    l->cls->describe(l, desc, sizeof desc);
+    ln_error(L, "%s:parameters: %s has no parameters yet (its sizes come from its first input)", l->cls->name, desc);
+  }
   if (l->cls->trainable) {
     static const int p[2] = { LN_UV_WEIGHTS, LN_UV_BIASES }, g[2] = { LN_UV_DWEIGHTS, LN_UV_DBIASES };
     int k;
@@ -210,9 +222,7 @@ void ln_newlayerclass(lua_State *L, const ln_LayerClass *cls, const ln_Method *m
   lua_pop(L, 1);
 }
 
-/* push a new layer userdata of size sz for cls (header set, user values
-** empty); the caller fills the rest of the struct */
-static ln_Layer *newlayer(lua_State *L, const ln_LayerClass *cls, size_t sz) {
+ln_Layer *ln_newlayer(lua_State *L, const ln_LayerClass *cls, size_t sz) {
   char name[64];
   ln_Layer *l = (ln_Layer *)lua_newuserdatauv(L, sz, LN_LAYER_NUV);
   memset(l, 0, sz);
@@ -228,13 +238,12 @@ static ln_Layer *newlayer(lua_State *L, const ln_LayerClass *cls, size_t sz) {
 ln_Layer *ln_layer_clone(lua_State *L, int idx) {
   const ln_Layer *src = ln_checklayer(L, idx, "clone");
   size_t sz = lua_rawlen(L, idx);
-  ln_Layer *l = newlayer(L, src->cls, sz);
+  ln_Layer *l = ln_newlayer(L, src->cls, sz);
   memcpy(l, src, sz);
   return l;
 }
 
-/* the tensor at idx, or an error naming what it should be */
-static ln_Tensor *argtensor(lua_State *L, int idx, const char *what, const char *who) {
+ln_Tensor *ln_argtensor(lua_State *L, int idx, const char *what, const char *who) {
   ln_Tensor *t = ln_totensor(L, idx);
   if (t == NULL) ln_error(L, "%s: %s must be a lunet.Tensor, got %s", who, what, ln_typename(L, idx));
   return t;
@@ -253,8 +262,7 @@ static ln_Tensor *freshbuffer(lua_State *L, int obj, int uv, size_t rows, size_t
   return ln_buffer2(L, obj, uv, rows, cols);
 }
 
-/* the inputs kept by forward, or an error when there was no forward */
-static ln_Tensor *keptinputs(lua_State *L, int self, const char *who) {
+ln_Tensor *ln_keptinputs(lua_State *L, int self, const char *who) {
   ln_Tensor *in = ln_getuv(L, self, LN_UV_INPUTS);
   if (in == NULL) ln_error(L, "%s: no forward pass yet (call forward before backward)", who);
   return in;
@@ -278,9 +286,9 @@ static ln_Tensor *dense_forward(lua_State *L, int self, int in_idx, int training
   self = lua_absindex(L, self);
   in_idx = lua_absindex(L, in_idx);
   d = (ln_Dense *)ln_checklayer(L, self, who);
-  in = argtensor(L, in_idx, "inputs", who);
+  in = ln_argtensor(L, in_idx, "inputs", who);
   if (in->ndim != 2 || in->dims[1] != d->n_inputs) {
-    dense_describe(&d->base, desc, sizeof desc);
+    dense_describe(&d->t.base, desc, sizeof desc);
     if (in->ndim != 2)
       ln_error(L, "%s: inputs are %s, expected a 2-D tensor with %zu columns (%s)", who,
                ln_shapestr(in, sb), d->n_inputs, desc);
@@ -301,14 +309,14 @@ static ln_Tensor *dense_forward(lua_State *L, int self, int in_idx, int training
 /* dweights, dbiases (with the regularizers' gradients) and dinputs */
 static ln_Tensor *dense_backward(lua_State *L, int self, int dv_idx, const char *who) {
   ln_Dense *d;
-  ln_Tensor *in, *dv, *w, *b, *dw, *db, *din;
+  ln_Tensor *in, *dv, *w, *dw, *db, *din;
   char sa[LN_SHAPELEN];
   size_t rows;
   self = lua_absindex(L, self);
   dv_idx = lua_absindex(L, dv_idx);
   d = (ln_Dense *)ln_checklayer(L, self, who);
-  dv = argtensor(L, dv_idx, "dvalues", who);
-  in = keptinputs(L, self, who);
+  dv = ln_argtensor(L, dv_idx, "dvalues", who);
+  in = ln_keptinputs(L, self, who);
   if (in->ndim != 2 || in->dims[1] != d->n_inputs)
     ln_error(L, "%s: the inputs kept by forward have changed shape (now %s); call forward again",
              who, ln_shapestr(in, sa));
@@ -317,16 +325,12 @@ static ln_Tensor *dense_backward(lua_State *L, int self, int dv_idx, const char 
     ln_error(L, "%s: dvalues are %s, expected %zux%zu (the last forward's output shape)", who,
              ln_shapestr(dv, sa), rows, d->n_neurons);
   w = ln_getuv(L, self, LN_UV_WEIGHTS);
-  b = ln_getuv(L, self, LN_UV_BIASES);
   dw = freshbuffer(L, self, LN_UV_DWEIGHTS, d->n_inputs, d->n_neurons, dv, in);
   db = freshbuffer(L, self, LN_UV_DBIASES, 1, d->n_neurons, dv, NULL);
   din = freshbuffer(L, self, LN_UV_DINPUTS, rows, d->n_inputs, dv, w);
   ln_nn_dense_backward(rows, d->n_inputs, d->n_neurons, in->data, w->data, dv->data,
                        dw->data, db->data, din->data);
-  ln_nn_reg_grad(w->numel, w->data, (float)d->weight_regularizer_l1,
-                 (float)d->weight_regularizer_l2, dw->data);
-  ln_nn_reg_grad(b->numel, b->data, (float)d->bias_regularizer_l1,
-                 (float)d->bias_regularizer_l2, db->data);
+  ln_layer_reg_grad(L, self);
   return din;
 }
 
@@ -347,8 +351,8 @@ static int dense_set_parameters(lua_State *L) {
   char desc[64], sa[LN_SHAPELEN], sb[LN_SHAPELEN];
   if (!l->cls->trainable) ln_error(L, "%s: expected a Dense layer, got %s", who, ln_typename(L, 1));
   /* check both before copying either, so an error leaves the layer as it was */
-  w = argtensor(L, 2, "argument 1 (weights)", who);
-  b = argtensor(L, 3, "argument 2 (biases)", who);
+  w = ln_argtensor(L, 2, "argument 1 (weights)", who);
+  b = ln_argtensor(L, 3, "argument 2 (biases)", who);
   l->cls->describe(l, desc, sizeof desc);
   if (!ln_sameshape(w, ln_getuv(L, 1, LN_UV_WEIGHTS)))
     ln_error(L, "%s: weights are %s, expected %s (%s)", who, ln_shapestr(w, sa),
@@ -359,26 +363,34 @@ static int dense_set_parameters(lua_State *L) {
   return 0;
 }
 
+static int dense_outshape(const ln_Layer *l, int nd, const size_t *in, int *ond, size_t *out, char *err, size_t n);
+static int dense_field(lua_State *L, const ln_Layer *l, const char *k) {
+  if (strcmp(k, "init") == 0) {
+    lua_pushstring(L, ln_initname((ln_Init)((const ln_Dense *)l)->init));
+    return 1;
+  }
+  return 0;
+}
+
 static const ln_LayerClass dense_class = {
-  "Dense", 1, dense_forward, dense_backward, dense_describe, NULL, 0, LN_KIND_DENSE
+  "Dense", 1, dense_forward, dense_backward, dense_describe, NULL, 0, LN_KIND_DENSE, dense_outshape, dense_field, NULL
 };
 
-/* v as text for messages: %g, but "nan" for every NaN (glibc prints "-nan") */
-static const char *numstr(double v, char *buf, size_t n) {
+/* glibc prints "-nan" */
+const char *ln_numstr(double v, char *buf, size_t n) {
   if (v != v) snprintf(buf, n, "nan");
   else snprintf(buf, n, "%g", v);
   return buf;
 }
 
-/* a size argument: a positive integer */
-static size_t checksize(lua_State *L, int idx, const char *what, const char *who) {
+size_t ln_checksize(lua_State *L, int idx, const char *what, const char *who) {
   int isnum;
   lua_Integer v = lua_tointegerx(L, idx, &isnum);
   if (!isnum) {
     char nb[32];
     if (lua_type(L, idx) == LUA_TNUMBER)
       ln_error(L, "%s: %s must be a positive integer, got %s", who, what,
-               numstr((double)lua_tonumber(L, idx), nb, sizeof nb));
+               ln_numstr((double)lua_tonumber(L, idx), nb, sizeof nb));
     ln_error(L, "%s: %s must be a positive integer, got %s", who, what, ln_typename(L, idx));
   }
   if (v < 1) ln_error(L, "%s: %s must be a positive integer, got %lld", who, what, (long long)v);
@@ -387,46 +399,47 @@ static size_t checksize(lua_State *L, int idx, const char *what, const char *who
   return (size_t)v;
 }
 
-/* a regularizer option: finite and >= 0 */
-static double checkreg(lua_State *L, int idx, const char *key, const char *who) {
-  double v = ln_optnumber(L, idx, key, 0.0, who);
-  if (!(v >= 0.0) || !isfinite(v))
-    ln_error(L, "%s: option '%s' must be a finite number >= 0, got %g", who, key, v);
-  return v;
+/* one sample of a Dense: n_inputs values in, n_neurons out (known even
+** when the input is not: nd < 0) */
+static int dense_outshape(const ln_Layer *l, int nd, const size_t *in, int *ond, size_t *out, char *err, size_t n) {
+  const ln_Dense *d = (const ln_Dense *)l;
+  if (nd >= 0 && (nd != 1 || in[0] != d->n_inputs)) {
+    snprintf(err, n, nd == 1 ? "expects %zu inputs" : "expects %zu inputs (add lunet.Flatten() before it)",
+             d->n_inputs);
+    return -1;
+  }
+  *ond = 1;
+  out[0] = d->n_neurons;
+  return 1;
 }
 
-/* lunet.Dense(n_inputs, n_neurons, { weight_regularizer_l1 = 0, ... }) */
+/* lunet.Dense(n_inputs, n_neurons, { weight_regularizer_l1 = 0, ..., init = "book" }) */
 static int l_dense(lua_State *L) {
   static const char *const opts[] = {
     "weight_regularizer_l1", "weight_regularizer_l2", "bias_regularizer_l1",
-    "bias_regularizer_l2", NULL
+    "bias_regularizer_l2", "init", NULL
   };
   const char *who = "lunet.Dense";
-  size_t nin = checksize(L, 1, "argument 1 (n_inputs)", who);
-  size_t nout = checksize(L, 2, "argument 2 (n_neurons)", who);
-  double wl1, wl2, bl1, bl2;
+  size_t nin = ln_checksize(L, 1, "argument 1 (n_inputs)", who);
+  size_t nout = ln_checksize(L, 2, "argument 2 (n_neurons)", who);
+  ln_Trainable regs;
+  ln_Init init;
   ln_Dense *d;
   ln_Tensor *w;
-  ln_Rng *r;
-  size_t i;
   if (nin > LN_MAXNUMEL / nout)
     ln_error(L, "%s: %zu x %zu weights are too many", who, nin, nout);
   ln_checkoptions(L, 3, who, opts);
-  wl1 = checkreg(L, 3, "weight_regularizer_l1", who);
-  wl2 = checkreg(L, 3, "weight_regularizer_l2", who);
-  bl1 = checkreg(L, 3, "bias_regularizer_l1", who);
-  bl2 = checkreg(L, 3, "bias_regularizer_l2", who);
-  r = ln_getrng(L);
+  ln_checkregs(L, 3, &regs, who);
+  init = ln_optinit(L, 3, LN_INIT_BOOK, who);
   lua_settop(L, 0);
-  d = (ln_Dense *)newlayer(L, &dense_class, sizeof *d);        /* d */
+  d = (ln_Dense *)ln_newlayer(L, &dense_class, sizeof *d);        /* d */
+  regs.base = d->t.base;
+  d->t = regs;
   d->n_inputs = nin;
   d->n_neurons = nout;
-  d->weight_regularizer_l1 = wl1;
-  d->weight_regularizer_l2 = wl2;
-  d->bias_regularizer_l1 = bl1;
-  d->bias_regularizer_l2 = bl2;
+  d->init = init;
   w = ln_newmatrix(L, nin, nout);                               /* d, w */
-  for (i = 0; i < w->numel; i++) w->data[i] = 0.01f * (float)ln_rng_normal(r);
+  ln_initweights(L, init, nin, nout, w->numel, w->data);
   ln_setuv(L, 1, LN_UV_WEIGHTS);                                /* d */
   ln_newmatrix(L, 1, nout);                                     /* d, b */
   ln_setuv(L, 1, LN_UV_BIASES);                                 /* d */
@@ -448,7 +461,7 @@ static ln_Tensor *dropout_forward(lua_State *L, int self, int in_idx, int traini
   self = lua_absindex(L, self);
   in_idx = lua_absindex(L, in_idx);
   d = (ln_Dropout *)ln_checklayer(L, self, who);
-  in = argtensor(L, in_idx, "inputs", who);
+  in = ln_argtensor(L, in_idx, "inputs", who);
   mask = ln_buffer_like(L, self, LN_UV_EXTRA, in);
   out = ln_buffer_like(L, self, LN_UV_OUTPUT, in);
   if (training) {
@@ -470,7 +483,7 @@ static ln_Tensor *dropout_backward(lua_State *L, int self, int dv_idx, const cha
   char sa[LN_SHAPELEN], sb[LN_SHAPELEN];
   self = lua_absindex(L, self);
   ln_checklayer(L, self, who);
-  dv = argtensor(L, dv_idx, "dvalues", who);
+  dv = ln_argtensor(L, dv_idx, "dvalues", who);
   mask = ln_getuv(L, self, LN_UV_EXTRA);
   if (mask == NULL) ln_error(L, "%s: no forward pass yet (call forward before backward)", who);
   if (!ln_sameshape(dv, mask))
@@ -482,7 +495,7 @@ static ln_Tensor *dropout_backward(lua_State *L, int self, int dv_idx, const cha
 }
 
 static const ln_LayerClass dropout_class = {
-  "Dropout", 0, dropout_forward, dropout_backward, dropout_describe, NULL, 0, LN_KIND_DROPOUT
+  "Dropout", 0, dropout_forward, dropout_backward, dropout_describe, NULL, 0, LN_KIND_DROPOUT, NULL, NULL, NULL
 };
 
 /* lunet.Dropout(rate): rate = fraction dropped, in [0, 1) */
@@ -495,27 +508,66 @@ static int l_dropout(lua_State *L) {
     ln_error(L, "lunet.Dropout: argument 1 (rate) must be a number, got %s", ln_typename(L, 1));
   if (!(rate >= 0.0 && rate < 1.0))
     ln_error(L, "lunet.Dropout: argument 1 (rate) must be in [0, 1), got %s",
-             numstr((double)rate, nb, sizeof nb));
-  d = (ln_Dropout *)newlayer(L, &dropout_class, sizeof *d);
+             ln_numstr((double)rate, nb, sizeof nb));
+  d = (ln_Dropout *)ln_newlayer(L, &dropout_class, sizeof *d);
   d->rate = (double)rate;
   return 1;
 }
 
 /* =============================================================== Input */
 
-/* "Input" */
+/* lunet.Input(), Input(n) or Input(c, h, w): nd sizes of a sample (0: not
+** declared) */
+typedef struct Input {
+  ln_Layer base;
+  int nd;
+  size_t dims[3];
+} Input;
+
+/* "Input", "Input(784)", "Input(1, 28, 28)" */
 static void input_describe(const ln_Layer *l, char *buf, size_t n) {
-  (void)l;
-  snprintf(buf, n, "Input");
+  const Input *in = (const Input *)l;
+  if (in->nd == 0) snprintf(buf, n, "Input");
+  else if (in->nd == 1) snprintf(buf, n, "Input(%zu)", in->dims[0]);
+  else snprintf(buf, n, "Input(%zu, %zu, %zu)", in->dims[0], in->dims[1], in->dims[2]);
 }
 
-/* output = inputs (the same tensor, not a copy) */
+/* the declared sample shape (unknown when none) */
+static int input_outshape(const ln_Layer *l, int nd, const size_t *in, int *ond, size_t *out, char *err,
+                          size_t n) {
+  const Input *ip = (const Input *)l;
+  int i;
+  char sa[LN_SHAPELEN], sb[LN_SHAPELEN];
+  (void)sb;
+  if (ip->nd == 0) return 0;
+  if (nd >= 0 && (nd != ip->nd || memcmp(in, ip->dims, (size_t)nd * sizeof *in) != 0)) {
+    snprintf(err, n, "declares samples of %s", ln_sampleshape(ip->nd, ip->dims, sa));
+    return -1;
+  }
+  *ond = ip->nd;
+  for (i = 0; i < ip->nd; i++) out[i] = ip->dims[i];
+  return 1;
+}
+
+/* output = inputs (the same tensor, not a copy), checked against the
+** declared shape */
 static ln_Tensor *input_forward(lua_State *L, int self, int in_idx, int training, const char *who) {
   ln_Tensor *in;
+  const Input *ip;
   (void)training;
   self = lua_absindex(L, self);
-  ln_checklayer(L, self, who);
-  in = argtensor(L, in_idx, "inputs", who);
+  ip = (const Input *)ln_checklayer(L, self, who);
+  in = ln_argtensor(L, in_idx, "inputs", who);
+  if (ip->nd > 0) {
+    char err[256], desc[64], sa[LN_SHAPELEN];
+    int ond;
+    size_t o[3];
+    if (in->ndim < 1 || input_outshape(&ip->base, in->ndim - 1, in->dims + 1, &ond, o, err, sizeof err) < 0) {
+      input_describe(&ip->base, desc, sizeof desc);
+      ln_error(L, "%s: inputs are %s, expected %s x %s (%s)", who, ln_shapestr(in, sa), "N",
+               ln_sampleshape(ip->nd, ip->dims, err), desc);
+    }
+  }
   lua_pushvalue(L, in_idx);
   ln_setuv(L, self, LN_UV_OUTPUT);
   return in;
@@ -527,7 +579,7 @@ static ln_Tensor *input_backward(lua_State *L, int self, int dv_idx, const char 
   char sa[LN_SHAPELEN], sb[LN_SHAPELEN];
   self = lua_absindex(L, self);
   ln_checklayer(L, self, who);
-  dv = argtensor(L, dv_idx, "dvalues", who);
+  dv = ln_argtensor(L, dv_idx, "dvalues", who);
   out = ln_getuv(L, self, LN_UV_OUTPUT);
   if (out == NULL) ln_error(L, "%s: no forward pass yet (call forward before backward)", who);
   if (!ln_sameshape(dv, out))
@@ -538,13 +590,38 @@ static ln_Tensor *input_backward(lua_State *L, int self, int dv_idx, const char 
   return dv;
 }
 
+/* input.shape: { c, h, w } or { n } as declared, nil when not */
+static int input_field(lua_State *L, const ln_Layer *l, const char *k) {
+  const Input *ip = (const Input *)l;
+  int i;
+  if (strcmp(k, "shape") != 0 || ip->nd == 0) return 0;
+  lua_createtable(L, ip->nd, 0);
+  for (i = 0; i < ip->nd; i++) {
+    lua_pushinteger(L, (lua_Integer)ip->dims[i]);
+    lua_rawseti(L, -2, i + 1);
+  }
+  return 1;
+}
+
 static const ln_LayerClass input_class = {
-  "Input", 0, input_forward, input_backward, input_describe, NULL, 0, LN_KIND_INPUT
+  "Input", 0, input_forward, input_backward, input_describe, NULL, 0, LN_KIND_INPUT, input_outshape, input_field, NULL
 };
 
-/* lunet.Input() */
+/* lunet.Input(), Input(n) or Input(c, h, w) */
 static int l_input(lua_State *L) {
-  newlayer(L, &input_class, sizeof(ln_Layer));
+  static const char *const what[3] = { "argument 1", "argument 2", "argument 3" };
+  int nargs = lua_gettop(L), i;
+  size_t dims[3];
+  Input *ip;
+  if (nargs != 0 && nargs != 1 && nargs != 3)
+    ln_error(L, "lunet.Input: takes no sizes, one (features) or three (channels, height, width), got %d "
+             "arguments", nargs);
+  for (i = 0; i < nargs; i++) dims[i] = ln_checksize(L, i + 1, what[i], "lunet.Input");
+  if (nargs == 3 && (dims[0] > LN_MAXNUMEL / dims[1] || dims[0] * dims[1] > LN_MAXNUMEL / dims[2]))
+    ln_error(L, "lunet.Input: %zu x %zu x %zu values a sample are too many", dims[0], dims[1], dims[2]);
+  ip = (Input *)ln_newlayer(L, &input_class, sizeof *ip);
+  ip->nd = nargs;
+  for (i = 0; i < nargs; i++) ip->dims[i] = dims[i];
   return 1;
 }
 
@@ -564,4 +641,6 @@ void ln_open_layers(lua_State *L) {
   lua_setfield(L, -2, "Dropout");
   lua_pushcfunction(L, l_input);
   lua_setfield(L, -2, "Input");
+  ln_open_layers_conv(L);
+  ln_open_layers_norm(L);
 }

@@ -278,12 +278,14 @@ ln_Tensor *ln_softmax_cce_begin(lua_State *L, int obj, int dvalues, int y, const
 }
 
 double ln_regularization_loss(lua_State *L, int layer) {
-  const ln_Dense *d;
+  const ln_Trainable *d;
+  const ln_Layer *l;
   const ln_Tensor *w, *b;
   double r = 0.0;
   layer = lua_absindex(L, layer);
-  if (!ln_isclass(L, layer, "lunet.Dense")) return 0.0;
-  d = (const ln_Dense *)lua_touserdata(L, layer);
+  l = ln_tolayer(L, layer);
+  if (l == NULL || !l->cls->trainable) return 0.0;
+  d = (const ln_Trainable *)l;
   w = ln_getuv(L, layer, LN_UV_WEIGHTS);
   b = ln_getuv(L, layer, LN_UV_BIASES);
   /* the book adds each term only when its factor is positive */

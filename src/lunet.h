@@ -71,6 +71,9 @@ ln_Tensor *ln_resize(lua_State *L, int idx, int ndim, const size_t *dims);
 const char *ln_shapestr(const ln_Tensor *t, char *buf);
 /* __tostring of a tensor (tensor_print.c) */
 int ln_tensor_tostring(lua_State *L);
+/* "3x28x28" of one sample's sizes (nd of them) into buf (LN_SHAPELEN);
+** layers_init.c */
+const char *ln_sampleshape(int nd, const size_t *d, char *buf);
 /* columns of a 2-D view: numel / dims[0] (1 for a 1-D tensor) */
 size_t ln_cols(const ln_Tensor *t);
 int ln_sameshape(const ln_Tensor *a, const ln_Tensor *b);
@@ -88,6 +91,20 @@ ln_Tensor *ln_buffer_like(lua_State *L, int obj, int uv, const ln_Tensor *like);
 void ln_setuv(lua_State *L, int obj, int uv);
 
 /* ============================================================= common */
+
+/* threads.c: the threads lunet uses in this Lua state (lunet.set_threads,
+** default the cores; 1 with LUNET_SPLIT=0 or blas), and a pool of them kept
+** in the registry for the layers that split their own work (Conv2D,
+** MaxPool2D, BatchNormalization), which parks it after each run */
+#ifndef LN_POOL_TYPES
+#define LN_POOL_TYPES
+typedef struct ln_Pool ln_Pool;
+typedef void (*ln_Job)(ln_Pool *p, void *arg, int part, int parts);
+#endif
+int ln_threads(lua_State *L);
+/* run job in parts on the state's pool when work (multiply-adds, roughly)
+** is worth it, else as the only part on the caller (p NULL) */
+void ln_run_parts(lua_State *L, ln_Job job, void *arg, double work);
 
 /* registry field holding lunet.set_threads' value (absent: all cores) */
 #define LN_THREADS_KEY "lunet.threads"
@@ -137,7 +154,8 @@ const char *ln_typename(lua_State *L, int idx);
 /* User values of layers and activations. */
 enum {
   LN_UV_OUTPUT = 1, LN_UV_DINPUTS, LN_UV_INPUTS, LN_UV_WEIGHTS, LN_UV_BIASES,
-  LN_UV_DWEIGHTS, LN_UV_DBIASES, LN_UV_EXTRA, LN_LAYER_NUV = LN_UV_EXTRA
+  LN_UV_DWEIGHTS, LN_UV_DBIASES, LN_UV_EXTRA, LN_UV_EXTRA2, LN_UV_EXTRA3, LN_UV_EXTRA4, LN_UV_EXTRA5,
+  LN_LAYER_NUV = LN_UV_EXTRA5
 };
 
 typedef struct ln_Layer ln_Layer;
@@ -145,7 +163,8 @@ typedef struct ln_Layer ln_Layer;
 /* the built-in kinds, so that code recognises a layer without comparing
 ** class names */
 typedef enum {
-  LN_KIND_DENSE = 1, LN_KIND_DROPOUT, LN_KIND_INPUT, LN_KIND_RELU, LN_KIND_SIGMOID, LN_KIND_SOFTMAX, LN_KIND_LINEAR
+  LN_KIND_DENSE = 1, LN_KIND_DROPOUT, LN_KIND_INPUT, LN_KIND_RELU, LN_KIND_SIGMOID, LN_KIND_SOFTMAX, LN_KIND_LINEAR,
+  LN_KIND_CONV2D, LN_KIND_MAXPOOL2D, LN_KIND_FLATTEN, LN_KIND_BATCHNORM
 } ln_Kind;
 
 typedef struct ln_LayerClass {
@@ -164,17 +183,37 @@ typedef struct ln_LayerClass {
   void (*predictions)(const ln_Layer *l, const ln_Tensor *outputs, ln_Tensor *dst);
   int pred_argmax;
   ln_Kind kind;
+  /* the shape of one sample's output from one sample's input (in: ndim
+  ** sizes, batch left out); 0 when unknown (no check: activations and
+  ** Dropout keep the shape, which NULL says), else 1, or -1 with a message
+  ** in err ("expects 784 inputs, got 1600") when the input does not fit */
+  int (*outshape)(const ln_Layer *l, int ndim, const size_t *in, int *out_ndim, size_t *out, char *err,
+                  size_t n);
+  /* push the value of the class's own field k (self at 1) and return 1, or
+  ** return 0 (NULL: none beyond the common ones) */
+  int (*field)(lua_State *L, const ln_Layer *l, const char *k);
+  /* a layer whose parameters' sizes follow its input (BatchNormalization):
+  ** create them for samples of nd sizes in (self at stack index self);
+  ** NULL for the others */
+  void (*build)(lua_State *L, int self, int nd, const size_t *in, const char *who);
 } ln_LayerClass;
 
 struct ln_Layer {
   const ln_LayerClass *cls;
 };
 
-typedef struct ln_Dense {
+/* the head of every layer with weights and biases (Dense, Conv2D,
+** BatchNormalization): its L1/L2 regularizers (zero for batch norm) */
+typedef struct ln_Trainable {
   ln_Layer base;
-  size_t n_inputs, n_neurons;
   double weight_regularizer_l1, weight_regularizer_l2;
   double bias_regularizer_l1, bias_regularizer_l2;
+} ln_Trainable;
+
+typedef struct ln_Dense {
+  ln_Trainable t;
+  size_t n_inputs, n_neurons;
+  int init;             /* its initializer (layers.h: ln_Init) */
 } ln_Dense;
 
 typedef struct ln_Dropout {

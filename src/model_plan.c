@@ -21,24 +21,12 @@ static int pool_gc(lua_State *L) {
   return 0;
 }
 
-/* the threads this Lua state's training splits batches across:
-** lunet.set_threads' value (default: the machine's cores), 1 with
-** LUNET_SPLIT=0 or blas */
-static int splitthreads(lua_State *L) {
-  const char *env = getenv("LUNET_SPLIT");
-  lua_Integer threads = ln_ncores();
-  if (env && (strcmp(env, "0") == 0 || strcmp(env, "blas") == 0)) return 1;
-  if (lua_getfield(L, LUA_REGISTRYINDEX, LN_THREADS_KEY) == LUA_TNUMBER) threads = lua_tointeger(L, -1);
-  lua_pop(L, 1);
-  return threads < 1 ? 1 : threads > LN_MAXTHREADS ? LN_MAXTHREADS : (int)threads;
-}
-
 /* the model's worker pool with splitthreads' parts, created on first use
 ** and restarted when the thread count changed; NULL for one thread or when
 ** no thread could start */
 ln_Pool *ln_model_pool(lua_State *L) {
   ln_Pool *p;
-  int n = splitthreads(L);
+  int n = ln_threads(L);
   if (n < 2) return NULL;
   if (lua_getiuservalue(L, 1, UV_POOL) == LUA_TUSERDATA) {
     p = (ln_Pool *)lua_touserdata(L, -1);
@@ -181,10 +169,10 @@ void ln_model_backward_setup(lua_State *L, Model *m, ln_Plan *pl, int opt, int f
       f->dw = ln_buffer2(L, li, LN_UV_DWEIGHTS, f->n_in, f->n_out)->data;
       f->db = ln_buffer2(L, li, LN_UV_DBIASES, 1, f->n_out)->data;
       f->din = i == 1 && !din ? NULL : ln_buffer2(L, li, LN_UV_DINPUTS, rows, f->n_in)->data;
-      f->wl1 = (float)d->weight_regularizer_l1;
-      f->wl2 = (float)d->weight_regularizer_l2;
-      f->bl1 = (float)d->bias_regularizer_l1;
-      f->bl2 = (float)d->bias_regularizer_l2;
+      f->wl1 = (float)d->t.weight_regularizer_l1;
+      f->wl2 = (float)d->t.weight_regularizer_l2;
+      f->bl1 = (float)d->t.bias_regularizer_l1;
+      f->bl2 = (float)d->t.bias_regularizer_l2;
     } else {
       f->din = ln_buffer2(L, li, LN_UV_DINPUTS, rows, f->n_in)->data;
     }

@@ -36,8 +36,9 @@ static int anyreg(lua_State *L) {
   n = (int)lua_rawlen(L, -1);
   for (i = 1; i <= n && !any; i++) {
     lua_rawgeti(L, -1, i);
-    if (ln_isclass(L, -1, "lunet.Dense")) {
-      const ln_Dense *d = (const ln_Dense *)lua_touserdata(L, -1);
+    const ln_Layer *l = ln_tolayer(L, -1);
+    if (l && l->cls->trainable) {
+      const ln_Trainable *d = (const ln_Trainable *)l;
       any = d->weight_regularizer_l1 > 0 || d->weight_regularizer_l2 > 0 || d->bias_regularizer_l1 > 0 ||
             d->bias_regularizer_l2 > 0;
     }

@@ -371,22 +371,20 @@ function methods.summary_string(self, ...)
   checkcall(self, "Model:summary_string", 0, select("#", ...))
   local layers = self.layers
   local rows, total, trainable = {}, 0, 0
-  local width = "?"
+  local shapes = self:_shapes()
   for i, l in ipairs(layers) do
-    local k = kind(l) or "?"
-    local params = 0
-    if k == "Dense" then
-      width = l.n_neurons
-      params = l.n_inputs * l.n_neurons + l.n_neurons
-      trainable = trainable + params
-    elseif is_lua_layer(l) then
-      width = "?"
+    local params, fixed = 0, 0
+    if is_lua_layer(l) then
       for _, t in ipairs(lua_params(l)) do params = params + t:numel() end
-      trainable = trainable + params
+    elseif l.weights then
+      params = l.weights:numel() + l.biases:numel()
+      if l.running_mean then fixed = l.running_mean:numel() + l.running_var:numel() end
     end
-    total = total + params
-    rows[#rows + 1] = { string.format("%d %s", i, describe(l)), string.format("(None, %s)", tostring(width)),
-                        tostring(params) }
+    trainable = trainable + params
+    total = total + params + fixed
+    local shape = shapes[i] and table.concat(shapes[i], ", ") or "?"
+    rows[#rows + 1] = { string.format("%d %s", i, describe(l)), string.format("(None, %s)", shape),
+                        tostring(params + fixed) }
   end
   local w1, w2, w3 = 28, 16, 10
   for _, r in ipairs(rows) do

@@ -11,12 +11,14 @@ return function(M, methods, h)
 
   local safetensors = setmetatable({}, { __index = function(_, k) return core.safetensors[k] end })
 
-  -- positions (in model.layers) of the trainable layers: Dense, and Lua layers
-  -- listing params
+  -- positions (in model.layers) of the trainable layers: those with weights
+  -- (Dense, Conv2D, BatchNormalization), and Lua layers listing params
   local function trainable_positions(self)
     local pos, layers = {}, self.layers
     for i, l in ipairs(layers) do
-      if kind(l) == "Dense" or (is_lua_layer(l) and #lua_params(l) > 0) then pos[#pos + 1] = { i, l } end
+      if is_lua_layer(l) then
+        if #lua_params(l) > 0 then pos[#pos + 1] = { i, l } end
+      elseif l.weights then pos[#pos + 1] = { i, l } end
     end
     return pos
   end
@@ -29,7 +31,13 @@ return function(M, methods, h)
       for j, t in ipairs(lua_params(l)) do list[j] = { string.format("layers.%d.params.%d", i, j), t } end
       return list
     end
-    return { { string.format("layers.%d.weights", i), l.weights }, { string.format("layers.%d.biases", i), l.biases } }
+    local list = { { string.format("layers.%d.weights", i), l.weights },
+                   { string.format("layers.%d.biases", i), l.biases } }
+    if l.running_mean then -- batch normalisation's statistics travel with its parameters
+      list[3] = { string.format("layers.%d.running_mean", i), l.running_mean }
+      list[4] = { string.format("layers.%d.running_var", i), l.running_var }
+    end
+    return list
   end
 
   local function parameter_tensors(self, tensors)
@@ -110,6 +118,22 @@ return function(M, methods, h)
                bias_regularizer_l1 = l.bias_regularizer_l1, bias_regularizer_l2 = l.bias_regularizer_l2 }
     elseif k == "Dropout" then
       return { type = k, rate = l.rate }
+    elseif k == "Conv2D" then
+      return { type = k, in_channels = l.in_channels, out_channels = l.out_channels, kernel = l.kernel,
+               stride = l.stride, padding = l.padding, init = l.init,
+               weight_regularizer_l1 = l.weight_regularizer_l1, weight_regularizer_l2 = l.weight_regularizer_l2,
+               bias_regularizer_l1 = l.bias_regularizer_l1, bias_regularizer_l2 = l.bias_regularizer_l2 }
+    elseif k == "MaxPool2D" then
+      return { type = k, size = l.size, stride = l.stride }
+    elseif k == "BatchNormalization" then
+      if not l.features then
+        error(string.format("%s: layer %d (BatchNormalization) has no sizes yet: declare lunet.Input(...) first, "
+          .. "give it the option features, or train before saving", who, i), 3)
+      end
+      return { type = k, momentum = l.momentum, epsilon = l.epsilon, features = l.features,
+               num_batches_tracked = l.num_batches_tracked }
+    elseif k == "Input" then
+      return { type = k, shape = l.shape }
     end
     return { type = k }
   end
@@ -175,7 +199,27 @@ return function(M, methods, h)
   end
 
   local layer_types = { Dense = true, Dropout = true, Input = true, ReLU = true, Sigmoid = true, Softmax = true,
-                        Linear = true, Lua = true }
+                        Linear = true, Lua = true, Conv2D = true, MaxPool2D = true, Flatten = true,
+                        BatchNormalization = true }
+
+  -- a positive integer, or a list of n of them
+  local function posint(v) return math.type(v) == "integer" and v >= 1 end
+  local function intpair(v, allow0)
+    if type(v) ~= "table" or #v ~= 2 then return false end
+    for _, x in ipairs(v) do
+      if math.type(x) ~= "integer" or x < (allow0 and 0 or 1) then return false end
+    end
+    return true
+  end
+
+  -- the tensors a layer's file entry needs: name -> shape
+  local function expect_tensor(tensors, name, shape, desc, bad)
+    local t = tensors[name]
+    if t == nil then bad(string.format("tensor '%s' is missing (%s)", name, desc)) end
+    if table.concat({ t:shape() }, "x") ~= table.concat(shape, "x") then
+      bad(string.format("tensor '%s' is %s, %s needs %s", name, shapestr(t), desc, table.concat(shape, "x")))
+    end
+  end
   local loss_types = { CategoricalCrossentropy = true, BinaryCrossentropy = true, MeanSquaredError = true,
                        MeanAbsoluteError = true }
 
@@ -214,6 +258,49 @@ return function(M, methods, h)
         end
       elseif ls.type == "Dropout" then
         if type(ls.rate) ~= "number" then bad(string.format("layer %d (Dropout): rate must be a number", i)) end
+      elseif ls.type == "Conv2D" then
+        local where = string.format("layer %d (Conv2D)", i)
+        for _, f in ipairs { "in_channels", "out_channels" } do
+          if not posint(ls[f]) then bad(string.format("%s: %s must be a positive integer", where, f)) end
+        end
+        for _, f in ipairs { "kernel", "stride" } do
+          if not intpair(ls[f]) then bad(string.format("%s: %s must be a pair of positive integers", where, f)) end
+        end
+        if ls.padding ~= "same" and not intpair(ls.padding, true) then
+          bad(where .. ": padding must be \"same\" or a pair of integers >= 0")
+        end
+        opt(ls.init, "string", where .. ": init")
+        for _, f in ipairs { "weight_regularizer_l1", "weight_regularizer_l2", "bias_regularizer_l1",
+                             "bias_regularizer_l2" } do
+          opt(ls[f], "number", where .. ": " .. f)
+        end
+        local desc = string.format("layer %d (Conv2D(%d -> %d))", i, ls.in_channels, ls.out_channels)
+        expect_tensor(tensors, string.format("layers.%d.weights", i),
+          { ls.out_channels, ls.in_channels, ls.kernel[1], ls.kernel[2] }, desc, bad)
+        expect_tensor(tensors, string.format("layers.%d.biases", i), { 1, ls.out_channels }, desc, bad)
+      elseif ls.type == "MaxPool2D" then
+        if not intpair(ls.size) or not intpair(ls.stride) then
+          bad(string.format("layer %d (MaxPool2D): size and stride must be pairs of positive integers", i))
+        end
+      elseif ls.type == "BatchNormalization" then
+        local where = string.format("layer %d (BatchNormalization)", i)
+        if not posint(ls.features) then bad(where .. ": features must be a positive integer") end
+        opt(ls.momentum, "number", where .. ": momentum")
+        opt(ls.epsilon, "number", where .. ": epsilon")
+        if ls.num_batches_tracked ~= nil and math.type(ls.num_batches_tracked) ~= "integer" then
+          bad(where .. ": num_batches_tracked must be an integer")
+        end
+        for _, f in ipairs { "weights", "biases", "running_mean", "running_var" } do
+          expect_tensor(tensors, string.format("layers.%d.%s", i, f), { 1, ls.features }, where, bad)
+        end
+      elseif ls.type == "Input" then
+        local sh = ls.shape
+        if sh ~= nil and (type(sh) ~= "table" or (#sh ~= 1 and #sh ~= 3)) then
+          bad(string.format("layer %d (Input): shape must be a list of 1 or 3 positive integers", i))
+        end
+        for _, v in ipairs(sh or {}) do
+          if not posint(v) then bad(string.format("layer %d (Input): shape must hold positive integers", i)) end
+        end
       elseif ls.type == "Lua" then
         if type(ls.name) ~= "string" then bad(string.format("layer %d (Lua): name must be a string", i)) end
         if not core._layer_class(ls.name) then
@@ -262,6 +349,15 @@ return function(M, methods, h)
             weight_regularizer_l2 = ls.weight_regularizer_l2, bias_regularizer_l1 = ls.bias_regularizer_l1,
             bias_regularizer_l2 = ls.bias_regularizer_l2 })
         elseif ls.type == "Dropout" then return ctor(ls.rate)
+        elseif ls.type == "Conv2D" then
+          return ctor(ls.in_channels, ls.out_channels, ls.kernel, { stride = ls.stride, padding = ls.padding,
+            init = ls.init, weight_regularizer_l1 = ls.weight_regularizer_l1,
+            weight_regularizer_l2 = ls.weight_regularizer_l2, bias_regularizer_l1 = ls.bias_regularizer_l1,
+            bias_regularizer_l2 = ls.bias_regularizer_l2 })
+        elseif ls.type == "MaxPool2D" then return ctor(ls.size, { stride = ls.stride })
+        elseif ls.type == "BatchNormalization" then
+          return ctor { momentum = ls.momentum, epsilon = ls.epsilon, features = ls.features }
+        elseif ls.type == "Input" then return ctor(table.unpack(ls.shape or {}))
         elseif ls.type == "Lua" then
           local l = core._layer_class(ls.name).load(ls.fields or {})
           if not is_lua_layer(l) then
@@ -312,6 +408,12 @@ return function(M, methods, h)
     checkspec(spec, tensors, bad)
     local model = build(spec)
     load_parameter_tensors(model, tensors, path, who)
+    for i, ls in ipairs(spec.layers) do
+      if ls.type == "BatchNormalization" and ls.num_batches_tracked then
+        local l = model.layers[i]
+        l:set_running(l.running_mean, l.running_var, ls.num_batches_tracked)
+      end
+    end
     local opt = model.optimizer
     if opt then
       for _, p in ipairs(trainable_positions(model)) do

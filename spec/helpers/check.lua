@@ -47,6 +47,10 @@ end
 --- Debian's python3 with NumPy is there (the NumPy cross-checks run, else are pending)
 check.has_numpy = os.execute("/usr/bin/python3 -c 'import numpy' >/dev/null 2>&1") == true
 
+local function numgrad_flat(f, x, h)
+  return check.numgrad(f, x, h)
+end
+
 --- central-difference gradient of f() with respect to the 2-D tensor x,
 -- using the perturbation actually stored in float32
 function check.numgrad(f, x, h)
@@ -62,6 +66,13 @@ function check.numgrad(f, x, h)
     end
   end
   return g
+end
+
+--- the same for a tensor of any shape (perturbed through a 1 x n view of it)
+function check.numgrad_nd(f, x, h)
+  local flat = x:view(1, x:numel())
+  local g = numgrad_flat(f, flat, h)
+  return g:view(x:shape())
 end
 
 --- the whole content of a file

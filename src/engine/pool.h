@@ -15,10 +15,13 @@
 
 #define LN_MAXTHREADS 1024 /* lunet.set_threads' range */
 
-typedef struct ln_Pool ln_Pool;
 /* a job: part `part` of `parts` (the caller runs part 0; p is NULL when the
-** caller runs the only part) */
+** caller runs the only part); lunet.h declares the same two names */
+#ifndef LN_POOL_TYPES
+#define LN_POOL_TYPES
+typedef struct ln_Pool ln_Pool;
 typedef void (*ln_Job)(ln_Pool *p, void *arg, int part, int parts);
+#endif
 
 struct ln_Pool {
   pthread_t *th;           /* the workers (parts 1 .. nworkers) */

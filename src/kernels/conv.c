@@ -1,0 +1,243 @@
+/*
+** conv.c: im2row convolutions, max pooling and batch normalisation (conv.h).
+*/
+#include <math.h>
+#include <string.h>
+#include "conv.h"
+
+size_t ln_conv_outsize(size_t in, size_t k, size_t stride, size_t pad_total) {
+  if (in + pad_total < k) return 0;
+  return (in + pad_total - k) / stride + 1;
+}
+
+size_t ln_conv_same(size_t in, size_t k, size_t stride, size_t *out, size_t *front) {
+  size_t o = (in + stride - 1) / stride, need = (o - 1) * stride + k, total = need > in ? need - in : 0;
+  *out = o;
+  *front = total / 2;
+  return total;
+}
+
+void ln_conv_im2row(const ln_ConvGeom *g, const float *x, size_t r0, size_t r1, float *P) {
+  size_t ckk = g->c * g->kh * g->kw, ohw = g->oh * g->ow, plane = g->h * g->w, r;
+  for (r = r0; r < r1; r++) {
+    size_t n = r / ohw, p = r % ohw, oy = p / g->ow, ox = p % g->ow, ci, ky, kx;
+    const float *xn = x + n * g->c * plane;
+    float *row = P + r * ckk;
+    ptrdiff_t y0 = (ptrdiff_t)(oy * g->sh) - (ptrdiff_t)g->pt, x0 = (ptrdiff_t)(ox * g->sw) - (ptrdiff_t)g->pl;
+    int inside = y0 >= 0 && x0 >= 0 && y0 + (ptrdiff_t)g->kh <= (ptrdiff_t)g->h &&
+                 x0 + (ptrdiff_t)g->kw <= (ptrdiff_t)g->w;
+    for (ci = 0; ci < g->c; ci++) {
+      const float *xc = xn + ci * plane;
+      for (ky = 0; ky < g->kh; ky++, row += g->kw) {
+        ptrdiff_t iy = y0 + (ptrdiff_t)ky;
+        if (inside) {
+          memcpy(row, xc + (size_t)iy * g->w + (size_t)x0, g->kw * sizeof(float));
+          continue;
+        }
+        if (iy < 0 || iy >= (ptrdiff_t)g->h) {
+          memset(row, 0, g->kw * sizeof(float));
+          continue;
+        }
+        for (kx = 0; kx < g->kw; kx++) {
+          ptrdiff_t ix = x0 + (ptrdiff_t)kx;
+          row[kx] = ix >= 0 && ix < (ptrdiff_t)g->w ? xc[(size_t)iy * g->w + (size_t)ix] : 0.0f;
+        }
+      }
+    }
+  }
+}
+
+void ln_conv_row2im(const ln_ConvGeom *g, const float *dP, size_t n0, size_t n1, float *dx) {
+  size_t ckk = g->c * g->kh * g->kw, ohw = g->oh * g->ow, plane = g->h * g->w, n, p;
+  memset(dx + n0 * g->c * plane, 0, (n1 - n0) * g->c * plane * sizeof(float));
+  for (n = n0; n < n1; n++) {
+    float *xn = dx + n * g->c * plane;
+    for (p = 0; p < ohw; p++) {
+      size_t oy = p / g->ow, ox = p % g->ow, ci, ky, kx;
+      const float *row = dP + (n * ohw + p) * ckk;
+      ptrdiff_t y0 = (ptrdiff_t)(oy * g->sh) - (ptrdiff_t)g->pt, x0 = (ptrdiff_t)(ox * g->sw) - (ptrdiff_t)g->pl;
+      for (ci = 0; ci < g->c; ci++) {
+        float *xc = xn + ci * plane;
+        for (ky = 0; ky < g->kh; ky++, row += g->kw) {
+          ptrdiff_t iy = y0 + (ptrdiff_t)ky;
+          if (iy < 0 || iy >= (ptrdiff_t)g->h) continue;
+          for (kx = 0; kx < g->kw; kx++) {
+            ptrdiff_t ix = x0 + (ptrdiff_t)kx;
+            if (ix >= 0 && ix < (ptrdiff_t)g->w) xc[(size_t)iy * g->w + (size_t)ix] += row[kx];
+          }
+        }
+      }
+    }
+  }
+}
+
+void ln_conv_rows2img(const ln_ConvGeom *g, const float *Yr, const float *b, size_t n0, size_t n1, float *y) {
+  size_t ohw = g->oh * g->ow, out = g->out, n, p, o;
+  for (n = n0; n < n1; n++) {
+    const float *src = Yr + n * ohw * out;
+    float *dst = y + n * out * ohw;
+    for (p = 0; p < ohw; p++)
+      for (o = 0; o < out; o++) dst[o * ohw + p] = src[p * out + o] + (b ? b[o] : 0.0f);
+  }
+}
+
+void ln_conv_img2rows(const ln_ConvGeom *g, const float *dy, size_t n0, size_t n1, float *dYr) {
+  size_t ohw = g->oh * g->ow, out = g->out, n, p, o;
+  for (n = n0; n < n1; n++) {
+    const float *src = dy + n * out * ohw;
+    float *dst = dYr + n * ohw * out;
+    for (p = 0; p < ohw; p++)
+      for (o = 0; o < out; o++) dst[p * out + o] = src[o * ohw + p];
+  }
+}
+
+void ln_conv_bias_grad(size_t rows, size_t out, const float *dYr, size_t o0, size_t o1, float *db) {
+  size_t r, o;
+  for (o = o0; o < o1; o++) db[o] = 0.0f;
+  for (r = 0; r < rows; r++) {
+    const float *row = dYr + r * out;
+    for (o = o0; o < o1; o++) db[o] += row[o];
+  }
+}
+
+/* ------------------------------------------------------------ pooling */
+
+void ln_maxpool_forward(size_t h, size_t w, size_t kh, size_t kw, size_t sh, size_t sw, size_t oh, size_t ow,
+                        const float *x, size_t p0, size_t p1, float *y, float *arg) {
+  size_t pl, oy, ox, ky, kx;
+  for (pl = p0; pl < p1; pl++) {
+    const float *xp = x + pl * h * w;
+    float *yp = y + pl * oh * ow, *ap = arg + pl * oh * ow;
+    for (oy = 0; oy < oh; oy++) {
+      for (ox = 0; ox < ow; ox++) {
+        size_t at = oy * sh * w + ox * sw, best_i = at;
+        float best = xp[at];
+        for (ky = 0; ky < kh && best == best; ky++) {
+          for (kx = 0; kx < kw; kx++) {
+            size_t i = (oy * sh + ky) * w + ox * sw + kx;
+            float v = xp[i];
+            if (v > best || v != v) {
+              best = v;
+              best_i = i;
+              if (v != v) break;
+            }
+          }
+        }
+        yp[oy * ow + ox] = best;
+        ap[oy * ow + ox] = (float)best_i;
+      }
+    }
+  }
+}
+
+void ln_maxpool_backward(size_t h, size_t w, size_t oh, size_t ow, const float *dy, const float *arg, size_t p0,
+                         size_t p1, float *dx) {
+  size_t pl, i;
+  memset(dx + p0 * h * w, 0, (p1 - p0) * h * w * sizeof(float));
+  for (pl = p0; pl < p1; pl++) {
+    float *dp = dx + pl * h * w;
+    const float *dyp = dy + pl * oh * ow, *ap = arg + pl * oh * ow;
+    for (i = 0; i < oh * ow; i++) dp[(size_t)ap[i]] += dyp[i];
+  }
+}
+
+/* ------------------------------------------------- batch normalisation */
+
+void ln_bn_train_forward(size_t n, size_t ch, size_t inner, const float *x, const float *gamma, const float *beta,
+                         double eps, size_t f0, size_t f1, float *mean, float *var, float *istd, float *xhat,
+                         float *y) {
+  size_t f, s, i, m = n * inner;
+  for (f = f0; f < f1; f++) {
+    double sum = 0.0, sq = 0.0, mu, v;
+    float fm, fi, g = gamma[f], b = beta[f];
+    for (s = 0; s < n; s++) {
+      const float *xs = x + (s * ch + f) * inner;
+      for (i = 0; i < inner; i++) sum += xs[i];
+    }
+    mu = sum / (double)m;
+    for (s = 0; s < n; s++) {
+      const float *xs = x + (s * ch + f) * inner;
+      for (i = 0; i < inner; i++) {
+        double d = (double)xs[i] - mu;
+        sq += d * d;
+      }
+    }
+    v = sq / (double)m;
+    fm = (float)mu;
+    fi = (float)(1.0 / sqrt(v + eps));
+    mean[f] = fm;
+    var[f] = (float)v;
+    istd[f] = fi;
+    for (s = 0; s < n; s++) {
+      size_t at = (s * ch + f) * inner;
+      for (i = 0; i < inner; i++) {
+        float xh = (x[at + i] - fm) * fi;
+        xhat[at + i] = xh;
+        y[at + i] = g * xh + b;
+      }
+    }
+  }
+}
+
+void ln_bn_infer(size_t n, size_t ch, size_t inner, const float *x, const float *gamma, const float *beta,
+                 const float *rmean, const float *rvar, double eps, size_t f0, size_t f1, float *istd, float *xhat,
+                 float *y) {
+  size_t f, s, i;
+  for (f = f0; f < f1; f++) {
+    float fi = (float)(1.0 / sqrt((double)rvar[f] + eps)), fm = rmean[f], g = gamma[f], b = beta[f];
+    istd[f] = fi;
+    for (s = 0; s < n; s++) {
+      size_t at = (s * ch + f) * inner;
+      for (i = 0; i < inner; i++) {
+        float xh = (x[at + i] - fm) * fi;
+        if (xhat) xhat[at + i] = xh;
+        y[at + i] = g * xh + b;
+      }
+    }
+  }
+}
+
+void ln_bn_backward(size_t n, size_t ch, size_t inner, const float *dy, const float *xhat, const float *gamma,
+                    const float *istd, size_t f0, size_t f1, float *dgamma, float *dbeta, float *dx) {
+  size_t f, s, i, m = n * inner;
+  for (f = f0; f < f1; f++) {
+    double sb = 0.0, sg = 0.0;
+    float db, dg, k;
+    for (s = 0; s < n; s++) {
+      size_t at = (s * ch + f) * inner;
+      for (i = 0; i < inner; i++) {
+        sb += dy[at + i];
+        sg += (double)dy[at + i] * xhat[at + i];
+      }
+    }
+    db = (float)sb;
+    dg = (float)sg;
+    dbeta[f] = db;
+    dgamma[f] = dg;
+    k = gamma[f] * istd[f] / (float)m;
+    for (s = 0; s < n; s++) {
+      size_t at = (s * ch + f) * inner;
+      for (i = 0; i < inner; i++) dx[at + i] = k * ((float)m * dy[at + i] - db - xhat[at + i] * dg);
+    }
+  }
+}
+
+void ln_bn_backward_affine(size_t n, size_t ch, size_t inner, const float *dy, const float *xhat,
+                           const float *gamma, const float *istd, size_t f0, size_t f1, float *dgamma, float *dbeta,
+                           float *dx) {
+  size_t f, s, i;
+  for (f = f0; f < f1; f++) {
+    double sb = 0.0, sg = 0.0;
+    float k = gamma[f] * istd[f];
+    for (s = 0; s < n; s++) {
+      size_t at = (s * ch + f) * inner;
+      for (i = 0; i < inner; i++) {
+        sb += dy[at + i];
+        sg += (double)dy[at + i] * xhat[at + i];
+        dx[at + i] = k * dy[at + i];
+      }
+    }
+    dbeta[f] = (float)sb;
+    dgamma[f] = (float)sg;
+  }
+}

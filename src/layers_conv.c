@@ -1,0 +1,616 @@
+/*
+** layers_conv.c: the image layers lunet.Conv2D, lunet.MaxPool2D and
+** lunet.Flatten (API.md "Convolutions"), over the kernels of
+** src/kernels/conv.h.  Images are N x C x H x W tensors.
+**
+** Conv2D works in chunks of samples (the whole batch when its patch matrix
+** fits in CHUNK_FLOATS, as for training batches), each chunk one matrix
+** product split between the state's threads by rows (ln_run_parts); the
+** weight gradient sums over the chunks in order, so results depend on the
+** batch but not on the thread count.  Training keeps the patches of a
+** one-chunk batch for backward.
+*/
+#include <stdio.h>
+#include <string.h>
+#include "layers.h"
+#include "engine/pool.h"
+#include "kernels/conv.h"
+
+#define CHUNK_FLOATS ((size_t)1 << 23) /* patch matrix floats a chunk at most (32 MB) */
+
+/* part `part` of `parts` of 0 .. n in multiples of align */
+static void partrange(size_t n, size_t align, int part, int parts, size_t *lo, size_t *hi) {
+  size_t blocks = (n + align - 1) / align, per = (blocks + (size_t)parts - 1) / (size_t)parts * align;
+  *lo = (size_t)part * per;
+  *hi = *lo + per;
+  if (*lo > n) *lo = n;
+  if (*hi > n) *hi = n;
+}
+
+static void barrier(ln_Pool *p, int parts, unsigned *k) {
+  if (p) ln_pool_barrier(p, parts, ++*k);
+}
+
+/* ============================================================== Conv2D */
+
+typedef struct Conv2D {
+  ln_Trainable t;
+  size_t in, out, kh, kw, sh, sw, ph, pw; /* ph, pw: padding on each side (unless same) */
+  int same;                               /* padding = "same" */
+  int init;
+  int kept;                               /* the patch buffer holds the last training forward's */
+} Conv2D;
+
+/* "Conv2D(1 -> 32, 3x3, stride 2, padding same)" */
+static void conv_describe(const ln_Layer *l, char *buf, size_t n) {
+  const Conv2D *c = (const Conv2D *)l;
+  int at = snprintf(buf, n, "Conv2D(%zu -> %zu, %zux%zu", c->in, c->out, c->kh, c->kw);
+  if (at < 0 || (size_t)at >= n) return;
+  if (c->sh != 1 || c->sw != 1)
+    at += snprintf(buf + at, n - (size_t)at, c->sh == c->sw ? ", stride %zu" : ", stride %zux%zu", c->sh, c->sw);
+  if (at < 0 || (size_t)at >= n) return;
+  if (c->same) snprintf(buf + at, n - (size_t)at, ", padding same)");
+  else if (c->ph || c->pw)
+    snprintf(buf + at, n - (size_t)at, c->ph == c->pw ? ", padding %zu)" : ", padding %zux%zu)", c->ph, c->pw);
+  else snprintf(buf + at, n - (size_t)at, ")");
+}
+
+/* output rows and columns and the top/left padding for h x w images; 0
+** when the kernel does not fit */
+static int conv_geometry(const Conv2D *c, size_t h, size_t w, ln_ConvGeom *g) {
+  memset(g, 0, sizeof *g);
+  g->c = c->in;
+  g->h = h;
+  g->w = w;
+  g->out = c->out;
+  g->kh = c->kh;
+  g->kw = c->kw;
+  g->sh = c->sh;
+  g->sw = c->sw;
+  if (c->same) {
+    ln_conv_same(h, c->kh, c->sh, &g->oh, &g->pt);
+    ln_conv_same(w, c->kw, c->sw, &g->ow, &g->pl);
+  } else {
+    g->pt = c->ph;
+    g->pl = c->pw;
+    g->oh = ln_conv_outsize(h, c->kh, c->sh, 2 * c->ph);
+    g->ow = ln_conv_outsize(w, c->kw, c->sw, 2 * c->pw);
+  }
+  return g->oh > 0 && g->ow > 0;
+}
+
+static int conv_outshape(const ln_Layer *l, int nd, const size_t *in, int *ond, size_t *out, char *err, size_t n) {
+  const Conv2D *c = (const Conv2D *)l;
+  ln_ConvGeom g;
+  if (nd < 0) return 0;
+  if (nd != 3 || in[0] != c->in) {
+    snprintf(err, n, "expects images of %zu channel%s (C x H x W samples)", c->in, c->in == 1 ? "" : "s");
+    return -1;
+  }
+  if (!conv_geometry(c, in[1], in[2], &g)) {
+    snprintf(err, n, "cannot fit its %zux%zu kernel in %zux%zu images (padding %zux%zu)", c->kh, c->kw, in[1],
+             in[2], c->ph, c->pw);
+    return -1;
+  }
+  *ond = 3;
+  out[0] = c->out;
+  out[1] = g.oh;
+  out[2] = g.ow;
+  return 1;
+}
+
+/* the geometry of inputs `in`, or an error naming the layer and shapes */
+static void conv_check(lua_State *L, const Conv2D *c, const ln_Tensor *in, ln_ConvGeom *g, const char *who) {
+  char err[200], desc[128], sa[LN_SHAPELEN];
+  size_t o[3];
+  int ond;
+  if (in->ndim != 4 || conv_outshape(&c->t.base, 3, in->dims + 1, &ond, o, err, sizeof err) < 0) {
+    conv_describe(&c->t.base, desc, sizeof desc);
+    if (in->ndim != 4)
+      ln_error(L, "%s: inputs are %s, expected N x %zu x H x W images (%s)", who, ln_shapestr(in, sa), c->in, desc);
+    ln_error(L, "%s: inputs are %s: %s (%s)", who, ln_shapestr(in, sa), err, desc);
+  }
+  conv_geometry(c, in->dims[2], in->dims[3], g);
+  g->n = in->dims[0];
+}
+
+/* samples a chunk: the whole batch when its patches fit CHUNK_FLOATS */
+static size_t conv_chunk(const ln_ConvGeom *g) {
+  size_t per = g->oh * g->ow * g->c * g->kh * g->kw, s = CHUNK_FLOATS / (per ? per : 1);
+  return s < 1 ? 1 : s > g->n ? g->n : s;
+}
+
+typedef struct ConvJob {
+  ln_ConvGeom g;          /* g.n: the whole batch */
+  size_t chunk;           /* samples a chunk */
+  const float *x, *w, *b, *dy;
+  float *y, *P, *Yr, *dP, *dWT, *db, *dx;
+  int have_patches;       /* backward: P already holds the (single) chunk's patches */
+} ConvJob;
+
+/* the geometry of samples s0 .. s1 alone (arrays offset by the caller) */
+static ln_ConvGeom chunkgeom(const ConvJob *j, size_t s0, size_t s1) {
+  ln_ConvGeom g = j->g;
+  (void)s0;
+  g.n = s1 - s0;
+  return g;
+}
+
+static void conv_forward_job(ln_Pool *p, void *arg, int part, int parts) {
+  ConvJob *j = (ConvJob *)arg;
+  size_t ckk = j->g.c * j->g.kh * j->g.kw, ohw = j->g.oh * j->g.ow, in_img = j->g.c * j->g.h * j->g.w;
+  size_t out_img = j->g.out * ohw, s0, lo, hi;
+  unsigned k = 0;
+  for (s0 = 0; s0 < j->g.n; s0 += j->chunk) {
+    size_t s1 = s0 + j->chunk < j->g.n ? s0 + j->chunk : j->g.n;
+    ln_ConvGeom g = chunkgeom(j, s0, s1);
+    partrange(g.n * ohw, LN_GEMM_MB, part, parts, &lo, &hi);
+    if (hi > lo) {
+      ln_conv_im2row(&g, j->x + s0 * in_img, lo, hi, j->P);
+      ln_gemm(0, 1, hi - lo, g.out, ckk, 1.0f, j->P + lo * ckk, ckk, j->w, ckk, 0.0f, j->Yr + lo * g.out, g.out);
+    }
+    barrier(p, parts, &k);
+    partrange(g.n, 1, part, parts, &lo, &hi);
+    if (hi > lo) ln_conv_rows2img(&g, j->Yr, j->b, lo, hi, j->y + s0 * out_img);
+    barrier(p, parts, &k);
+  }
+}
+
+static void conv_backward_job(ln_Pool *p, void *arg, int part, int parts) {
+  ConvJob *j = (ConvJob *)arg;
+  size_t ckk = j->g.c * j->g.kh * j->g.kw, ohw = j->g.oh * j->g.ow, in_img = j->g.c * j->g.h * j->g.w;
+  size_t out_img = j->g.out * ohw, s0, lo, hi, o, c;
+  unsigned k = 0;
+  for (s0 = 0; s0 < j->g.n; s0 += j->chunk) {
+    size_t s1 = s0 + j->chunk < j->g.n ? s0 + j->chunk : j->g.n, rows;
+    ln_ConvGeom g = chunkgeom(j, s0, s1);
+    rows = g.n * ohw;
+    partrange(rows, LN_GEMM_MB, part, parts, &lo, &hi);
+    if (hi > lo && !j->have_patches) ln_conv_im2row(&g, j->x + s0 * in_img, lo, hi, j->P);
+    partrange(g.n, 1, part, parts, &lo, &hi);
+    if (hi > lo) ln_conv_img2rows(&g, j->dy + s0 * out_img, lo, hi, j->Yr);
+    barrier(p, parts, &k);
+    /* dW^T (ckk x out) += P^T dYr, by rows of dW^T; db by columns; dP by rows */
+    partrange(ckk, LN_GEMM_MB, part, parts, &lo, &hi);
+    if (hi > lo)
+      ln_gemm(1, 0, hi - lo, g.out, rows, 1.0f, j->P + lo, ckk, j->Yr, g.out, s0 == 0 ? 0.0f : 1.0f,
+              j->dWT + lo * g.out, g.out);
+    partrange(g.out, 1, part, parts, &lo, &hi);
+    for (o = lo; o < hi; o++) {
+      float acc = s0 == 0 ? 0.0f : j->db[o];
+      size_t r;
+      for (r = 0; r < rows; r++) acc += j->Yr[r * g.out + o];
+      j->db[o] = acc;
+    }
+    if (j->dx) {
+      partrange(rows, LN_GEMM_MB, part, parts, &lo, &hi);
+      if (hi > lo)
+        ln_gemm(0, 0, hi - lo, ckk, g.out, 1.0f, j->Yr + lo * g.out, g.out, j->w, ckk, 0.0f, j->dP + lo * ckk, ckk);
+      barrier(p, parts, &k);
+      partrange(g.n, 1, part, parts, &lo, &hi);
+      if (hi > lo) ln_conv_row2im(&g, j->dP, lo, hi, j->dx + s0 * in_img);
+    }
+    barrier(p, parts, &k);
+  }
+  (void)c;
+}
+
+/* output = conv(inputs, weights) + biases; keeps inputs */
+static ln_Tensor *conv_forward(lua_State *L, int self, int in_idx, int training, const char *who) {
+  Conv2D *c;
+  ln_Tensor *in, *out, *w, *b;
+  ConvJob j;
+  size_t dims[4], ckk;
+  self = lua_absindex(L, self);
+  in_idx = lua_absindex(L, in_idx);
+  c = (Conv2D *)ln_checklayer(L, self, who);
+  in = ln_argtensor(L, in_idx, "inputs", who);
+  memset(&j, 0, sizeof j);
+  conv_check(L, c, in, &j.g, who);
+  ckk = c->in * c->kh * c->kw;
+  j.chunk = conv_chunk(&j.g);
+  dims[0] = j.g.n; dims[1] = c->out; dims[2] = j.g.oh; dims[3] = j.g.ow;
+  out = ln_getuv(L, self, LN_UV_OUTPUT);
+  if (out && ln_overlaps(out, in)) { lua_pushnil(L); ln_setuv(L, self, LN_UV_OUTPUT); }
+  out = ln_buffer(L, self, LN_UV_OUTPUT, 4, dims);
+  w = ln_getuv(L, self, LN_UV_WEIGHTS);
+  b = ln_getuv(L, self, LN_UV_BIASES);
+  j.x = in->data;
+  j.w = w->data;
+  j.b = b->data;
+  j.y = out->data;
+  j.P = ln_buffer2(L, self, LN_UV_EXTRA, j.chunk * j.g.oh * j.g.ow, ckk)->data;
+  j.Yr = ln_buffer2(L, self, LN_UV_EXTRA2, j.chunk * j.g.oh * j.g.ow, c->out)->data;
+  ln_run_parts(L, conv_forward_job, &j, (double)j.g.n * j.g.oh * j.g.ow * ckk * c->out);
+  c->kept = training && j.chunk == j.g.n;
+  lua_pushvalue(L, in_idx);
+  ln_setuv(L, self, LN_UV_INPUTS);
+  return out;
+}
+
+/* dweights, dbiases (with the regularizers' gradients) and dinputs */
+static ln_Tensor *conv_backward(lua_State *L, int self, int dv_idx, const char *who) {
+  Conv2D *c;
+  ln_Tensor *in, *dv, *w, *dw, *db, *din, *dwt;
+  ConvJob j;
+  size_t ckk, o, q;
+  char sa[LN_SHAPELEN], sb[LN_SHAPELEN];
+  self = lua_absindex(L, self);
+  dv_idx = lua_absindex(L, dv_idx);
+  c = (Conv2D *)ln_checklayer(L, self, who);
+  dv = ln_argtensor(L, dv_idx, "dvalues", who);
+  in = ln_keptinputs(L, self, who);
+  memset(&j, 0, sizeof j);
+  conv_check(L, c, in, &j.g, who);
+  if (dv->ndim != 4 || dv->dims[0] != j.g.n || dv->dims[1] != c->out || dv->dims[2] != j.g.oh ||
+      dv->dims[3] != j.g.ow)
+    ln_error(L, "%s: dvalues are %s, expected %zux%zux%zux%zu (the last forward's output shape)", who,
+             ln_shapestr(dv, sa), j.g.n, c->out, j.g.oh, j.g.ow);
+  ckk = c->in * c->kh * c->kw;
+  j.chunk = conv_chunk(&j.g);
+  w = ln_getuv(L, self, LN_UV_WEIGHTS);
+  dw = ln_buffer_like(L, self, LN_UV_DWEIGHTS, w);
+  db = ln_buffer2(L, self, LN_UV_DBIASES, 1, c->out);
+  din = ln_getuv(L, self, LN_UV_DINPUTS);
+  if (din && (ln_overlaps(din, dv) || ln_overlaps(din, in))) { lua_pushnil(L); ln_setuv(L, self, LN_UV_DINPUTS); }
+  din = ln_buffer_like(L, self, LN_UV_DINPUTS, in);
+  j.x = in->data;
+  j.w = w->data;
+  j.dy = dv->data;
+  j.P = ln_buffer2(L, self, LN_UV_EXTRA, j.chunk * j.g.oh * j.g.ow, ckk)->data;
+  j.have_patches = c->kept && j.chunk == j.g.n;
+  j.Yr = ln_buffer2(L, self, LN_UV_EXTRA2, j.chunk * j.g.oh * j.g.ow, c->out)->data;
+  j.dP = ln_buffer2(L, self, LN_UV_EXTRA3, j.chunk * j.g.oh * j.g.ow, ckk)->data;
+  dwt = ln_buffer2(L, self, LN_UV_EXTRA4, ckk, c->out);
+  j.dWT = dwt->data;
+  j.db = db->data;
+  j.dx = din->data;
+  ln_run_parts(L, conv_backward_job, &j, 2.0 * j.g.n * j.g.oh * j.g.ow * ckk * c->out);
+  for (o = 0; o < c->out; o++)
+    for (q = 0; q < ckk; q++) dw->data[o * ckk + q] = j.dWT[q * c->out + o];
+  ln_layer_reg_grad(L, self);
+  (void)sb;
+  return din;
+}
+
+/* conv.in_channels, out_channels, kernel {h, w}, stride {h, w}, padding
+** ({h, w} or "same"), init */
+static int pushpair(lua_State *L, size_t a, size_t b) {
+  lua_createtable(L, 2, 0);
+  lua_pushinteger(L, (lua_Integer)a);
+  lua_rawseti(L, -2, 1);
+  lua_pushinteger(L, (lua_Integer)b);
+  lua_rawseti(L, -2, 2);
+  return 1;
+}
+
+static int conv_field(lua_State *L, const ln_Layer *l, const char *k) {
+  const Conv2D *c = (const Conv2D *)l;
+  if (strcmp(k, "in_channels") == 0) { lua_pushinteger(L, (lua_Integer)c->in); return 1; }
+  if (strcmp(k, "out_channels") == 0) { lua_pushinteger(L, (lua_Integer)c->out); return 1; }
+  if (strcmp(k, "kernel") == 0) return pushpair(L, c->kh, c->kw);
+  if (strcmp(k, "stride") == 0) return pushpair(L, c->sh, c->sw);
+  if (strcmp(k, "padding") == 0) {
+    if (c->same) { lua_pushliteral(L, "same"); return 1; }
+    return pushpair(L, c->ph, c->pw);
+  }
+  if (strcmp(k, "init") == 0) { lua_pushstring(L, ln_initname((ln_Init)c->init)); return 1; }
+  if (strcmp(k, "weight_regularizer_l1") == 0) { lua_pushnumber(L, c->t.weight_regularizer_l1); return 1; }
+  if (strcmp(k, "weight_regularizer_l2") == 0) { lua_pushnumber(L, c->t.weight_regularizer_l2); return 1; }
+  if (strcmp(k, "bias_regularizer_l1") == 0) { lua_pushnumber(L, c->t.bias_regularizer_l1); return 1; }
+  if (strcmp(k, "bias_regularizer_l2") == 0) { lua_pushnumber(L, c->t.bias_regularizer_l2); return 1; }
+  return 0;
+}
+
+static const ln_LayerClass conv_class = {
+  "Conv2D", 1, conv_forward, conv_backward, conv_describe, NULL, 0, LN_KIND_CONV2D, conv_outshape, conv_field, NULL
+};
+
+/* a size or a { h, w } pair at idx (a number argument, or an option when
+** key is not NULL: absent gives def, def); zero allowed when allow0 */
+static void checkpair(lua_State *L, int idx, const char *key, const char *what, size_t def, int allow0,
+                      size_t *a, size_t *b, const char *who) {
+  int t, i;
+  size_t v[2];
+  idx = lua_absindex(L, idx);
+  if (key) lua_getfield(L, idx, key);
+  else lua_pushvalue(L, idx);
+  t = lua_type(L, -1);
+  if (t == LUA_TNIL && key) {
+    *a = *b = def;
+    lua_pop(L, 1);
+    return;
+  }
+  for (i = 0; i < 2; i++) {
+    lua_Integer x;
+    int isnum;
+    if (t == LUA_TTABLE) {
+      if (lua_rawlen(L, -1) != 2) ln_error(L, "%s: %s must be a number or a { h, w } pair", who, what);
+      lua_rawgeti(L, -1, i + 1);
+    } else lua_pushvalue(L, -1);
+    x = lua_tointegerx(L, -1, &isnum);
+    if (!isnum || x < (allow0 ? 0 : 1) || (unsigned long long)x > LN_MAXNUMEL)
+      ln_error(L, "%s: %s must be %s integer or a { h, w } pair of them, got %s", who, what,
+               allow0 ? "a non-negative" : "a positive", lua_type(L, -1) == LUA_TNUMBER ? "a bad number"
+               : ln_typename(L, -1));
+    v[i] = (size_t)x;
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  *a = v[0];
+  *b = v[1];
+}
+
+/* lunet.Conv2D(in_channels, out_channels, kernel, { stride = 1, padding = 0,
+** init = "he_normal", weight_regularizer_l1 = 0, ... }) */
+static int l_conv2d(lua_State *L) {
+  static const char *const opts[] = {
+    "stride", "padding", "init", "weight_regularizer_l1", "weight_regularizer_l2", "bias_regularizer_l1",
+    "bias_regularizer_l2", NULL
+  };
+  const char *who = "lunet.Conv2D";
+  size_t in = ln_checksize(L, 1, "argument 1 (in_channels)", who);
+  size_t out = ln_checksize(L, 2, "argument 2 (out_channels)", who);
+  size_t kh, kw, sh, sw, ph = 0, pw = 0, dims[4];
+  int same = 0;
+  ln_Trainable regs;
+  ln_Init init;
+  Conv2D *c;
+  ln_Tensor *w;
+  if (lua_isnoneornil(L, 3)) ln_error(L, "%s: argument 3 (kernel) must be a number or a { h, w } pair, got nil", who);
+  checkpair(L, 3, NULL, "argument 3 (kernel)", 0, 0, &kh, &kw, who);
+  ln_checkoptions(L, 4, who, opts);
+  if (!lua_isnoneornil(L, 4)) {
+    checkpair(L, 4, "stride", "option 'stride'", 1, 0, &sh, &sw, who);
+    if (lua_getfield(L, 4, "padding") == LUA_TSTRING) {
+      if (strcmp(lua_tostring(L, -1), "same") != 0)
+        ln_error(L, "%s: option 'padding' must be a number, a { h, w } pair or \"same\", got \"%s\"", who,
+                 lua_tostring(L, -1));
+      same = 1;
+    } else checkpair(L, 4, "padding", "option 'padding'", 0, 1, &ph, &pw, who);
+    lua_pop(L, 1);
+  } else sh = sw = 1;
+  if (in > LN_MAXNUMEL / out || in * out > LN_MAXNUMEL / kh || in * out * kh > LN_MAXNUMEL / kw)
+    ln_error(L, "%s: %zu x %zu x %zu x %zu weights are too many", who, out, in, kh, kw);
+  ln_checkregs(L, 4, &regs, who);
+  init = ln_optinit(L, 4, LN_INIT_HE_NORMAL, who);
+  lua_settop(L, 0);
+  c = (Conv2D *)ln_newlayer(L, &conv_class, sizeof *c);
+  regs.base = c->t.base;
+  c->t = regs;
+  c->in = in; c->out = out; c->kh = kh; c->kw = kw; c->sh = sh; c->sw = sw; c->ph = ph; c->pw = pw;
+  c->same = same;
+  c->init = init;
+  dims[0] = out; dims[1] = in; dims[2] = kh; dims[3] = kw;
+  w = ln_newtensor(L, 4, dims);
+  ln_initweights(L, init, in * kh * kw, out * kh * kw, w->numel, w->data);
+  ln_setuv(L, 1, LN_UV_WEIGHTS);
+  ln_newmatrix(L, 1, out);
+  ln_setuv(L, 1, LN_UV_BIASES);
+  return 1;
+}
+
+/* =========================================================== MaxPool2D */
+
+typedef struct MaxPool {
+  ln_Layer base;
+  size_t kh, kw, sh, sw;
+} MaxPool;
+
+static void pool_describe(const ln_Layer *l, char *buf, size_t n) {
+  const MaxPool *m = (const MaxPool *)l;
+  if (m->kh == m->kw && m->sh == m->kh && m->sw == m->kw) snprintf(buf, n, "MaxPool2D(%zu)", m->kh);
+  else snprintf(buf, n, "MaxPool2D(%zux%zu, stride %zux%zu)", m->kh, m->kw, m->sh, m->sw);
+}
+
+static int pool_outshape(const ln_Layer *l, int nd, const size_t *in, int *ond, size_t *out, char *err, size_t n) {
+  const MaxPool *m = (const MaxPool *)l;
+  if (nd < 0) return 0;
+  if (nd != 3) {
+    snprintf(err, n, "expects images (C x H x W samples)");
+    return -1;
+  }
+  if (in[1] < m->kh || in[2] < m->kw) {
+    snprintf(err, n, "cannot fit its %zux%zu window in %zux%zu images", m->kh, m->kw, in[1], in[2]);
+    return -1;
+  }
+  *ond = 3;
+  out[0] = in[0];
+  out[1] = (in[1] - m->kh) / m->sh + 1;
+  out[2] = (in[2] - m->kw) / m->sw + 1;
+  return 1;
+}
+
+typedef struct PoolJob {
+  const MaxPool *m;
+  size_t planes, h, w, oh, ow;
+  const float *x, *dy;
+  float *y, *arg, *dx;
+} PoolJob;
+
+static void pool_forward_job(ln_Pool *p, void *arg, int part, int parts) {
+  PoolJob *j = (PoolJob *)arg;
+  size_t lo, hi;
+  (void)p;
+  partrange(j->planes, 1, part, parts, &lo, &hi);
+  if (hi > lo)
+    ln_maxpool_forward(j->h, j->w, j->m->kh, j->m->kw, j->m->sh, j->m->sw, j->oh, j->ow, j->x, lo, hi, j->y, j->arg);
+}
+
+static void pool_backward_job(ln_Pool *p, void *arg, int part, int parts) {
+  PoolJob *j = (PoolJob *)arg;
+  size_t lo, hi;
+  (void)p;
+  partrange(j->planes, 1, part, parts, &lo, &hi);
+  if (hi > lo) ln_maxpool_backward(j->h, j->w, j->oh, j->ow, j->dy, j->arg, lo, hi, j->dx);
+}
+
+/* the output shape for inputs in, or an error */
+static void pool_check(lua_State *L, const MaxPool *m, const ln_Tensor *in, size_t o[3], const char *who) {
+  char err[200], desc[64], sa[LN_SHAPELEN];
+  int ond;
+  if (in->ndim != 4 || pool_outshape(&m->base, 3, in->dims + 1, &ond, o, err, sizeof err) < 0) {
+    pool_describe(&m->base, desc, sizeof desc);
+    if (in->ndim != 4) ln_error(L, "%s: inputs are %s, expected N x C x H x W images (%s)", who, ln_shapestr(in, sa), desc);
+    ln_error(L, "%s: inputs are %s: %s (%s)", who, ln_shapestr(in, sa), err, desc);
+  }
+}
+
+static ln_Tensor *pool_forward(lua_State *L, int self, int in_idx, int training, const char *who) {
+  MaxPool *m;
+  ln_Tensor *in, *out;
+  PoolJob j;
+  size_t o[3], dims[4];
+  (void)training;
+  self = lua_absindex(L, self);
+  in_idx = lua_absindex(L, in_idx);
+  m = (MaxPool *)ln_checklayer(L, self, who);
+  in = ln_argtensor(L, in_idx, "inputs", who);
+  pool_check(L, m, in, o, who);
+  dims[0] = in->dims[0]; dims[1] = o[0]; dims[2] = o[1]; dims[3] = o[2];
+  out = ln_getuv(L, self, LN_UV_OUTPUT);
+  if (out && ln_overlaps(out, in)) { lua_pushnil(L); ln_setuv(L, self, LN_UV_OUTPUT); }
+  out = ln_buffer(L, self, LN_UV_OUTPUT, 4, dims);
+  memset(&j, 0, sizeof j);
+  j.m = m;
+  j.planes = in->dims[0] * in->dims[1];
+  j.h = in->dims[2]; j.w = in->dims[3]; j.oh = o[1]; j.ow = o[2];
+  j.x = in->data;
+  j.y = out->data;
+  j.arg = ln_buffer(L, self, LN_UV_EXTRA, 4, dims)->data;
+  ln_run_parts(L, pool_forward_job, &j, (double)in->numel);
+  lua_pushvalue(L, in_idx);
+  ln_setuv(L, self, LN_UV_INPUTS);
+  return out;
+}
+
+static ln_Tensor *pool_backward(lua_State *L, int self, int dv_idx, const char *who) {
+  MaxPool *m;
+  ln_Tensor *in, *dv, *din, *out;
+  PoolJob j;
+  char sa[LN_SHAPELEN], sb[LN_SHAPELEN];
+  self = lua_absindex(L, self);
+  m = (MaxPool *)ln_checklayer(L, self, who);
+  dv = ln_argtensor(L, dv_idx, "dvalues", who);
+  in = ln_keptinputs(L, self, who);
+  out = ln_getuv(L, self, LN_UV_EXTRA);
+  if (!ln_sameshape(dv, out))
+    ln_error(L, "%s: dvalues are %s, expected %s (the last forward's output shape)", who, ln_shapestr(dv, sa),
+             ln_shapestr(out, sb));
+  din = ln_getuv(L, self, LN_UV_DINPUTS);
+  if (din && (ln_overlaps(din, dv) || ln_overlaps(din, in))) { lua_pushnil(L); ln_setuv(L, self, LN_UV_DINPUTS); }
+  din = ln_buffer_like(L, self, LN_UV_DINPUTS, in);
+  memset(&j, 0, sizeof j);
+  j.m = m;
+  j.planes = in->dims[0] * in->dims[1];
+  j.h = in->dims[2]; j.w = in->dims[3]; j.oh = out->dims[2]; j.ow = out->dims[3];
+  j.dy = dv->data;
+  j.arg = out->data;
+  j.dx = din->data;
+  ln_run_parts(L, pool_backward_job, &j, (double)in->numel);
+  return din;
+}
+
+static int pool_field(lua_State *L, const ln_Layer *l, const char *k) {
+  const MaxPool *m = (const MaxPool *)l;
+  if (strcmp(k, "size") == 0) return pushpair(L, m->kh, m->kw);
+  if (strcmp(k, "stride") == 0) return pushpair(L, m->sh, m->sw);
+  return 0;
+}
+
+static const ln_LayerClass pool_class = {
+  "MaxPool2D", 0, pool_forward, pool_backward, pool_describe, NULL, 0, LN_KIND_MAXPOOL2D, pool_outshape, pool_field, NULL
+};
+
+/* lunet.MaxPool2D(size, { stride = size }) */
+static int l_maxpool(lua_State *L) {
+  static const char *const opts[] = { "stride", NULL };
+  const char *who = "lunet.MaxPool2D";
+  MaxPool *m;
+  size_t kh, kw, sh, sw;
+  if (lua_isnoneornil(L, 1)) ln_error(L, "%s: argument 1 (size) must be a number or a { h, w } pair, got nil", who);
+  checkpair(L, 1, NULL, "argument 1 (size)", 0, 0, &kh, &kw, who);
+  ln_checkoptions(L, 2, who, opts);
+  if (!lua_isnoneornil(L, 2)) checkpair(L, 2, "stride", "option 'stride'", 0, 0, &sh, &sw, who);
+  else sh = 0;
+  if (sh == 0) { sh = kh; sw = kw; }
+  m = (MaxPool *)ln_newlayer(L, &pool_class, sizeof *m);
+  m->kh = kh; m->kw = kw; m->sh = sh; m->sw = sw;
+  return 1;
+}
+
+/* ============================================================= Flatten */
+
+static void flatten_describe(const ln_Layer *l, char *buf, size_t n) {
+  (void)l;
+  snprintf(buf, n, "Flatten");
+}
+
+static int flatten_outshape(const ln_Layer *l, int nd, const size_t *in, int *ond, size_t *out, char *err,
+                            size_t n) {
+  int i;
+  (void)l; (void)err; (void)n;
+  if (nd < 0) return 0;
+  *ond = 1;
+  out[0] = 1;
+  for (i = 0; i < nd; i++) out[0] *= in[i];
+  return 1;
+}
+
+/* output: a view of inputs as N x (the rest) */
+static ln_Tensor *flatten_forward(lua_State *L, int self, int in_idx, int training, const char *who) {
+  ln_Tensor *in, *out;
+  size_t dims[2];
+  (void)training;
+  self = lua_absindex(L, self);
+  in_idx = lua_absindex(L, in_idx);
+  ln_checklayer(L, self, who);
+  in = ln_argtensor(L, in_idx, "inputs", who);
+  dims[0] = in->ndim ? in->dims[0] : 1;
+  dims[1] = dims[0] ? in->numel / dims[0] : 0;
+  out = ln_pushview(L, in_idx, in->data, in->cap, 2, dims);
+  ln_setuv(L, self, LN_UV_OUTPUT);
+  lua_pushvalue(L, in_idx);
+  ln_setuv(L, self, LN_UV_INPUTS);
+  return out;
+}
+
+/* dinputs: a view of dvalues in the inputs' shape */
+static ln_Tensor *flatten_backward(lua_State *L, int self, int dv_idx, const char *who) {
+  ln_Tensor *in, *dv, *din;
+  char sa[LN_SHAPELEN], sb[LN_SHAPELEN];
+  self = lua_absindex(L, self);
+  dv_idx = lua_absindex(L, dv_idx);
+  ln_checklayer(L, self, who);
+  dv = ln_argtensor(L, dv_idx, "dvalues", who);
+  in = ln_keptinputs(L, self, who);
+  if (dv->numel != in->numel || dv->ndim != 2 || (in->ndim && dv->dims[0] != in->dims[0]))
+    ln_error(L, "%s: dvalues are %s, expected %zux%zu (the last forward's output shape, inputs %s)", who,
+             ln_shapestr(dv, sa), in->ndim ? in->dims[0] : 1, in->ndim && in->dims[0] ? in->numel / in->dims[0] : 0,
+             ln_shapestr(in, sb));
+  din = ln_pushview(L, dv_idx, dv->data, dv->cap, in->ndim, in->dims);
+  ln_setuv(L, self, LN_UV_DINPUTS);
+  return din;
+}
+
+static const ln_LayerClass flatten_class = {
+  "Flatten", 0, flatten_forward, flatten_backward, flatten_describe, NULL, 0, LN_KIND_FLATTEN, flatten_outshape,
+  NULL, NULL
+};
+
+static int l_flatten(lua_State *L) {
+  ln_newlayer(L, &flatten_class, sizeof(ln_Layer));
+  return 1;
+}
+
+void ln_open_layers_conv(lua_State *L) {
+  ln_newlayerclass(L, &conv_class, NULL);
+  ln_newlayerclass(L, &pool_class, NULL);
+  ln_newlayerclass(L, &flatten_class, NULL);
+  lua_pushcfunction(L, l_conv2d);
+  lua_setfield(L, -2, "Conv2D");
+  lua_pushcfunction(L, l_maxpool);
+  lua_setfield(L, -2, "MaxPool2D");
+  lua_pushcfunction(L, l_flatten);
+  lua_setfield(L, -2, "Flatten");
+}
