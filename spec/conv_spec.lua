@@ -302,3 +302,119 @@ describe("lunet.Input(c, h, w)", function()
     raises("lunet.Input: takes no sizes, one (features) or three", lunet.Input, 1, 2)
   end)
 end)
+
+describe("a convolutional Model", function()
+  -- 3 classes told apart by which third of the image holds a bright column
+  local function data(n, seed)
+    lunet.seed(seed)
+    local X, y = lunet.randn(n, 1, 9, 9) * 0.1, lunet.zeros(n)
+    for i = 1, n do
+      local c = (i - 1) % 3
+      y:set(i, c + 1)
+      for r = 1, 9 do X:set(i, 1, r, 2 + 3 * c, X:get(i, 1, r, 2 + 3 * c) + 1) end
+    end
+    return X, y
+  end
+  local function build(bn, optimizer)
+    local m = lunet.Model()
+    m:add(lunet.Input(1, 9, 9)); m:add(lunet.Conv2D(1, 4, 3, { padding = "same", weight_regularizer_l2 = 1e-4 }))
+    if bn then m:add(lunet.BatchNormalization()) end
+    m:add(lunet.ReLU()); m:add(lunet.MaxPool2D(2)); m:add(lunet.Conv2D(4, 6, 2, { stride = 2 }))
+    m:add(lunet.ReLU()); m:add(lunet.Flatten()); m:add(lunet.Dense(24, 8)); m:add(lunet.ReLU())
+    m:add(lunet.Dropout(0.1)); m:add(lunet.Dense(8, 3)); m:add(lunet.Softmax())
+    m:set { loss = lunet.CategoricalCrossentropy(), optimizer = optimizer or lunet.Adam { learning_rate = 0.02 },
+            accuracy = lunet.CategoricalAccuracy() }
+    m:finalize()
+    return m
+  end
+
+  it("learns, with every optimizer, and with batch normalisation", function()
+    local X, y = data(120, 1)
+    for _, opt in ipairs { lunet.SGD { learning_rate = 0.1, momentum = 0.9 }, lunet.Adagrad { learning_rate = 0.05 },
+                           lunet.RMSprop { learning_rate = 0.005 }, lunet.Adam { learning_rate = 0.02 } } do
+      for _, bn in ipairs { false, true } do
+        lunet.seed(2)
+        local m = build(bn, opt)
+        local before = m.layers[2].weights:clone()
+        m:train(X, y, { epochs = 15, batch_size = 20, verbose = 0 })
+        local _, acc = m:evaluate(X, y, { verbose = 0 })
+        assert(acc >= 0.9, tostring(opt) .. (bn and " with batch norm" or "") .. ": accuracy " .. acc)
+        assert((m.layers[2].weights - before):abs():max() > 0)
+      end
+    end
+  end)
+
+  it("trains bit for bit the same on 1, 2 and 3 threads", function()
+    local X, y = data(70, 3)
+    local results = {}
+    for _, t in ipairs { 1, 2, 3 } do
+      lunet.set_threads(t)
+      lunet.seed(4)
+      local m = build(true)
+      m:train(X, y, { epochs = 2, batch_size = 33, verbose = 0, shuffle = true })
+      results[t] = { m.layers[2].weights:totable(), m.layers[3].running_var:totable(), m:predict(X):totable() }
+    end
+    lunet.set_threads(2)
+    assert.same(results[1], results[2])
+    assert.same(results[1], results[3])
+  end)
+
+  it("saves and loads: predictions, running statistics and training resume", function()
+    local X, y = data(60, 5)
+    lunet.seed(6)
+    local m = build(true)
+    m:train(X, y, { epochs = 2, batch_size = 20, verbose = 0 })
+    local dir = check.tmpdir()
+    local path = dir .. "/cnn.lunet"
+    m:save(path)
+    local m2 = lunet.Model.load(path)
+    assert.same(m:predict(X):totable(), m2:predict(X):totable())
+    assert.same(m.layers[3].running_mean:totable(), m2.layers[3].running_mean:totable())
+    assert.equal(m.layers[3].num_batches_tracked, m2.layers[3].num_batches_tracked)
+    assert.equal(tostring(m.layers[5]), tostring(m2.layers[5]))
+    assert.equal("same", m2.layers[2].padding)
+    assert.equal(m:summary_string(), m2:summary_string())
+    os.remove(path)
+  end)
+
+  it("checks shapes at the first batch without a declared Input", function()
+    local m = lunet.Model()
+    m:add(lunet.Conv2D(1, 2, 3)); m:add(lunet.Flatten()); m:add(lunet.Dense(10, 2)); m:add(lunet.Softmax())
+    m:set { loss = lunet.CategoricalCrossentropy(), optimizer = lunet.Adam(), accuracy = lunet.CategoricalAccuracy() }
+    m:finalize()
+    raises({ "layer 3", "Dense(10 -> 2)", "inputs are 4x18", "expected 10 columns" }, m.predict, m, lunet.randn(4, 1, 5, 5))
+  end)
+end)
+
+describe("image-shaped data", function()
+  it("image_folder(dir, { shape = 'image' }) gives N x C x H x W, gray and RGB", function()
+    local dir = check.tmpdir()
+    os.execute("mkdir -p '" .. dir .. "/0' '" .. dir .. "/1'")
+    local a = lunet.tensor { { { 10, 20, 30 }, { 40, 50, 60 } }, { { 70, 80, 90 }, { 100, 110, 120 } } } -- 2x2x3
+    local b = a + 5
+    lunet.image.save(dir .. "/0/a.png", a)
+    lunet.image.save(dir .. "/1/b.png", b)
+    local flat, y = lunet.data.image_folder(dir, { gray = false })
+    local X = lunet.data.image_folder(dir, { gray = false, shape = "image" })
+    assert.same({ 2, 12 }, { flat:shape() })
+    assert.same({ 2, 3, 2, 2 }, { X:shape() })
+    assert.same({ 1, 2 }, y:totable())
+    for c = 1, 3 do
+      for r = 1, 2 do
+        for col = 1, 2 do assert.equal(a:get(r, col, c), X:get(1, c, r, col)) end
+      end
+    end
+    local G = lunet.data.image_folder(dir, { shape = "image" })
+    assert.same({ 2, 1, 2, 2 }, { G:shape() })
+    raises("option 'shape' must be \"flat\"", lunet.data.image_folder, dir, { shape = "nchw" })
+    os.execute("rm -rf '" .. dir .. "'")
+  end)
+
+  it("fashion_mnist(dir, { shape = 'image' }) gives N x 1 x 28 x 28 (when the data set is installed)", function()
+    local ok, X, y = pcall(lunet.data.fashion_mnist, nil, { shape = "image" })
+    if not ok then pending("Fashion-MNIST is not installed: " .. tostring(X)) return end
+    assert.same({ 60000, 1, 28, 28 }, { X:shape() })
+    assert.equal(60000, #y)
+    raises("option 'shape' must be", lunet.data.fashion_mnist, nil, { shape = "square" })
+  end)
+end)

@@ -204,6 +204,7 @@ static int l_new(lua_State *L) {
   char name[64];
   if (lua_gettop(L) > 0) ln_error(L, "lunet.%s: takes no arguments, got %d", cls->name, lua_gettop(L));
   l = (ln_Layer *)lua_newuserdatauv(L, sizeof *l, LN_LAYER_NUV);
+  memset(l, 0, sizeof *l);
   l->cls = cls;
   snprintf(name, sizeof name, "lunet.%s", cls->name);
   luaL_setmetatable(L, name);

@@ -64,6 +64,21 @@ static int box_gc(lua_State *L) {
 }
 
 /* push a new box in a closed state */
+int ln_data_optshape(lua_State *L, int idx, const char *who) {
+  const char *s;
+  if (lua_isnoneornil(L, idx)) return 0;
+  if (lua_getfield(L, idx, "shape") == LUA_TNIL) {
+    lua_pop(L, 1);
+    return 0;
+  }
+  s = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+  if (s == NULL || (strcmp(s, "flat") != 0 && strcmp(s, "image") != 0))
+    ln_error(L, "%s: option 'shape' must be \"flat\" (N x features) or \"image\" (N x C x H x W), got %s", who,
+             s ? s : ln_typename(L, -1));
+  lua_pop(L, 1);
+  return strcmp(s, "image") == 0;
+}
+
 Box *ln_data_newbox(lua_State *L) {
   Box *b = (Box *)lua_newuserdatauv(L, sizeof *b, 0);
   ln_idx_init(&b->idx);
@@ -300,11 +315,11 @@ static LN_NORETURN void folder_fail(lua_State *L, Box *b, const Worker *wk, cons
 ** in strcmp order.  X is N x (H*W*C) pixel values 0..255.  The files are
 ** decoded by two threads (openat in the label folders' descriptors). */
 static int l_image_folder(lua_State *L) {
-  static const char *const opts[] = {"gray", NULL};
+  static const char *const opts[] = {"gray", "shape", NULL};
   const char *who = "lunet.data.image_folder";
   const char *dir = luaL_checkstring(L, 1);
   char sub[PATHMAX];
-  int gray, allint = 1, classes_idx, threaded = 0;
+  int gray, allint = 1, classes_idx, threaded = 0, image;
   size_t i, j, n, d[2];
   Box *b;
   ln_Tensor *X, *y;
@@ -313,6 +328,7 @@ static int l_image_folder(lua_State *L) {
   pthread_t th;
   ln_checkoptions(L, 2, who, opts);
   gray = ln_optboolean(L, 2, "gray", 1, who);
+  image = ln_data_optshape(L, 2, who);
   b = ln_data_newbox(L);
   listdir(L, b, &b->dirs, dir, 1, who);
   if (b->dirs.n == 0) ln_error(L, "%s: %s: no label folders (expected %s/<label>/*.png)", who, dir, dir);
@@ -373,6 +389,20 @@ static int l_image_folder(lua_State *L) {
   pthread_mutex_destroy(&f.mu);
   if (wk[0].bad < n || wk[1].bad < n) folder_fail(L, b, wk[1].bad < wk[0].bad ? &wk[1] : &wk[0], &f, who, dir);
   ln_data_boxclose(b);
+  if (image) { /* N x H*W*C (pixels' channels together) -> N x C x H x W */
+    size_t dims[4], pix = f.h * f.w, k, c;
+    dims[0] = n; dims[1] = f.c; dims[2] = f.h; dims[3] = f.w;
+    if (f.c == 1) {
+      X->ndim = 4;
+      memcpy(X->dims, dims, sizeof dims);
+    } else {
+      ln_Tensor *T = ln_newtensor_uninit(L, 4, dims); /* box, classes, X, y, T */
+      for (i = 0; i < n; i++)
+        for (k = 0; k < pix; k++)
+          for (c = 0; c < f.c; c++) T->data[(i * f.c + c) * pix + k] = X->data[(i * pix + k) * f.c + c];
+      lua_replace(L, -3);                          /* box, classes, T, y */
+    }
+  }
   lua_pushvalue(L, classes_idx);               /* box, classes, X, y, classes */
   return 3;
 }

@@ -35,4 +35,8 @@ void ln_data_boxclose(Box *b);
 /* register core.image on the module table (on top) */
 void ln_open_image(lua_State *L);
 
+/* the option `shape` of the options table at idx: 0 for "flat" (N x
+** features, the default), 1 for "image" (N x C x H x W); raises otherwise */
+int ln_data_optshape(lua_State *L, int idx, const char *who);
+
 #endif

@@ -124,7 +124,7 @@ typedef struct ConvJob {
   ln_ConvGeom g;          /* g.n: the whole batch */
   size_t chunk;           /* samples a chunk */
   const float *x, *w, *b, *dy;
-  float *y, *P, *Yr, *dP, *dWT, *db, *dx;
+  float *y, *P, *Yr, *dP, *dWT, *dWpart, *db, *dx;
   int have_patches;       /* backward: P already holds the (single) chunk's patches */
 } ConvJob;
 
@@ -156,43 +156,63 @@ static void conv_forward_job(ln_Pool *p, void *arg, int part, int parts) {
   }
 }
 
+/* the weight gradient sums over rows in blocks of DW_BLOCK rows (whichever
+** thread computes a block), the blocks' partial products then added in
+** order: every thread count gives the same sums, and a layer with few
+** weights (the first one, 9 x 32) still splits its long sum */
+#define DW_BLOCK 2048
+
 static void conv_backward_job(ln_Pool *p, void *arg, int part, int parts) {
   ConvJob *j = (ConvJob *)arg;
   size_t ckk = j->g.c * j->g.kh * j->g.kw, ohw = j->g.oh * j->g.ow, in_img = j->g.c * j->g.h * j->g.w;
-  size_t out_img = j->g.out * ohw, s0, lo, hi, o, c;
+  size_t out_img = j->g.out * ohw, nw = ckk * j->g.out, s0, lo, hi, o, bk, e;
   unsigned k = 0;
   for (s0 = 0; s0 < j->g.n; s0 += j->chunk) {
-    size_t s1 = s0 + j->chunk < j->g.n ? s0 + j->chunk : j->g.n, rows;
+    size_t s1 = s0 + j->chunk < j->g.n ? s0 + j->chunk : j->g.n, rows, nblk;
     ln_ConvGeom g = chunkgeom(j, s0, s1);
     rows = g.n * ohw;
+    nblk = (rows + DW_BLOCK - 1) / DW_BLOCK;
     partrange(rows, LN_GEMM_MB, part, parts, &lo, &hi);
     if (hi > lo && !j->have_patches) ln_conv_im2row(&g, j->x + s0 * in_img, lo, hi, j->P);
     partrange(g.n, 1, part, parts, &lo, &hi);
     if (hi > lo) ln_conv_img2rows(&g, j->dy + s0 * out_img, lo, hi, j->Yr);
     barrier(p, parts, &k);
-    /* dW^T (ckk x out) += P^T dYr, by rows of dW^T; db by columns; dP by rows */
-    partrange(ckk, LN_GEMM_MB, part, parts, &lo, &hi);
-    if (hi > lo)
-      ln_gemm(1, 0, hi - lo, g.out, rows, 1.0f, j->P + lo, ckk, j->Yr, g.out, s0 == 0 ? 0.0f : 1.0f,
-              j->dWT + lo * g.out, g.out);
+    /* partial dW^T (ckk x out) = P^T dYr of each block of rows; db by
+    ** columns; dP = dYr W by rows */
+    partrange(nblk, 1, part, parts, &lo, &hi);
+    for (bk = lo; bk < hi; bk++) {
+      size_t r0 = bk * DW_BLOCK, rb = rows - r0 < DW_BLOCK ? rows - r0 : DW_BLOCK;
+      ln_gemm(1, 0, ckk, g.out, rb, 1.0f, j->P + r0 * ckk, ckk, j->Yr + r0 * g.out, g.out, 0.0f,
+              j->dWpart + bk * nw, g.out);
+    }
     partrange(g.out, 1, part, parts, &lo, &hi);
-    for (o = lo; o < hi; o++) {
+    for (o = lo; o < hi; o++) { /* from dy's planes, read in order */
       float acc = s0 == 0 ? 0.0f : j->db[o];
-      size_t r;
-      for (r = 0; r < rows; r++) acc += j->Yr[r * g.out + o];
+      size_t sn, q;
+      for (sn = s0; sn < s1; sn++) {
+        const float *pl = j->dy + sn * out_img + o * ohw;
+        for (q = 0; q < ohw; q++) acc += pl[q];
+      }
       j->db[o] = acc;
     }
     if (j->dx) {
       partrange(rows, LN_GEMM_MB, part, parts, &lo, &hi);
       if (hi > lo)
         ln_gemm(0, 0, hi - lo, ckk, g.out, 1.0f, j->Yr + lo * g.out, g.out, j->w, ckk, 0.0f, j->dP + lo * ckk, ckk);
-      barrier(p, parts, &k);
+    }
+    barrier(p, parts, &k);
+    partrange(nw, 64, part, parts, &lo, &hi);
+    for (e = lo; e < hi; e++) {
+      float acc = s0 == 0 ? 0.0f : j->dWT[e];
+      for (bk = 0; bk < nblk; bk++) acc += j->dWpart[bk * nw + e];
+      j->dWT[e] = acc;
+    }
+    if (j->dx) {
       partrange(g.n, 1, part, parts, &lo, &hi);
       if (hi > lo) ln_conv_row2im(&g, j->dP, lo, hi, j->dx + s0 * in_img);
     }
     barrier(p, parts, &k);
   }
-  (void)c;
 }
 
 /* output = conv(inputs, weights) + biases; keeps inputs */
@@ -233,11 +253,14 @@ static ln_Tensor *conv_backward(lua_State *L, int self, int dv_idx, const char *
   Conv2D *c;
   ln_Tensor *in, *dv, *w, *dw, *db, *din, *dwt;
   ConvJob j;
-  size_t ckk, o, q;
+  size_t ckk, o, q, rows;
+  int skip;
   char sa[LN_SHAPELEN], sb[LN_SHAPELEN];
   self = lua_absindex(L, self);
   dv_idx = lua_absindex(L, dv_idx);
   c = (Conv2D *)ln_checklayer(L, self, who);
+  skip = c->t.base.skip_dinputs;
+  c->t.base.skip_dinputs = 0;
   dv = ln_argtensor(L, dv_idx, "dvalues", who);
   in = ln_keptinputs(L, self, who);
   memset(&j, 0, sizeof j);
@@ -260,11 +283,13 @@ static ln_Tensor *conv_backward(lua_State *L, int self, int dv_idx, const char *
   j.P = ln_buffer2(L, self, LN_UV_EXTRA, j.chunk * j.g.oh * j.g.ow, ckk)->data;
   j.have_patches = c->kept && j.chunk == j.g.n;
   j.Yr = ln_buffer2(L, self, LN_UV_EXTRA2, j.chunk * j.g.oh * j.g.ow, c->out)->data;
-  j.dP = ln_buffer2(L, self, LN_UV_EXTRA3, j.chunk * j.g.oh * j.g.ow, ckk)->data;
+  rows = j.chunk * j.g.oh * j.g.ow;
+  j.dP = skip ? NULL : ln_buffer2(L, self, LN_UV_EXTRA3, rows, ckk)->data;
   dwt = ln_buffer2(L, self, LN_UV_EXTRA4, ckk, c->out);
   j.dWT = dwt->data;
+  j.dWpart = ln_buffer2(L, self, LN_UV_EXTRA5, (rows + DW_BLOCK - 1) / DW_BLOCK, ckk * c->out)->data;
   j.db = db->data;
-  j.dx = din->data;
+  j.dx = skip ? NULL : din->data; /* Model:train's first layer: dinputs left as they were */
   ln_run_parts(L, conv_backward_job, &j, 2.0 * j.g.n * j.g.oh * j.g.ow * ckk * c->out);
   for (o = 0; o < c->out; o++)
     for (q = 0; q < ckk; q++) dw->data[o * ckk + q] = j.dWT[q * c->out + o];

@@ -200,6 +200,9 @@ typedef struct ln_LayerClass {
 
 struct ln_Layer {
   const ln_LayerClass *cls;
+  /* set by Model:train for the backward of its first layer, whose dinputs
+  ** nobody reads: a layer may skip computing them (and must clear it) */
+  int skip_dinputs;
 };
 
 /* the head of every layer with weights and biases (Dense, Conv2D,

@@ -194,7 +194,11 @@ static void step_any(lua_State *L, Model *m, const ln_Tensor *X, const ln_Tensor
       }
       i = sega[s--] - 1;
     } else {
+      ln_Layer *l = ln_model_layer(L, 1, i);
+      lua_pop(L, 1);
+      if (l && i == skip + 1) l->skip_dinputs = 1; /* nobody reads the first layer's dinputs */
       ln_model_backward_range(L, i, i, "Model:train");
+      if (l) l->skip_dinputs = 0;
       i--;
     }
   }

@@ -122,14 +122,16 @@ local IDX_FILES = {
   "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte",
 }
 
--- read images and labels IDX files into N x 784 pixels and labels 1..10
-local function idx_pair(images, labels)
+-- read images and labels IDX files into N x 784 pixels (N x 1 x 28 x 28
+-- when image) and labels 1..10
+local function idx_pair(images, labels, image)
   local X, y = data.idx(images), data.idx(labels)
   local n, h, w = X:shape()
   if X:dim() ~= 3 or y:dim() ~= 1 or #y ~= n then
     error(string.format("lunet.data.fashion_mnist: %s and %s: expected N x H x W images and N labels",
       images, labels), 3)
   end
+  if image then return X:reshape(n, 1, h, w), y + 1 end
   return X:reshape(n, h * w), y + 1 -- the files' labels 0..9 become 1..10
 end
 
@@ -137,8 +139,22 @@ end
 -- 1..10).  dir defaults to Debian's dataset-fashion-mnist folder and may
 -- hold the four IDX files (gzip'd or not) or the book's train/<label>/*.png
 -- and test/<label>/*.png layout (folders 0..9 become labels 1..10).
-function data.fashion_mnist(dir, ...)
-  nargs("lunet.data.fashion_mnist", 1, select("#", ...) + 1)
+-- options: shape = "flat" (N x 784, the default) or "image" (N x 1 x 28 x 28).
+function data.fashion_mnist(dir, options, ...)
+  nargs("lunet.data.fashion_mnist", 2, select("#", ...) + 2)
+  local image = false
+  if options ~= nil then
+    if type(options) ~= "table" then
+      error("lunet.data.fashion_mnist: options must be a table, got " .. type(options), 2)
+    end
+    for k in pairs(options) do
+      if k ~= "shape" then error("lunet.data.fashion_mnist: unknown option '" .. tostring(k) .. "'", 2) end
+    end
+    if options.shape ~= nil and options.shape ~= "flat" and options.shape ~= "image" then
+      error("lunet.data.fashion_mnist: option 'shape' must be \"flat\" or \"image\", got " .. tostring(options.shape), 2)
+    end
+    image = options.shape == "image"
+  end
   dir = dir or DEFAULT_FASHION
   if type(dir) ~= "string" then
     error("lunet.data.fashion_mnist: dir must be a string, got " .. type(dir), 2)
@@ -152,14 +168,15 @@ function data.fashion_mnist(dir, ...)
     else missing[#missing + 1] = name .. "[.gz]" end
   end
   if #missing == 0 then
-    local X, y = idx_pair(paths[1], paths[2])
-    local X_test, y_test = idx_pair(paths[3], paths[4])
+    local X, y = idx_pair(paths[1], paths[2], image)
+    local X_test, y_test = idx_pair(paths[3], paths[4], image)
     return X, y, X_test, y_test
   end
   local train, test = dir .. "/train", dir .. "/test"
   if isdir(train) and isdir(test) then
-    local X, y = data.image_folder(train)
-    local X_test, y_test = data.image_folder(test)
+    local shape = image and "image" or "flat"
+    local X, y = data.image_folder(train, { shape = shape })
+    local X_test, y_test = data.image_folder(test, { shape = shape })
     return X, y, X_test, y_test
   end
   local why = isdir(dir) and "" or " (the folder does not exist)"
