@@ -164,6 +164,17 @@ describe("lunet.MaxPool2D", function()
     assert.same({ { { { 0, 1, 0, 0 }, { 0, 0, 2, 0 }, { 0, 0, 0, 0 }, { 3, 0, 0, 4 } } } }, d:totable())
   end)
 
+  it("propagates the first NaN of a window (and its gradient goes there)", function()
+    local nan = 0 / 0
+    local x = lunet.tensor { { { { 1, nan, 3, 2 }, { nan, 0, 1, 5 } } } }
+    local p = lunet.MaxPool2D(2)
+    local y = p:forward(x)
+    assert(y:get(1, 1, 1, 1) ~= y:get(1, 1, 1, 1))
+    assert.equal(5, y:get(1, 1, 1, 2))
+    local d = p:backward(lunet.tensor { { { { 7, 9 } } } })
+    assert.same({ { { { 0, 7, 0, 0 }, { 0, 0, 0, 9 } } } }, d:totable())
+  end)
+
   it("matches finite differences with overlapping windows and odd sizes", function()
     lunet.seed(8)
     local p = lunet.MaxPool2D({ 3, 2 }, { stride = { 2, 1 } })

@@ -3,12 +3,10 @@
 ** lunet.Flatten (API.md "Convolutions"), over the kernels of
 ** src/kernels/conv.h.  Images are N x C x H x W tensors.
 **
-** Conv2D works in chunks of samples (the whole batch when its patch matrix
-** fits in CHUNK_FLOATS, as for training batches), each chunk one matrix
-** product split between the state's threads by rows (ln_run_parts); the
-** weight gradient sums over the chunks in order, so results depend on the
-** batch but not on the thread count.  Training keeps the patches of a
-** one-chunk batch for backward.
+** Conv2D is an im2row matrix product over blocks of samples that stay in
+** cache, shared between the state's threads (ln_run_parts); the weight
+** gradient sums fixed groups of samples in order, so results depend on the
+** batch but not on the thread count (see conv_block below).
 */
 #include <stdio.h>
 #include <string.h>
@@ -16,7 +14,6 @@
 #include "engine/pool.h"
 #include "kernels/conv.h"
 
-#define CHUNK_FLOATS ((size_t)1 << 23) /* patch matrix floats a chunk at most (32 MB) */
 
 /* part `part` of `parts` of 0 .. n in multiples of align */
 static void partrange(size_t n, size_t align, int part, int parts, size_t *lo, size_t *hi) {
@@ -27,10 +24,6 @@ static void partrange(size_t n, size_t align, int part, int parts, size_t *lo, s
   if (*hi > n) *hi = n;
 }
 
-static void barrier(ln_Pool *p, int parts, unsigned *k) {
-  if (p) ln_pool_barrier(p, parts, ++*k);
-}
-
 /* ============================================================== Conv2D */
 
 typedef struct Conv2D {
@@ -38,7 +31,6 @@ typedef struct Conv2D {
   size_t in, out, kh, kw, sh, sw, ph, pw; /* ph, pw: padding on each side (unless same) */
   int same;                               /* padding = "same" */
   int init;
-  int kept;                               /* the patch buffer holds the last training forward's */
 } Conv2D;
 
 /* "Conv2D(1 -> 32, 3x3, stride 2, padding same)" */
@@ -114,105 +106,123 @@ static void conv_check(lua_State *L, const Conv2D *c, const ln_Tensor *in, ln_Co
   g->n = in->dims[0];
 }
 
-/* samples a chunk: the whole batch when its patches fit CHUNK_FLOATS */
-static size_t conv_chunk(const ln_ConvGeom *g) {
-  size_t per = g->oh * g->ow * g->c * g->kh * g->kw, s = CHUNK_FLOATS / (per ? per : 1);
+/* Work is cut by samples.  Each thread takes blocks of `blk` samples whose
+** patches, their gradient and the product rows fit BLOCK_BYTES (so they
+** stay in the core's L2 cache between the steps that write and read them),
+** and runs patches -> product -> image on one block at a time.  The weight
+** gradient sums over groups of `grp` samples (whole blocks, at least
+** GROUP_ROWS patch rows), one partial product per group, which one thread
+** accumulates block by block; the partials are then added in group order.
+** Blocks and groups depend on the geometry and the batch only, so every
+** thread count gives the same numbers. */
+#define BLOCK_BYTES ((size_t)256 * 1024)
+#define GROUP_ROWS 1024
+
+static size_t conv_block(const ln_ConvGeom *g) {
+  size_t ohw = g->oh * g->ow, ckk = g->c * g->kh * g->kw;
+  size_t per = ohw * (2 * ckk + g->out) * sizeof(float), s = BLOCK_BYTES / (per ? per : 1);
   return s < 1 ? 1 : s > g->n ? g->n : s;
+}
+
+static size_t conv_group(const ln_ConvGeom *g, size_t blk) {
+  size_t ohw = g->oh * g->ow, need = (GROUP_ROWS + ohw - 1) / ohw, grp = (need + blk - 1) / blk * blk;
+  return grp > g->n ? g->n : grp;
 }
 
 typedef struct ConvJob {
   ln_ConvGeom g;          /* g.n: the whole batch */
-  size_t chunk;           /* samples a chunk */
+  size_t blk, grp;        /* samples a block, a group */
+  size_t slot;            /* floats of one thread's scratch (patches, their gradient, rows) */
   const float *x, *w, *b, *dy;
-  float *y, *P, *Yr, *dP, *dWT, *dWpart, *db, *dx;
-  int have_patches;       /* backward: P already holds the (single) chunk's patches */
+  float *y, *scratch, *dWT, *dWpart, *db, *dx;
 } ConvJob;
 
-/* the geometry of samples s0 .. s1 alone (arrays offset by the caller) */
-static ln_ConvGeom chunkgeom(const ConvJob *j, size_t s0, size_t s1) {
-  ln_ConvGeom g = j->g;
-  (void)s0;
-  g.n = s1 - s0;
-  return g;
+/* thread `part`'s patches P, patch gradient dP and product rows Yr */
+static void conv_slot(const ConvJob *j, int part, float **P, float **dP, float **Yr) {
+  size_t rows = j->blk * j->g.oh * j->g.ow, ckk = j->g.c * j->g.kh * j->g.kw;
+  *P = j->scratch + (size_t)part * j->slot;
+  *dP = *P + rows * ckk;
+  *Yr = *dP + rows * ckk;
 }
 
 static void conv_forward_job(ln_Pool *p, void *arg, int part, int parts) {
   ConvJob *j = (ConvJob *)arg;
   size_t ckk = j->g.c * j->g.kh * j->g.kw, ohw = j->g.oh * j->g.ow, in_img = j->g.c * j->g.h * j->g.w;
-  size_t out_img = j->g.out * ohw, s0, lo, hi;
-  unsigned k = 0;
-  for (s0 = 0; s0 < j->g.n; s0 += j->chunk) {
-    size_t s1 = s0 + j->chunk < j->g.n ? s0 + j->chunk : j->g.n;
-    ln_ConvGeom g = chunkgeom(j, s0, s1);
-    partrange(g.n * ohw, LN_GEMM_MB, part, parts, &lo, &hi);
-    if (hi > lo) {
-      ln_conv_im2row(&g, j->x + s0 * in_img, lo, hi, j->P);
-      ln_gemm(0, 1, hi - lo, g.out, ckk, 1.0f, j->P + lo * ckk, ckk, j->w, ckk, 0.0f, j->Yr + lo * g.out, g.out);
-    }
-    barrier(p, parts, &k);
-    partrange(g.n, 1, part, parts, &lo, &hi);
-    if (hi > lo) ln_conv_rows2img(&g, j->Yr, j->b, lo, hi, j->y + s0 * out_img);
-    barrier(p, parts, &k);
+  size_t out_img = j->g.out * ohw, lo, hi, b;
+  float *P, *dP, *Yr;
+  (void)p;
+  conv_slot(j, part, &P, &dP, &Yr);
+  /* whole blocks counted from sample 0: every product call covers the same
+  ** rows whatever the thread count (a BLAS may round a row differently in
+  ** calls of other sizes) */
+  partrange((j->g.n + j->blk - 1) / j->blk, 1, part, parts, &lo, &hi);
+  for (b = lo; b < hi; b++) {
+    ln_ConvGeom g = j->g;
+    size_t rows, s0 = b * j->blk;
+    g.n = j->g.n - s0 < j->blk ? j->g.n - s0 : j->blk;
+    rows = g.n * ohw;
+    ln_conv_im2row(&g, j->x + s0 * in_img, 0, rows, P);
+    ln_gemm(0, 1, rows, g.out, ckk, 1.0f, P, ckk, j->w, ckk, 0.0f, Yr, g.out);
+    ln_conv_rows2img(&g, Yr, j->b, 0, g.n, j->y + s0 * out_img);
   }
 }
-
-/* the weight gradient sums over rows in blocks of DW_BLOCK rows (whichever
-** thread computes a block), the blocks' partial products then added in
-** order: every thread count gives the same sums, and a layer with few
-** weights (the first one, 9 x 32) still splits its long sum */
-#define DW_BLOCK 2048
 
 static void conv_backward_job(ln_Pool *p, void *arg, int part, int parts) {
   ConvJob *j = (ConvJob *)arg;
   size_t ckk = j->g.c * j->g.kh * j->g.kw, ohw = j->g.oh * j->g.ow, in_img = j->g.c * j->g.h * j->g.w;
-  size_t out_img = j->g.out * ohw, nw = ckk * j->g.out, s0, lo, hi, o, bk, e;
-  unsigned k = 0;
-  for (s0 = 0; s0 < j->g.n; s0 += j->chunk) {
-    size_t s1 = s0 + j->chunk < j->g.n ? s0 + j->chunk : j->g.n, rows, nblk;
-    ln_ConvGeom g = chunkgeom(j, s0, s1);
-    rows = g.n * ohw;
-    nblk = (rows + DW_BLOCK - 1) / DW_BLOCK;
-    partrange(rows, LN_GEMM_MB, part, parts, &lo, &hi);
-    if (hi > lo && !j->have_patches) ln_conv_im2row(&g, j->x + s0 * in_img, lo, hi, j->P);
-    partrange(g.n, 1, part, parts, &lo, &hi);
-    if (hi > lo) ln_conv_img2rows(&g, j->dy + s0 * out_img, lo, hi, j->Yr);
-    barrier(p, parts, &k);
-    /* partial dW^T (ckk x out) = P^T dYr of each block of rows; db by
-    ** columns; dP = dYr W by rows */
-    partrange(nblk, 1, part, parts, &lo, &hi);
-    for (bk = lo; bk < hi; bk++) {
-      size_t r0 = bk * DW_BLOCK, rb = rows - r0 < DW_BLOCK ? rows - r0 : DW_BLOCK;
-      ln_gemm(1, 0, ckk, g.out, rb, 1.0f, j->P + r0 * ckk, ckk, j->Yr + r0 * g.out, g.out, 0.0f,
-              j->dWpart + bk * nw, g.out);
-    }
-    partrange(g.out, 1, part, parts, &lo, &hi);
-    for (o = lo; o < hi; o++) { /* from dy's planes, read in order */
-      float acc = s0 == 0 ? 0.0f : j->db[o];
-      size_t sn, q;
-      for (sn = s0; sn < s1; sn++) {
-        const float *pl = j->dy + sn * out_img + o * ohw;
-        for (q = 0; q < ohw; q++) acc += pl[q];
+  size_t out_img = j->g.out * ohw, nw = ckk * j->g.out, ngrp = (j->g.n + j->grp - 1) / j->grp;
+  size_t lo, hi, gi, s0, o, e;
+  float *P, *dP, *Yr;
+  conv_slot(j, part, &P, &dP, &Yr);
+  partrange(ngrp, 1, part, parts, &lo, &hi);
+  for (gi = lo; gi < hi; gi++) {
+    size_t end = (gi + 1) * j->grp < j->g.n ? (gi + 1) * j->grp : j->g.n;
+    for (s0 = gi * j->grp; s0 < end; s0 += j->blk) {
+      ln_ConvGeom g = j->g;
+      size_t rows;
+      g.n = end - s0 < j->blk ? end - s0 : j->blk;
+      rows = g.n * ohw;
+      ln_conv_img2rows(&g, j->dy + s0 * out_img, 0, g.n, Yr);
+      ln_conv_im2row(&g, j->x + s0 * in_img, 0, rows, P);
+      /* this group's dW^T (ckk x out) += P^T dYr */
+      ln_gemm(1, 0, ckk, g.out, rows, 1.0f, P, ckk, Yr, g.out, s0 == gi * j->grp ? 0.0f : 1.0f,
+              j->dWpart + gi * nw, g.out);
+      if (j->dx) { /* per sample: dPt (ckk x ohw) = W^T dy, added back into dx */
+        size_t sn;
+        for (sn = s0; sn < s0 + g.n; sn++) {
+          ln_gemm(1, 0, ckk, ohw, g.out, 1.0f, j->w, ckk, j->dy + sn * out_img, ohw, 0.0f, dP, ohw);
+          ln_conv_col2im(&g, dP, j->dx + sn * in_img);
+        }
       }
-      j->db[o] = acc;
     }
-    if (j->dx) {
-      partrange(rows, LN_GEMM_MB, part, parts, &lo, &hi);
-      if (hi > lo)
-        ln_gemm(0, 0, hi - lo, ckk, g.out, 1.0f, j->Yr + lo * g.out, g.out, j->w, ckk, 0.0f, j->dP + lo * ckk, ckk);
-    }
-    barrier(p, parts, &k);
-    partrange(nw, 64, part, parts, &lo, &hi);
-    for (e = lo; e < hi; e++) {
-      float acc = s0 == 0 ? 0.0f : j->dWT[e];
-      for (bk = 0; bk < nblk; bk++) acc += j->dWpart[bk * nw + e];
-      j->dWT[e] = acc;
-    }
-    if (j->dx) {
-      partrange(g.n, 1, part, parts, &lo, &hi);
-      if (hi > lo) ln_conv_row2im(&g, j->dP, lo, hi, j->dx + s0 * in_img);
-    }
-    barrier(p, parts, &k);
   }
+  if (p) ln_pool_barrier(p, parts, 1);
+  partrange(nw, 64, part, parts, &lo, &hi);
+  for (e = lo; e < hi; e++) {
+    float acc = j->dWpart[e];
+    for (gi = 1; gi < ngrp; gi++) acc += j->dWpart[gi * nw + e];
+    j->dWT[e] = acc;
+  }
+  partrange(j->g.out, 1, part, parts, &lo, &hi);
+  for (o = lo; o < hi; o++) { /* from dy's planes, read in order */
+    float acc = 0.0f;
+    size_t sn, q;
+    for (sn = 0; sn < j->g.n; sn++) {
+      const float *pl = j->dy + sn * out_img + o * ohw;
+      for (q = 0; q < ohw; q++) acc += pl[q];
+    }
+    j->db[o] = acc;
+  }
+}
+
+/* the job's blocking and scratch (one slot per thread that may run it) */
+static void conv_prepare(lua_State *L, int self, ConvJob *j) {
+  size_t ckk = j->g.c * j->g.kh * j->g.kw, rows;
+  j->blk = conv_block(&j->g);
+  j->grp = conv_group(&j->g, j->blk);
+  rows = j->blk * j->g.oh * j->g.ow;
+  j->slot = rows * (2 * ckk + j->g.out);
+  j->scratch = ln_buffer2(L, self, LN_UV_EXTRA, (size_t)ln_threads(L), j->slot)->data;
 }
 
 /* output = conv(inputs, weights) + biases; keeps inputs */
@@ -221,6 +231,7 @@ static ln_Tensor *conv_forward(lua_State *L, int self, int in_idx, int training,
   ln_Tensor *in, *out, *w, *b;
   ConvJob j;
   size_t dims[4], ckk;
+  (void)training;
   self = lua_absindex(L, self);
   in_idx = lua_absindex(L, in_idx);
   c = (Conv2D *)ln_checklayer(L, self, who);
@@ -228,7 +239,6 @@ static ln_Tensor *conv_forward(lua_State *L, int self, int in_idx, int training,
   memset(&j, 0, sizeof j);
   conv_check(L, c, in, &j.g, who);
   ckk = c->in * c->kh * c->kw;
-  j.chunk = conv_chunk(&j.g);
   dims[0] = j.g.n; dims[1] = c->out; dims[2] = j.g.oh; dims[3] = j.g.ow;
   out = ln_getuv(L, self, LN_UV_OUTPUT);
   if (out && ln_overlaps(out, in)) { lua_pushnil(L); ln_setuv(L, self, LN_UV_OUTPUT); }
@@ -239,10 +249,8 @@ static ln_Tensor *conv_forward(lua_State *L, int self, int in_idx, int training,
   j.w = w->data;
   j.b = b->data;
   j.y = out->data;
-  j.P = ln_buffer2(L, self, LN_UV_EXTRA, j.chunk * j.g.oh * j.g.ow, ckk)->data;
-  j.Yr = ln_buffer2(L, self, LN_UV_EXTRA2, j.chunk * j.g.oh * j.g.ow, c->out)->data;
+  conv_prepare(L, self, &j);
   ln_run_parts(L, conv_forward_job, &j, (double)j.g.n * j.g.oh * j.g.ow * ckk * c->out);
-  c->kept = training && j.chunk == j.g.n;
   lua_pushvalue(L, in_idx);
   ln_setuv(L, self, LN_UV_INPUTS);
   return out;
@@ -251,11 +259,11 @@ static ln_Tensor *conv_forward(lua_State *L, int self, int in_idx, int training,
 /* dweights, dbiases (with the regularizers' gradients) and dinputs */
 static ln_Tensor *conv_backward(lua_State *L, int self, int dv_idx, const char *who) {
   Conv2D *c;
-  ln_Tensor *in, *dv, *w, *dw, *db, *din, *dwt;
+  ln_Tensor *in, *dv, *w, *dw, *db, *din;
   ConvJob j;
-  size_t ckk, o, q, rows;
+  size_t ckk, o, q;
   int skip;
-  char sa[LN_SHAPELEN], sb[LN_SHAPELEN];
+  char sa[LN_SHAPELEN];
   self = lua_absindex(L, self);
   dv_idx = lua_absindex(L, dv_idx);
   c = (Conv2D *)ln_checklayer(L, self, who);
@@ -270,7 +278,6 @@ static ln_Tensor *conv_backward(lua_State *L, int self, int dv_idx, const char *
     ln_error(L, "%s: dvalues are %s, expected %zux%zux%zux%zu (the last forward's output shape)", who,
              ln_shapestr(dv, sa), j.g.n, c->out, j.g.oh, j.g.ow);
   ckk = c->in * c->kh * c->kw;
-  j.chunk = conv_chunk(&j.g);
   w = ln_getuv(L, self, LN_UV_WEIGHTS);
   dw = ln_buffer_like(L, self, LN_UV_DWEIGHTS, w);
   db = ln_buffer2(L, self, LN_UV_DBIASES, 1, c->out);
@@ -280,21 +287,15 @@ static ln_Tensor *conv_backward(lua_State *L, int self, int dv_idx, const char *
   j.x = in->data;
   j.w = w->data;
   j.dy = dv->data;
-  j.P = ln_buffer2(L, self, LN_UV_EXTRA, j.chunk * j.g.oh * j.g.ow, ckk)->data;
-  j.have_patches = c->kept && j.chunk == j.g.n;
-  j.Yr = ln_buffer2(L, self, LN_UV_EXTRA2, j.chunk * j.g.oh * j.g.ow, c->out)->data;
-  rows = j.chunk * j.g.oh * j.g.ow;
-  j.dP = skip ? NULL : ln_buffer2(L, self, LN_UV_EXTRA3, rows, ckk)->data;
-  dwt = ln_buffer2(L, self, LN_UV_EXTRA4, ckk, c->out);
-  j.dWT = dwt->data;
-  j.dWpart = ln_buffer2(L, self, LN_UV_EXTRA5, (rows + DW_BLOCK - 1) / DW_BLOCK, ckk * c->out)->data;
+  conv_prepare(L, self, &j);
+  j.dWT = ln_buffer2(L, self, LN_UV_EXTRA2, ckk, c->out)->data;
+  j.dWpart = ln_buffer2(L, self, LN_UV_EXTRA3, (j.g.n + j.grp - 1) / j.grp, ckk * c->out)->data;
   j.db = db->data;
   j.dx = skip ? NULL : din->data; /* Model:train's first layer: dinputs left as they were */
   ln_run_parts(L, conv_backward_job, &j, 2.0 * j.g.n * j.g.oh * j.g.ow * ckk * c->out);
   for (o = 0; o < c->out; o++)
     for (q = 0; q < ckk; q++) dw->data[o * ckk + q] = j.dWT[q * c->out + o];
   ln_layer_reg_grad(L, self);
-  (void)sb;
   return din;
 }
 

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 #include "conv.h"
+#include "kernels.h"
 
 size_t ln_conv_outsize(size_t in, size_t k, size_t stride, size_t pad_total) {
   if (in + pad_total < k) return 0;
@@ -17,8 +18,38 @@ size_t ln_conv_same(size_t in, size_t k, size_t stride, size_t *out, size_t *fro
   return total;
 }
 
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#include "kernels.h"
+#define CONV_AVX512 1
+/* the inside case of a patch row with AVX-512: each of the c x kh runs of
+** kw <= 16 values one masked load and store */
+__attribute__((target("avx512f"))) static void row_in512(size_t c, size_t kh, size_t kw, size_t w, size_t plane,
+                                                      const float *src, float *row) {
+  __mmask16 m = (__mmask16)((1u << kw) - 1u);
+  size_t ci, ky;
+  for (ci = 0; ci < c; ci++, src += plane)
+    for (ky = 0; ky < kh; ky++, row += kw)
+      _mm512_mask_storeu_ps(row, m, _mm512_maskz_loadu_ps(m, src + ky * w));
+}
+/* and its gradient added back into the image */
+__attribute__((target("avx512f"))) static void add_in512(size_t c, size_t kh, size_t kw, size_t w, size_t plane,
+                                                      const float *row, float *dst) {
+  __mmask16 m = (__mmask16)((1u << kw) - 1u);
+  size_t ci, ky;
+  for (ci = 0; ci < c; ci++, dst += plane)
+    for (ky = 0; ky < kh; ky++, row += kw) {
+      __m512 d = _mm512_maskz_loadu_ps(m, dst + ky * w);
+      _mm512_mask_storeu_ps(dst + ky * w, m, _mm512_add_ps(d, _mm512_maskz_loadu_ps(m, row)));
+    }
+}
+#endif
+
 void ln_conv_im2row(const ln_ConvGeom *g, const float *x, size_t r0, size_t r1, float *P) {
-  size_t ckk = g->c * g->kh * g->kw, ohw = g->oh * g->ow, plane = g->h * g->w, r;
+  size_t ckk = g->c * g->kh * g->kw, ohw = g->oh * g->ow, plane = g->h * g->w, r, kw = g->kw;
+#ifdef CONV_AVX512
+  int fast = ln_cpu_level() >= 2;
+#endif
   for (r = r0; r < r1; r++) {
     size_t n = r / ohw, p = r % ohw, oy = p / g->ow, ox = p % g->ow, ci, ky, kx;
     const float *xn = x + n * g->c * plane;
@@ -26,19 +57,28 @@ void ln_conv_im2row(const ln_ConvGeom *g, const float *x, size_t r0, size_t r1, 
     ptrdiff_t y0 = (ptrdiff_t)(oy * g->sh) - (ptrdiff_t)g->pt, x0 = (ptrdiff_t)(ox * g->sw) - (ptrdiff_t)g->pl;
     int inside = y0 >= 0 && x0 >= 0 && y0 + (ptrdiff_t)g->kh <= (ptrdiff_t)g->h &&
                  x0 + (ptrdiff_t)g->kw <= (ptrdiff_t)g->w;
+    if (inside) { /* the common case: plain copies of kw values (no call per run: kw is small) */
+      const float *src = xn + (size_t)y0 * g->w + (size_t)x0;
+#ifdef CONV_AVX512
+      if (fast && kw <= 16) {
+        row_in512(g->c, g->kh, kw, g->w, plane, src, row);
+        continue;
+      }
+#endif
+      for (ci = 0; ci < g->c; ci++, src += plane)
+        for (ky = 0; ky < g->kh; ky++, row += kw)
+          for (kx = 0; kx < kw; kx++) row[kx] = src[ky * g->w + kx];
+      continue;
+    }
     for (ci = 0; ci < g->c; ci++) {
       const float *xc = xn + ci * plane;
-      for (ky = 0; ky < g->kh; ky++, row += g->kw) {
+      for (ky = 0; ky < g->kh; ky++, row += kw) {
         ptrdiff_t iy = y0 + (ptrdiff_t)ky;
-        if (inside) {
-          memcpy(row, xc + (size_t)iy * g->w + (size_t)x0, g->kw * sizeof(float));
-          continue;
-        }
         if (iy < 0 || iy >= (ptrdiff_t)g->h) {
-          memset(row, 0, g->kw * sizeof(float));
+          for (kx = 0; kx < kw; kx++) row[kx] = 0.0f;
           continue;
         }
-        for (kx = 0; kx < g->kw; kx++) {
+        for (kx = 0; kx < kw; kx++) {
           ptrdiff_t ix = x0 + (ptrdiff_t)kx;
           row[kx] = ix >= 0 && ix < (ptrdiff_t)g->w ? xc[(size_t)iy * g->w + (size_t)ix] : 0.0f;
         }
@@ -48,7 +88,10 @@ void ln_conv_im2row(const ln_ConvGeom *g, const float *x, size_t r0, size_t r1, 
 }
 
 void ln_conv_row2im(const ln_ConvGeom *g, const float *dP, size_t n0, size_t n1, float *dx) {
-  size_t ckk = g->c * g->kh * g->kw, ohw = g->oh * g->ow, plane = g->h * g->w, n, p;
+  size_t ckk = g->c * g->kh * g->kw, ohw = g->oh * g->ow, plane = g->h * g->w, n, p, kw = g->kw;
+#ifdef CONV_AVX512
+  int fast = ln_cpu_level() >= 2;
+#endif
   memset(dx + n0 * g->c * plane, 0, (n1 - n0) * g->c * plane * sizeof(float));
   for (n = n0; n < n1; n++) {
     float *xn = dx + n * g->c * plane;
@@ -56,12 +99,27 @@ void ln_conv_row2im(const ln_ConvGeom *g, const float *dP, size_t n0, size_t n1,
       size_t oy = p / g->ow, ox = p % g->ow, ci, ky, kx;
       const float *row = dP + (n * ohw + p) * ckk;
       ptrdiff_t y0 = (ptrdiff_t)(oy * g->sh) - (ptrdiff_t)g->pt, x0 = (ptrdiff_t)(ox * g->sw) - (ptrdiff_t)g->pl;
+      int inside = y0 >= 0 && x0 >= 0 && y0 + (ptrdiff_t)g->kh <= (ptrdiff_t)g->h &&
+                   x0 + (ptrdiff_t)g->kw <= (ptrdiff_t)g->w;
+      if (inside) {
+        float *dst = xn + (size_t)y0 * g->w + (size_t)x0;
+#ifdef CONV_AVX512
+        if (fast && kw <= 16) {
+          add_in512(g->c, g->kh, kw, g->w, plane, row, dst);
+          continue;
+        }
+#endif
+        for (ci = 0; ci < g->c; ci++, dst += plane)
+          for (ky = 0; ky < g->kh; ky++, row += kw)
+            for (kx = 0; kx < kw; kx++) dst[ky * g->w + kx] += row[kx];
+        continue;
+      }
       for (ci = 0; ci < g->c; ci++) {
         float *xc = xn + ci * plane;
-        for (ky = 0; ky < g->kh; ky++, row += g->kw) {
+        for (ky = 0; ky < g->kh; ky++, row += kw) {
           ptrdiff_t iy = y0 + (ptrdiff_t)ky;
           if (iy < 0 || iy >= (ptrdiff_t)g->h) continue;
-          for (kx = 0; kx < g->kw; kx++) {
+          for (kx = 0; kx < kw; kx++) {
             ptrdiff_t ix = x0 + (ptrdiff_t)kx;
             if (ix >= 0 && ix < (ptrdiff_t)g->w) xc[(size_t)iy * g->w + (size_t)ix] += row[kx];
           }
@@ -69,6 +127,44 @@ void ln_conv_row2im(const ln_ConvGeom *g, const float *dP, size_t n0, size_t n1,
       }
     }
   }
+}
+
+/* the output columns ox whose input column ox * sw + k - pad lies in
+** 0 .. w - 1: *lo .. *hi */
+static void validcols(size_t ow, size_t sw, size_t k, size_t pad, size_t w, size_t *lo, size_t *hi) {
+  size_t a = pad > k ? (pad - k + sw - 1) / sw : 0, b;
+  /* ox * sw + k - pad <= w - 1  <=>  ox <= (w - 1 + pad - k) / sw */
+  b = w - 1 + pad >= k ? (w - 1 + pad - k) / sw + 1 : 0;
+  if (b > ow) b = ow;
+  *lo = a < b ? a : b;
+  *hi = b;
+}
+
+LN_CLONES static void addrun(size_t n, size_t stride, const float *src, float *dst) {
+  size_t i;
+  if (stride == 1)
+    for (i = 0; i < n; i++) dst[i] += src[i];
+  else
+    for (i = 0; i < n; i++) dst[i * stride] += src[i];
+}
+
+void ln_conv_col2im(const ln_ConvGeom *g, const float *dPt, float *dx) {
+  size_t ohw = g->oh * g->ow, plane = g->h * g->w, ci, ky, kx, oy;
+  memset(dx, 0, g->c * plane * sizeof(float));
+  for (ci = 0; ci < g->c; ci++)
+    for (ky = 0; ky < g->kh; ky++)
+      for (kx = 0; kx < g->kw; kx++) {
+        const float *col = dPt + ((ci * g->kh + ky) * g->kw + kx) * ohw;
+        size_t lo, hi;
+        validcols(g->ow, g->sw, kx, g->pl, g->w, &lo, &hi);
+        if (hi <= lo) continue;
+        for (oy = 0; oy < g->oh; oy++) {
+          ptrdiff_t iy = (ptrdiff_t)(oy * g->sh + ky) - (ptrdiff_t)g->pt;
+          if (iy < 0 || iy >= (ptrdiff_t)g->h) continue;
+          addrun(hi - lo, g->sw, col + oy * g->ow + lo,
+                 dx + ci * plane + (size_t)iy * g->w + lo * g->sw + kx - g->pl);
+        }
+      }
 }
 
 void ln_conv_rows2img(const ln_ConvGeom *g, const float *Yr, const float *b, size_t n0, size_t n1, float *y) {
@@ -102,9 +198,47 @@ void ln_conv_bias_grad(size_t rows, size_t out, const float *dYr, size_t o0, siz
 
 /* ------------------------------------------------------------ pooling */
 
+#ifdef CONV_AVX512
+/* 16 outputs of a row at once: the window's values gathered (any size and
+** stride), compared as the scalar loop below does; positions as int32 */
+__attribute__((target("avx512f"))) static void pool512(size_t h, size_t w, size_t kh, size_t kw, size_t sh,
+                                                    size_t sw, size_t oh, size_t ow, const float *xp, float *yp,
+                                                    float *ap) {
+  size_t oy, o0, ky, kx;
+  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512i step = _mm512_mullo_epi32(lane, _mm512_set1_epi32((int)sw));
+  (void)h;
+  for (oy = 0; oy < oh; oy++) {
+    for (o0 = 0; o0 < ow; o0 += 16) {
+      __mmask16 m = ow - o0 >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (ow - o0)) - 1u);
+      __m512i at = _mm512_add_epi32(_mm512_set1_epi32((int)(oy * sh * w + o0 * sw)), step), bi = at;
+      __m512 best = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, at, xp, 4);
+      for (ky = 0; ky < kh; ky++) {
+        for (kx = ky == 0; kx < kw; kx++) {
+          __m512i i = _mm512_add_epi32(at, _mm512_set1_epi32((int)(ky * w + kx)));
+          __m512 v = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, i, xp, 4);
+          __mmask16 t = _mm512_cmp_ps_mask(v, best, _CMP_GT_OQ) |
+                        (_mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q) & _mm512_cmp_ps_mask(best, best, _CMP_ORD_Q));
+          best = _mm512_mask_mov_ps(best, t, v);
+          bi = _mm512_mask_mov_epi32(bi, t, i);
+        }
+      }
+      _mm512_mask_storeu_ps(yp + oy * ow + o0, m, best);
+      _mm512_mask_storeu_ps(ap + oy * ow + o0, m, _mm512_cvtepi32_ps(bi));
+    }
+  }
+}
+#endif
+
 void ln_maxpool_forward(size_t h, size_t w, size_t kh, size_t kw, size_t sh, size_t sw, size_t oh, size_t ow,
                         const float *x, size_t p0, size_t p1, float *y, float *arg) {
   size_t pl, oy, ox, ky, kx;
+#ifdef CONV_AVX512
+  if (ln_cpu_level() >= 2 && h * w < ((size_t)1 << 24)) {
+    for (pl = p0; pl < p1; pl++) pool512(h, w, kh, kw, sh, sw, oh, ow, x + pl * h * w, y + pl * oh * ow, arg + pl * oh * ow);
+    return;
+  }
+#endif
   for (pl = p0; pl < p1; pl++) {
     const float *xp = x + pl * h * w;
     float *yp = y + pl * oh * ow, *ap = arg + pl * oh * ow;

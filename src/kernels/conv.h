@@ -42,6 +42,9 @@ void ln_conv_im2row(const ln_ConvGeom *g, const float *x, size_t r0, size_t r1, 
 /* samples n0 .. n1 of dx (n x c x h x w), set to the sums of the rows of dP
 ** that read each pixel */
 void ln_conv_row2im(const ln_ConvGeom *g, const float *dP, size_t n0, size_t n1, float *dx);
+/* one sample's dx (c x h x w) from its patch gradient in columns, dPt
+** (in * kh * kw rows of oh * ow values: W^T dy of the sample) */
+void ln_conv_col2im(const ln_ConvGeom *g, const float *dPt, float *dx);
 /* samples n0 .. n1 of y (n x out x oh x ow) = Yr (rows x out) + b (b may be
 ** NULL) */
 void ln_conv_rows2img(const ln_ConvGeom *g, const float *Yr, const float *b, size_t n0, size_t n1, float *y);
