@@ -101,7 +101,7 @@ demo: deps
 # speed and memory benchmark (bench/run.sh, bench/RESULTS.md): lunet vs NumPy vs the GEMM
 # floor; installs what it compares with (NumPy, OpenCV for the book's PNG
 # loader, GNU time for the peak RSS) when missing
-BENCH_PKGS = python3-numpy python3-opencv time
+BENCH_PKGS = python3-numpy python3-opencv python3-torch time
 bench:
 	$(MAKE) deps DEB_PKGS="$(DEB_PKGS) $(BENCH_PKGS)"
 	$(MAKE) $(SO)

@@ -132,6 +132,15 @@ echo
 echo "== networks ($(nproc) cores, FMA peak measured: $PEAK GFLOP/s; target: every built-in >= 0.8 of the book's"
 echo "   GFLOP/s, the Lua layer within 1.5x the time of its built-in twin)"
 $LUA bench/networks.lua "${NET_EPOCHS:-2}" "$PEAK" | grep -v '^net[0-9]'
+# the convolutional network (issue 16): PyTorch's epoch first, then lunet's
+echo
+echo "== CNN of examples/fashion_cnn.lua (FMA peak $PEAK GFLOP/s; target: Conv2D(32 -> 64) >= 0.40 of it,"
+echo "   an epoch <= 0.5x PyTorch's with torch.set_num_threads(2))"
+if $PY -c "import torch" 2>/dev/null; then
+  TORCH=$($PY bench/torch_cnn.py 60000 2 | tee "$TMP/torch" | sed -n 's/.*: \([0-9.]*\) s per epoch.*/\1/p')
+  sed 's/^/  /' "$TMP/torch"
+else TORCH=""; echo "  (python3-torch missing: apt-get install python3-torch)"; fi
+$LUA bench/cnn.lua "$PEAK" "$TORCH" | sed 's/^/  /'
 # one job:step(1) of model:trainer on the book's network (target: under 1 ms)
 echo
 $LUA bench/trainer_step.lua | sed 's/^/  /'

@@ -64,19 +64,21 @@ model:finalize()
 model:summary()
 
 local batch = 128
-local epoch_start = lunet.now()
-local timer = {
-  on_epoch_begin = function() epoch_start = lunet.now() end,
+local epoch_start
+local timer = { -- an epoch's time: training and its validation
+  on_train_begin = function() epoch_start = lunet.now() end,
   on_epoch_end = function(_, _, epoch, logs)
-    print(string.format("epoch %d: %.2f s, loss %.4f, acc %.4f, val_acc %.4f", epoch, lunet.now() - epoch_start,
+    local t = lunet.now()
+    print(string.format("epoch %d: %.2f s, loss %.4f, acc %.4f, val_acc %.4f", epoch, t - epoch_start,
       logs.loss, logs.accuracy, logs.val_accuracy or 0 / 0))
+    epoch_start = t
   end,
 }
 t0 = lunet.now()
 model:train(X, y, { validation_data = { X_test, y_test }, epochs = opts.epochs, batch_size = batch, shuffle = true,
                     verbose = 0, callbacks = { timer } })
 local seconds = lunet.now() - t0
-local _, val_acc = model:evaluate(X_test, y_test, { batch_size = 1000 })
+local _, val_acc = model:evaluate(X_test, y_test, { batch_size = batch })
 print(string.format("trained %d epochs in %.1f s (%.2f s/epoch); validation accuracy %.4f", opts.epochs, seconds,
   seconds / opts.epochs, val_acc or 0 / 0))
 if opts.out then

@@ -62,11 +62,36 @@ static void pred_copy(const ln_Layer *l, const ln_Tensor *outputs, ln_Tensor *ds
 
 /* ================================================================ ReLU */
 
+/* ReLU over large tensors (a convolution's output) on the state's threads:
+** element-wise, so any split gives the same numbers */
+typedef struct ReluJob {
+  size_t n;
+  const float *in, *dv;
+  float *out;
+} ReluJob;
+
+static void relu_job(ln_Pool *p, void *arg, int part, int parts) {
+  const ReluJob *j = (const ReluJob *)arg;
+  size_t per = (j->n / (size_t)parts + 15) / 16 * 16, lo = (size_t)part * per, hi = lo + per;
+  (void)p;
+  if (lo > j->n) lo = j->n;
+  if (hi > j->n || part == parts - 1) hi = j->n;
+  if (hi <= lo) return;
+  if (j->dv) ln_nn_relu_backward(hi - lo, j->in + lo, j->dv + lo, j->out + lo);
+  else ln_nn_relu_forward(hi - lo, j->in + lo, j->out + lo);
+}
+
+static void relu_run(lua_State *L, size_t n, const float *in, const float *dv, float *out) {
+  ReluJob j;
+  j.n = n; j.in = in; j.dv = dv; j.out = out;
+  ln_run_parts(L, relu_job, &j, n >= ((size_t)1 << 18) ? 1e9 : 0.0);
+}
+
 /* output = max(0, inputs) */
 static ln_Tensor *relu_forward(lua_State *L, int self, int in_idx, int training, const char *who) {
   ln_Tensor *out, *in = begin_forward(L, self, in_idx, who, &out);
   (void)training;
-  ln_nn_relu_forward(in->numel, in->data, out->data);
+  relu_run(L, in->numel, in->data, NULL, out->data);
   return out;
 }
 
@@ -80,7 +105,7 @@ static ln_Tensor *relu_backward(lua_State *L, int self, int dv_idx, const char *
   if (in == NULL || !ln_sameshape(in, dv))
     ln_error(L, "%s: the inputs kept by forward have changed shape (now %s); call forward again",
              who, in ? ln_shapestr(in, sa) : "unset");
-  ln_nn_relu_backward(dv->numel, in->data, dv->data, din->data);
+  relu_run(L, dv->numel, in->data, dv->data, din->data);
   return din;
 }
 

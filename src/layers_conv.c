@@ -31,6 +31,7 @@ typedef struct Conv2D {
   size_t in, out, kh, kw, sh, sw, ph, pw; /* ph, pw: padding on each side (unless same) */
   int same;                               /* padding = "same" */
   int init;
+  int kept;               /* LN_UV_EXTRA4 holds the patches of the last (training) forward's inputs */
 } Conv2D;
 
 /* "Conv2D(1 -> 32, 3x3, stride 2, padding same)" */
@@ -135,6 +136,8 @@ typedef struct ConvJob {
   size_t slot;            /* floats of one thread's scratch (patches, their gradient, rows) */
   const float *x, *w, *b, *dy;
   float *y, *scratch, *dWT, *dWpart, *db, *dx;
+  float *Pall;            /* the whole batch's patches (training: written by forward, read by backward) */
+  int have_patches;       /* backward: Pall holds them already */
 } ConvJob;
 
 /* thread `part`'s patches P, patch gradient dP and product rows Yr */
@@ -161,6 +164,7 @@ static void conv_forward_job(ln_Pool *p, void *arg, int part, int parts) {
     size_t rows, s0 = b * j->blk;
     g.n = j->g.n - s0 < j->blk ? j->g.n - s0 : j->blk;
     rows = g.n * ohw;
+    if (j->Pall) P = j->Pall + s0 * ohw * ckk; /* kept for backward (still in cache for the product) */
     ln_conv_im2row(&g, j->x + s0 * in_img, 0, rows, P);
     ln_gemm(0, 1, rows, g.out, ckk, 1.0f, P, ckk, j->w, ckk, 0.0f, Yr, g.out);
     ln_conv_rows2img(&g, Yr, j->b, 0, g.n, j->y + s0 * out_img);
@@ -183,7 +187,8 @@ static void conv_backward_job(ln_Pool *p, void *arg, int part, int parts) {
       g.n = end - s0 < j->blk ? end - s0 : j->blk;
       rows = g.n * ohw;
       ln_conv_img2rows(&g, j->dy + s0 * out_img, 0, g.n, Yr);
-      ln_conv_im2row(&g, j->x + s0 * in_img, 0, rows, P);
+      if (j->have_patches) P = j->Pall + s0 * ohw * ckk;
+      else ln_conv_im2row(&g, j->x + s0 * in_img, 0, rows, P);
       /* this group's dW^T (ckk x out) += P^T dYr */
       ln_gemm(1, 0, ckk, g.out, rows, 1.0f, P, ckk, Yr, g.out, s0 == gi * j->grp ? 0.0f : 1.0f,
               j->dWpart + gi * nw, g.out);
@@ -231,7 +236,6 @@ static ln_Tensor *conv_forward(lua_State *L, int self, int in_idx, int training,
   ln_Tensor *in, *out, *w, *b;
   ConvJob j;
   size_t dims[4], ckk;
-  (void)training;
   self = lua_absindex(L, self);
   in_idx = lua_absindex(L, in_idx);
   c = (Conv2D *)ln_checklayer(L, self, who);
@@ -250,7 +254,12 @@ static ln_Tensor *conv_forward(lua_State *L, int self, int in_idx, int training,
   j.b = b->data;
   j.y = out->data;
   conv_prepare(L, self, &j);
+  /* training keeps the batch's patches for backward (they cost as much as
+  ** the product's reads to rebuild) */
+  j.Pall = training ? ln_buffer2(L, self, LN_UV_EXTRA4, j.g.n * j.g.oh * j.g.ow, ckk)->data : NULL;
+  c->kept = 0;
   ln_run_parts(L, conv_forward_job, &j, (double)j.g.n * j.g.oh * j.g.ow * ckk * c->out);
+  c->kept = training;
   lua_pushvalue(L, in_idx);
   ln_setuv(L, self, LN_UV_INPUTS);
   return out;
@@ -288,6 +297,13 @@ static ln_Tensor *conv_backward(lua_State *L, int self, int dv_idx, const char *
   j.w = w->data;
   j.dy = dv->data;
   conv_prepare(L, self, &j);
+  if (c->kept) {
+    ln_Tensor *pa = ln_getuv(L, self, LN_UV_EXTRA4);
+    if (pa && pa->numel == j.g.n * j.g.oh * j.g.ow * ckk) {
+      j.Pall = pa->data;
+      j.have_patches = 1;
+    }
+  }
   j.dWT = ln_buffer2(L, self, LN_UV_EXTRA2, ckk, c->out)->data;
   j.dWpart = ln_buffer2(L, self, LN_UV_EXTRA3, (j.g.n + j.grp - 1) / j.grp, ckk * c->out)->data;
   j.db = db->data;

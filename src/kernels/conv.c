@@ -140,15 +140,7 @@ static void validcols(size_t ow, size_t sw, size_t k, size_t pad, size_t w, size
   *hi = b;
 }
 
-LN_CLONES static void addrun(size_t n, size_t stride, const float *src, float *dst) {
-  size_t i;
-  if (stride == 1)
-    for (i = 0; i < n; i++) dst[i] += src[i];
-  else
-    for (i = 0; i < n; i++) dst[i * stride] += src[i];
-}
-
-void ln_conv_col2im(const ln_ConvGeom *g, const float *dPt, float *dx) {
+LN_CLONES void ln_conv_col2im(const ln_ConvGeom *g, const float *dPt, float *dx) {
   size_t ohw = g->oh * g->ow, plane = g->h * g->w, ci, ky, kx, oy;
   memset(dx, 0, g->c * plane * sizeof(float));
   for (ci = 0; ci < g->c; ci++)
@@ -161,8 +153,15 @@ void ln_conv_col2im(const ln_ConvGeom *g, const float *dPt, float *dx) {
         for (oy = 0; oy < g->oh; oy++) {
           ptrdiff_t iy = (ptrdiff_t)(oy * g->sh + ky) - (ptrdiff_t)g->pt;
           if (iy < 0 || iy >= (ptrdiff_t)g->h) continue;
-          addrun(hi - lo, g->sw, col + oy * g->ow + lo,
-                 dx + ci * plane + (size_t)iy * g->w + lo * g->sw + kx - g->pl);
+          {
+            const float *src = col + oy * g->ow + lo;
+            float *dst = dx + ci * plane + (size_t)iy * g->w + lo * g->sw + kx - g->pl;
+            size_t i, n = hi - lo;
+            if (g->sw == 1)
+              for (i = 0; i < n; i++) dst[i] += src[i];
+            else
+              for (i = 0; i < n; i++) dst[i * g->sw] += src[i];
+          }
         }
       }
 }
