@@ -9,12 +9,13 @@
 --   --epochs N       epochs (default 10)
 --   --subset N       train on the first N shuffled samples (and validate on N / 6)
 --   --batchnorm 1    add BatchNormalization after each convolution
+--   --dropout R      the dropout rate after Dense(1600, 128) (default 0.3)
 --   --out PATH       save the model there (predict with examples/predict_image.lua --model PATH)
 package.path = "./lua/?.lua;./lua/?/init.lua;" .. package.path
 package.cpath = "./?.so;" .. package.cpath
 local lunet = require "lunet"
 
-local opts = { epochs = 10, batchnorm = 0 }
+local opts = { epochs = 10, batchnorm = 0, dropout = 0.3 }
 local i = 1
 while arg and arg[i] do
   local k, v = arg[i]:match("^%-%-(%w+)$"), arg[i + 1]
@@ -52,7 +53,7 @@ model:add(lunet.MaxPool2D(2))
 model:add(lunet.Flatten())
 model:add(lunet.Dense(1600, 128, { init = "he_normal" }))
 model:add(lunet.ReLU())
-model:add(lunet.Dropout(0.3))
+model:add(lunet.Dropout(opts.dropout))
 model:add(lunet.Dense(128, 10, { init = "glorot_uniform" }))
 model:add(lunet.Softmax())
 model:set {

@@ -59,7 +59,8 @@ describe("lunet.Conv2D", function()
   local cases = {
     { "3x3, stride 1, no padding", 2, 3, 3, {}, 2, 6, 5 },
     { "stride 2, padding 1, non-square input", 2, 3, 3, { stride = 2, padding = 1 }, 2, 7, 5 },
-    { "padding same with stride 2 (odd extra at the bottom/right)", 1, 2, 3, { stride = 2, padding = "same" }, 1, 6, 5 },
+    { "padding same with stride 2 (odd extra at the bottom/right)", 1, 2, 3, { stride = 2, padding = "same" },
+      1, 6, 5 },
     { "a 2x3 kernel with stride {2, 1} and padding {1, 0}", 3, 2, { 2, 3 }, { stride = { 2, 1 }, padding = { 1, 0 } },
       2, 5, 6 },
     { "a batch of 1", 1, 1, 2, {}, 1, 4, 4 },
@@ -142,7 +143,8 @@ describe("lunet.Conv2D", function()
     local conv = lunet.Conv2D(3, 4, 3)
     raises({ "Conv2D:forward: inputs are 2x1x5x5", "expects images of 3 channels", "Conv2D(3 -> 4, 3x3)" },
            conv.forward, conv, lunet.ones(2, 1, 5, 5))
-    raises({ "Conv2D:forward: inputs are 2x12", "expected N x 3 x H x W images" }, conv.forward, conv, lunet.ones(2, 12))
+    raises({ "Conv2D:forward: inputs are 2x12", "expected N x 3 x H x W images" }, conv.forward, conv,
+           lunet.ones(2, 12))
     raises({ "inputs are 1x3x2x2", "cannot fit its 3x3 kernel in 2x2 images" }, conv.forward, conv,
            lunet.ones(1, 3, 2, 2))
     conv:forward(lunet.ones(2, 3, 5, 5))
@@ -276,7 +278,7 @@ describe("the init option", function()
     _, v, mx = stats(lunet.Dense(nin, nout, { init = "he_uniform" }).weights)
     assert(mx <= math.sqrt(6 / nin) and mx > 0.99 * math.sqrt(6 / nin))
     assert(math.abs(v / (2 / nin) - 1) < 0.03, v) -- U(+-a) has variance a^2 / 3
-    m, v, mx = stats(lunet.Dense(nin, nout, { init = "glorot_uniform" }).weights)
+    m, _, mx = stats(lunet.Dense(nin, nout, { init = "glorot_uniform" }).weights)
     assert(mx <= math.sqrt(6 / (nin + nout)) and math.abs(m) < 1e-3)
     lunet.seed(1)
     local d = lunet.Dense(3, 2, { init = "book" })
@@ -303,7 +305,8 @@ describe("lunet.Input(c, h, w)", function()
            m.finalize, m)
     local m2 = lunet.Model()
     m2:add(lunet.Input(3, 8, 8)); m2:add(lunet.Conv2D(1, 2, 3))
-    raises("layer 2 (Conv2D(1 -> 2, 3x3)) expects images of 1 channel (C x H x W samples) but layer 1 (Input(3, 8, 8)) gives 3x8x8",
+    raises("layer 2 (Conv2D(1 -> 2, 3x3)) expects images of 1 channel (C x H x W samples) but layer 1 "
+           .. "(Input(3, 8, 8)) gives 3x8x8",
            m2.finalize, m2)
   end)
   it("checks the inputs it is given", function()
@@ -393,7 +396,8 @@ describe("a convolutional Model", function()
     m:add(lunet.Conv2D(1, 2, 3)); m:add(lunet.Flatten()); m:add(lunet.Dense(10, 2)); m:add(lunet.Softmax())
     m:set { loss = lunet.CategoricalCrossentropy(), optimizer = lunet.Adam(), accuracy = lunet.CategoricalAccuracy() }
     m:finalize()
-    raises({ "layer 3", "Dense(10 -> 2)", "inputs are 4x18", "expected 10 columns" }, m.predict, m, lunet.randn(4, 1, 5, 5))
+    raises({ "layer 3", "Dense(10 -> 2)", "inputs are 4x18", "expected 10 columns" }, m.predict, m,
+           lunet.randn(4, 1, 5, 5))
   end)
 end)
 

@@ -414,9 +414,11 @@ describe("no function ignores an argument", function()
     m:add(lunet.Dense(2, 2)); m:finalize()
     local extra = {}
     local cases = {
-      { "lunet.ReLU", lunet.ReLU, {} }, { "lunet.Softmax", lunet.Softmax, {} }, { "lunet.Input", lunet.Input, { 1, 2, 3 } },
+      { "lunet.ReLU", lunet.ReLU, {} }, { "lunet.Softmax", lunet.Softmax, {} },
+      { "lunet.Input", lunet.Input, { 1, 2, 3 } },
       { "lunet.Conv2D", lunet.Conv2D, { 1, 2, 3, {} } }, { "lunet.MaxPool2D", lunet.MaxPool2D, { 2, {} } },
-      { "lunet.Flatten", lunet.Flatten, {} }, { "lunet.BatchNormalization", lunet.BatchNormalization, { {} } },
+      { "lunet.Flatten", lunet.Flatten, {} },
+      { "lunet.BatchNormalization", lunet.BatchNormalization, { {} } },
       { "lunet.Dropout", lunet.Dropout, { 0.1 } }, { "lunet.Dense", lunet.Dense, { 2, 3, {} } },
       { "lunet.Model", lunet.Model, {} }, { "lunet.tensor", lunet.tensor, { { 1 } } },
       { "lunet.seed", lunet.seed, { 1 } },

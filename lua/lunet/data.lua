@@ -151,7 +151,8 @@ function data.fashion_mnist(dir, options, ...)
       if k ~= "shape" then error("lunet.data.fashion_mnist: unknown option '" .. tostring(k) .. "'", 2) end
     end
     if options.shape ~= nil and options.shape ~= "flat" and options.shape ~= "image" then
-      error("lunet.data.fashion_mnist: option 'shape' must be \"flat\" or \"image\", got " .. tostring(options.shape), 2)
+      error("lunet.data.fashion_mnist: option 'shape' must be \"flat\" or \"image\", got " .. tostring(options.shape),
+        2)
     end
     image = options.shape == "image"
   end

@@ -72,6 +72,14 @@ static int buildnodes(ln_Net *net, const cJSON *layers, char *err, size_t errlen
     }
     nd->op = ln_op_find(type->valuestring);
     if (nd->op == NULL) {
+      static const char *const later[] = { "Conv2D", "MaxPool2D", "Flatten", "BatchNormalization", NULL };
+      int k;
+      for (k = 0; later[k]; k++)
+        if (strcmp(type->valuestring, later[k]) == 0) {
+          snprintf(err, errlen, "layer %d is a %s, which the C API does not run yet (it runs Dense, Dropout, "
+                   "Input and the activations; convolutional models run in Lua)", i + 1, later[k]);
+          return -1;
+        }
       snprintf(err, errlen, "layer %d has unknown type %.40s", i + 1, type->valuestring);
       return -1;
     }
