@@ -102,9 +102,17 @@ typedef struct ln_Pool ln_Pool;
 typedef void (*ln_Job)(ln_Pool *p, void *arg, int part, int parts);
 #endif
 int ln_threads(lua_State *L);
+/* the state's pool with ln_threads' parts (started, or restarted when the
+** count changed), NULL for one thread or when no thread starts: the one set
+** of worker threads the Model's plan and the layers share (two sets would
+** spin against each other on the same cores) */
+ln_Pool *ln_state_pool(lua_State *L);
 /* run job in parts on the state's pool when work (multiply-adds, roughly)
 ** is worth it, else as the only part on the caller (p NULL) */
 void ln_run_parts(lua_State *L, ln_Job job, void *arg, double work);
+/* hold = 1: ln_run_parts leaves the pool spinning between jobs (a training
+** run's steps come microseconds apart); 0: park it now and after each run */
+void ln_threads_hold(lua_State *L, int hold);
 
 /* registry field holding lunet.set_threads' value (absent: all cores) */
 #define LN_THREADS_KEY "lunet.threads"

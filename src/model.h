@@ -26,7 +26,7 @@ enum {
   UV_PRED,        /* predictions buffer */
   UV_PERM,        /* permutation buffer (userdata of size_t) */
   UV_OUT,         /* predict() result while it is being filled */
-  UV_POOL,        /* worker thread of the split training step (Pool) */
+  UV_POOL,        /* unused (the pool is the state's: threads.c) */
   UV_P0,          /* the split step's first partial sum of the first Dense (see plan_forward) */
   UV_PLANS,       /* step_any's plans (MAXSEG segments and the update job) */
   MODEL_NUV = UV_PLANS

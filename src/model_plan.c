@@ -1,6 +1,6 @@
 /*
 ** model_plan.c: the Model's training plan (src/engine/plan.h) set up over
-** its layers' buffers, and the model's thread pool (lunet.set_threads).
+** its layers' buffers.
 */
 #include <math.h>
 #include <stdio.h>
@@ -12,40 +12,12 @@
 
 /* ============================================ split training step
 ** The plan (src/engine/plan.h, which explains the split) is set up here over
-** the layers' buffers and run by the engine; the pool's worker thread is
-** kept by the model (user value UV_POOL) and stopped by its __gc. */
+** the layers' buffers and run by the engine on the state's pool. */
 
-/* __gc of the pool: stop and join the worker */
-static int pool_gc(lua_State *L) {
-  ln_pool_stop((ln_Pool *)lua_touserdata(L, 1));
-  return 0;
-}
-
-/* the model's worker pool with splitthreads' parts, created on first use
-** and restarted when the thread count changed; NULL for one thread or when
-** no thread could start */
+/* the worker pool the plan runs on: the state's (threads.c), shared with
+** the layers that split their own work */
 ln_Pool *ln_model_pool(lua_State *L) {
-  ln_Pool *p;
-  int n = ln_threads(L);
-  if (n < 2) return NULL;
-  if (lua_getiuservalue(L, 1, UV_POOL) == LUA_TUSERDATA) {
-    p = (ln_Pool *)lua_touserdata(L, -1);
-    lua_pop(L, 1);
-    if (p->started && ln_pool_parts(p) == n) return p;
-    ln_pool_stop(p);
-    return ln_pool_start(p, n) == 0 ? p : NULL;
-  }
-  lua_pop(L, 1);
-  p = (ln_Pool *)lua_newuserdatauv(L, sizeof *p, 0);
-  memset(p, 0, sizeof *p);
-  if (luaL_newmetatable(L, "lunet.ModelPool")) {
-    lua_pushcfunction(L, pool_gc);
-    lua_setfield(L, -2, "__gc");
-  }
-  lua_setmetatable(L, -2);
-  lua_setiuservalue(L, 1, UV_POOL);
-  if (ln_pool_start(p, n) != 0) return NULL;
-  return p;
+  return ln_state_pool(L);
 }
 
 /* the plan's kind of a built-in layer (F_SOFTMAX only for the last layer

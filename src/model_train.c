@@ -350,6 +350,7 @@ static int m_steps(lua_State *L) {
   const size_t *perm = NULL;
   size_t work, n;
   double res[3] = { 0.0, 0.0, 0.0 };
+  ln_threads_hold(L, 1); /* until _park: the steps' layer jobs come microseconds apart */
   lua_Integer done = 0, s;
   ln_model_checkready(L, m, "Model:train", 2);
   ln_model_checkxy(L, X, Y, "Model:train");
@@ -410,9 +411,7 @@ static int m_sync_inputs(lua_State *L) {
 ** every frame would otherwise pay up to IDLE_NS of spinning per call) */
 static int m_park(lua_State *L) {
   ln_model_check(L, 1);
-  if (lua_getiuservalue(L, 1, UV_POOL) == LUA_TUSERDATA) {
-    ln_pool_park((ln_Pool *)lua_touserdata(L, -1));
-  }
+  ln_threads_hold(L, 0); /* the state's pool, which the plan and the layers share */
   return 0;
 }
 

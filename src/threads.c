@@ -2,7 +2,9 @@
 ** threads.c: the threads lunet uses in a Lua state (lunet.set_threads) and
 ** the pool the layers that split their own work run on (Conv2D, MaxPool2D,
 ** BatchNormalization, layer by layer).  The pool lives in the registry and
-** is parked after each run, so no thread spins between a host's calls.
+** is parked after each run, so no thread spins between a host's calls;
+** Model:train holds it awake between its steps (ln_threads_hold) and parks
+** it when it returns, as it does its own pool.
 */
 #include <stdlib.h>
 #include <string.h>
@@ -27,9 +29,7 @@ static int pool_gc(lua_State *L) {
   return 0;
 }
 
-/* the state's pool with ln_threads' parts (started or restarted as
-** needed), NULL for one thread or when no thread starts */
-static ln_Pool *statepool(lua_State *L) {
+ln_Pool *ln_state_pool(lua_State *L) {
   ln_Pool *p;
   int n = ln_threads(L);
   if (n < 2) return NULL;
@@ -52,12 +52,26 @@ static ln_Pool *statepool(lua_State *L) {
   return ln_pool_start(p, n) == 0 ? p : NULL;
 }
 
+#define HOLD_KEY "lunet.layerpool.hold"
+
 void ln_run_parts(lua_State *L, ln_Job job, void *arg, double work) {
-  ln_Pool *p = work >= RUN_MIN_WORK ? statepool(L) : NULL;
+  ln_Pool *p = work >= RUN_MIN_WORK ? ln_state_pool(L) : NULL;
+  int hold;
   if (p == NULL) {
     job(NULL, arg, 0, 1);
     return;
   }
   ln_pool_run(p, job, arg);
-  ln_pool_park(p);
+  hold = lua_getfield(L, LUA_REGISTRYINDEX, HOLD_KEY) == LUA_TBOOLEAN;
+  lua_pop(L, 1);
+  if (!hold) ln_pool_park(p);
+}
+
+void ln_threads_hold(lua_State *L, int hold) {
+  if (hold) lua_pushboolean(L, 1);
+  else lua_pushnil(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, HOLD_KEY);
+  if (!hold && lua_getfield(L, LUA_REGISTRYINDEX, POOL_KEY) == LUA_TUSERDATA)
+    ln_pool_park((ln_Pool *)lua_touserdata(L, -1));
+  if (!hold) lua_pop(L, 1);
 }
