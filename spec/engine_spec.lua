@@ -129,7 +129,7 @@ local function trained(net, bs, threads)
   m:set { loss = net[3](), optimizer = net[4](), accuracy = acc }
   m:finalize()
   lunet.set_threads(threads)
-  lunet.seed(5)
+  m:seed(5) -- the model's own generator draws the dropout masks (the loop's: lunet.seed(5))
   local ok, err = pcall(m.train, m, X, y, { epochs = 1, batch_size = bs, verbose = 0 })
   lunet.set_threads(2)
   assert(ok, err)

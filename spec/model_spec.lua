@@ -143,6 +143,7 @@ describe("lunet.Model", function()
         local opt = lunet.Adam { learning_rate = 0.01, decay = 1e-3 }
         local lc, ac, sm = lunet.CategoricalCrossentropy(), lunet.CategoricalAccuracy(), lunet.Softmax()
         local hist = { loss = {}, accuracy = {} }
+        lunet.seed(6) -- the shuffles' generator (the Model's own: m:seed(6))
         for e = 1, 3 do
           lc:new_pass(); ac:new_pass()
           local X, y = X0, y0
@@ -174,6 +175,7 @@ describe("lunet.Model", function()
         m:set { loss = lunet.CategoricalCrossentropy(), optimizer = lunet.Adam { learning_rate = 0.01, decay = 1e-3 },
                 accuracy = lunet.CategoricalAccuracy() }
         m:finalize()
+        m:seed(6)
         lunet.set_threads(threads)
         local ok, h = pcall(m.train, m, X, y, { epochs = 3, batch_size = B, shuffle = shuffled, verbose = 0 })
         lunet.set_threads(2)

@@ -1,4 +1,6 @@
 /* common.c: errors, option tables, class registration, the generator. */
+#include <math.h>
+#include <stdlib.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -208,6 +210,65 @@ ln_Rng *ln_getrng(lua_State *L) {
   return r;
 }
 
+void ln_rng_push(lua_State *L, const ln_Rng *r) {
+  char hex[4][17];
+  int i;
+  lua_createtable(L, 0, 3);
+  lua_createtable(L, 4, 0);
+  for (i = 0; i < 4; i++) {
+    snprintf(hex[i], sizeof hex[i], "%016llx", (unsigned long long)r->s[i]);
+    lua_pushstring(L, hex[i]);
+    lua_rawseti(L, -2, i + 1);
+  }
+  lua_setfield(L, -2, "state");
+  lua_pushnumber(L, r->has_spare ? r->spare : 0.0);
+  lua_setfield(L, -2, "spare");
+  lua_pushboolean(L, r->has_spare);
+  lua_setfield(L, -2, "has_spare");
+}
+
+void ln_rng_read(lua_State *L, int idx, ln_Rng *r, const char *who) {
+  ln_Rng t;
+  int i;
+  idx = lua_absindex(L, idx);
+  if (!lua_istable(L, idx)) ln_error(L, "%s: the generator state must be a table, got %s", who, ln_typename(L, idx));
+  memset(&t, 0, sizeof t);
+  if (lua_getfield(L, idx, "state") != LUA_TTABLE || lua_rawlen(L, -1) != 4)
+    ln_error(L, "%s: the generator state needs 'state', a list of 4 hexadecimal words", who);
+  for (i = 0; i < 4; i++) {
+    const char *h;
+    char *end;
+    lua_rawgeti(L, -1, i + 1);
+    h = lua_tostring(L, -1);
+    if (h == NULL || strlen(h) != 16) ln_error(L, "%s: generator word %d must be 16 hexadecimal digits", who, i + 1);
+    t.s[i] = (uint64_t)strtoull(h, &end, 16);
+    if (*end != '\0') ln_error(L, "%s: generator word %d must be 16 hexadecimal digits, got %s", who, i + 1, h);
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  if (t.s[0] == 0 && t.s[1] == 0 && t.s[2] == 0 && t.s[3] == 0)
+    ln_error(L, "%s: a generator state of all zeros is not one xoshiro256** can have", who);
+  lua_getfield(L, idx, "has_spare");
+  t.has_spare = lua_toboolean(L, -1);
+  lua_getfield(L, idx, "spare");
+  t.spare = (double)lua_tonumber(L, -1);
+  lua_pop(L, 2);
+  if (t.has_spare && !isfinite(t.spare)) ln_error(L, "%s: the generator's spare value must be finite", who);
+  *r = t;
+}
+
+/* lunet._rng_state() / lunet._set_rng_state(t): the state's generator as a
+** table (Model.load keeps it untouched) */
+static int l_rng_state(lua_State *L) {
+  ln_rng_push(L, ln_getrng(L));
+  return 1;
+}
+
+static int l_set_rng_state(lua_State *L) {
+  ln_rng_read(L, 1, ln_getrng(L), "lunet._set_rng_state");
+  return 0;
+}
+
 /* lunet.seed(n): reseed the generator of this Lua state */
 static int l_seed(lua_State *L) {
   lua_Integer n = luaL_checkinteger(L, 1);
@@ -221,4 +282,8 @@ void ln_open_rng(lua_State *L) {
   lua_setfield(L, LUA_REGISTRYINDEX, RNG_KEY);
   lua_pushcfunction(L, l_seed);
   lua_setfield(L, -2, "seed");
+  lua_pushcfunction(L, l_rng_state);
+  lua_setfield(L, -2, "_rng_state");
+  lua_pushcfunction(L, l_set_rng_state);
+  lua_setfield(L, -2, "_set_rng_state");
 }

@@ -453,9 +453,9 @@ static void dropout_describe(const ln_Layer *l, char *buf, size_t n) {
   snprintf(buf, n, "Dropout(%.15g)", ((const ln_Dropout *)l)->rate);
 }
 
-/* training: output = inputs * mask with a new mask; else a copy of inputs
-** (and a mask of ones, so backward passes dvalues through) */
-static ln_Tensor *dropout_forward(lua_State *L, int self, int in_idx, int training, const char *who) {
+/* training: output = inputs * mask with a new mask drawn from r; else a
+** copy of inputs (and a mask of ones, so backward passes dvalues through) */
+ln_Tensor *ln_dropout_forward(lua_State *L, int self, int in_idx, int training, ln_Rng *r, const char *who) {
   ln_Dropout *d;
   ln_Tensor *in, *mask, *out;
   self = lua_absindex(L, self);
@@ -465,7 +465,7 @@ static ln_Tensor *dropout_forward(lua_State *L, int self, int in_idx, int traini
   mask = ln_buffer_like(L, self, LN_UV_EXTRA, in);
   out = ln_buffer_like(L, self, LN_UV_OUTPUT, in);
   if (training) {
-    ln_nn_dropout_mask(ln_getrng(L), mask->numel, d->rate, mask->data);
+    ln_nn_dropout_mask(r, mask->numel, d->rate, mask->data);
     ln_nn_dropout_apply(in->numel, in->data, mask->data, out->data);
   } else {
     size_t i;
@@ -475,6 +475,11 @@ static ln_Tensor *dropout_forward(lua_State *L, int self, int in_idx, int traini
   lua_pushvalue(L, in_idx);
   ln_setuv(L, self, LN_UV_INPUTS);
   return out;
+}
+
+/* the layer's own forward: masks from the state's generator */
+static ln_Tensor *dropout_forward(lua_State *L, int self, int in_idx, int training, const char *who) {
+  return ln_dropout_forward(L, self, in_idx, training, training ? ln_getrng(L) : NULL, who);
 }
 
 /* dinputs = dvalues * mask */

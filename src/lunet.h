@@ -121,6 +121,11 @@ void ln_threads_hold(lua_State *L, int hold);
 LN_NORETURN void ln_error(lua_State *L, const char *fmt, ...) LN_PRINTF(2, 3);
 /* the interpreter's generator (registry), for randn, dropout, shuffles */
 ln_Rng *ln_getrng(lua_State *L);
+/* a generator's state as a table { state = { 4 x "16 hex digits" }, spare
+** = n, has_spare = b } (JSON cannot hold 64-bit integers), and back
+** (checked, raising prefixed by who) */
+void ln_rng_push(lua_State *L, const ln_Rng *r);
+void ln_rng_read(lua_State *L, int idx, ln_Rng *r, const char *who);
 
 /* Options tables ("options come in one trailing table").  idx may be
 ** absent/nil.  ln_checkoptions raises on unknown keys (typos) and non-table
@@ -231,6 +236,10 @@ typedef struct ln_Dropout {
   ln_Layer base;
   double rate;          /* fraction dropped */
 } ln_Dropout;
+
+/* Dropout's forward with masks drawn from r (a Model's own generator;
+** layer:forward uses the state's) */
+ln_Tensor *ln_dropout_forward(lua_State *L, int self, int in_idx, int training, ln_Rng *r, const char *who);
 
 /* NULL when the value at idx is not a layer or activation */
 ln_Layer *ln_tolayer(lua_State *L, int idx);

@@ -214,6 +214,7 @@ static int m_finalize(lua_State *L) {
   if (n == 0) ln_error(L, "Model:finalize: the model has no layers (use model:add)");
   lua_settop(L, 1);
   walkshapes(L, 1, 0, "Model:finalize");
+  ln_model_rng(L, m); /* the first finalize seeds the model's generator from the state's */
   lua_getiuservalue(L, 1, UV_LOSS);
   loss = ln_toloss(L, -1);
   lua_pop(L, 1);
@@ -278,7 +279,10 @@ void ln_model_forward_range(lua_State *L, int first, int last, int training, con
       lua_settop(L, top);
       continue;
     }
-    l->cls->forward(L, top + 1, top, training, who);
+    if (l->cls->kind == LN_KIND_DROPOUT) /* masks from the model's own generator */
+      ln_dropout_forward(L, top + 1, top, training, training ? ln_model_rng(L, (Model *)lua_touserdata(L, 1)) : NULL,
+                         who);
+    else l->cls->forward(L, top + 1, top, training, who);
     lua_settop(L, top + 1);
     lua_getiuservalue(L, top + 1, LN_UV_OUTPUT); /* in, layer, out */
     lua_replace(L, top);

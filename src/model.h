@@ -42,6 +42,11 @@ enum {
 
 typedef struct Model {
   int finalized;
+  /* the generator of the model's dropout masks and shuffles (API.md: each
+  ** Model owns one, seeded from the state's at the first finalize, saved
+  ** with the model) */
+  ln_Rng rng;
+  int has_rng;
   size_t perm_n;  /* entries in the UV_PERM buffer */
   /* the last step's batch, not yet copied into UV_BX (the first layer's
   ** inputs): rows first.. of X (or of the permutation), see setpending */
@@ -54,6 +59,8 @@ typedef struct Model {
 } Model;
 
 Model *ln_model_check(lua_State *L, int idx);
+/* the model's generator (seeded from the state's on first use) */
+ln_Rng *ln_model_rng(lua_State *L, Model *m);
 /* number of layers of the model at stack index model */
 int ln_model_nlayers(lua_State *L, int model);
 /* push layer i (1-based); returns it, or NULL for a Lua layer */

@@ -63,7 +63,7 @@ static int m_shuffle(lua_State *L) {
     m->perm_n = (size_t)n;
   }
   p = (size_t *)lua_touserdata(L, -1);
-  ln_rng_permutation(ln_getrng(L), (size_t)n, p);
+  ln_rng_permutation(ln_model_rng(L, m), (size_t)n, p);
   return 0;
 }
 
@@ -123,7 +123,7 @@ static void step_any(lua_State *L, Model *m, const ln_Tensor *X, const ln_Tensor
     } else segpool[nseg] = count >= 2 && work * count >= SPLIT_WORK ? ln_model_pool(L) : NULL;
     ln_model_forward_setup(L, pl, lua_gettop(L), i, b);
     lua_replace(L, -2);
-    ln_plan_masks(pl, ln_getrng(L));
+    ln_plan_masks(pl, ln_model_rng(L, m));
     ln_plan_run(segpool[nseg], pl);
     if (i == 1) ln_model_setpending(m, pl, perm, first, count);
     softmax_in_plan = b == n && pl->l[b - i].kind == F_SOFTMAX;
@@ -285,7 +285,7 @@ static lua_Integer steps_book(lua_State *L, Model *m, const ln_Tensor *X, const 
     m->pending = 0;
     plan.first = first;
     plan.mode = PLAN_FORWARD;
-    ln_plan_masks(&plan, ln_getrng(L));
+    ln_plan_masks(&plan, ln_model_rng(L, m));
     parts = ln_pool_parts(pool);
     for (t = 0; t < parts; t++) tally[t].hits = 0, tally[t].bad = 0;
     ln_plan_run(pool, &plan);
@@ -406,6 +406,41 @@ static int m_sync_inputs(lua_State *L) {
   return 0;
 }
 
+ln_Rng *ln_model_rng(lua_State *L, Model *m) {
+  if (!m->has_rng) {
+    ln_rng_seed(&m->rng, ln_rng_next(ln_getrng(L)));
+    m->has_rng = 1;
+  }
+  return &m->rng;
+}
+
+/* model:seed(n): reseed the model's own generator (its dropout masks and
+** shuffles); returns the model */
+static int m_seed(lua_State *L) {
+  Model *m = ln_model_check(L, 1);
+  int isint;
+  lua_Integer n = lua_tointegerx(L, 2, &isint);
+  if (!isint) ln_error(L, "Model:seed: argument 1 (n) must be an integer, got %s", ln_typename(L, 2));
+  ln_rng_seed(&m->rng, (uint64_t)n);
+  m->has_rng = 1;
+  lua_settop(L, 1);
+  return 1;
+}
+
+/* model:_rng_state() / model:_set_rng_state(t): the model's generator as a
+** table (ln_rng_push), for Model:save and Model.load */
+static int m_rng_state(lua_State *L) {
+  ln_rng_push(L, ln_model_rng(L, ln_model_check(L, 1)));
+  return 1;
+}
+
+static int m_set_rng_state(lua_State *L) {
+  Model *m = ln_model_check(L, 1);
+  ln_rng_read(L, 2, &m->rng, "Model.load: generator");
+  m->has_rng = 1;
+  return 0;
+}
+
 /* model:_park(): the worker sleeps now rather than spinning for the next
 ** job (Model:train calls it when it returns: a program that trains a little
 ** every frame would otherwise pay up to IDLE_NS of spinning per call) */
@@ -448,5 +483,6 @@ static int m_eval_step(lua_State *L) {
 const ln_Method ln_model_train_methods[] = {
   {"_steps", m_steps, 7}, {"_eval_step", m_eval_step, 4}, {"_shuffle", m_shuffle, 1},
   {"_sync_inputs", m_sync_inputs, 1}, {"_park", m_park, 0},
+  {"seed", m_seed, 1}, {"_rng_state", m_rng_state, 0}, {"_set_rng_state", m_set_rng_state, 1},
   {NULL, NULL, 0}
 };

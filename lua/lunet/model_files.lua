@@ -167,6 +167,7 @@ return function(M, methods, h)
     local spec = { layers = {} }
     for i, l in ipairs(self.layers) do spec.layers[i] = layer_spec(l, i, who) end
     if self.loss then spec.loss = { type = kind(self.loss) } end
+    spec.generator = self:_rng_state() -- dropout masks and shuffles resume where they stopped
     local acc = self.accuracy
     if acc then
       spec.accuracy = { type = kind(acc) }
@@ -408,6 +409,12 @@ return function(M, methods, h)
     checkspec(spec, tensors, bad)
     local model = build(spec)
     load_parameter_tensors(model, tensors, path, who)
+    if spec.generator ~= nil then
+      local ok, err = pcall(model._set_rng_state, model, spec.generator)
+      if not ok then bad(tostring(err):gsub("^Model.load: generator: ", "generator: ")) end
+    else
+      model:seed(0) -- a file from before models owned generators
+    end
     for i, ls in ipairs(spec.layers) do
       if ls.type == "BatchNormalization" and ls.num_batches_tracked then
         local l = model.layers[i]
@@ -447,7 +454,11 @@ return function(M, methods, h)
     if select("#", ...) > 0 then error(who .. ": takes one argument (path), got " .. select("#", ...) + 1, 2) end
     if type(path) ~= "string" then error(who .. ": path must be a string", 2) end
     local tensors, meta = rethrow(2, who, pcall(safetensors.load, path))
+    -- building the layers draws their first weights from the state's
+    -- generator; the file's replace them, and the generator is left as it was
+    local rng = core._rng_state()
     local ok, res = pcall(load_model, tensors, meta, path, who)
+    core._set_rng_state(rng)
     if ok then return res end
     local msg = tostring(res):gsub("^[^\n]-lunet[/\\]model[%w_]*%.lua:%d+: ", "")
     local prefix = who .. ": " .. path .. ": "
