@@ -241,9 +241,24 @@ describe("lunet.safetensors", function()
       bad("json6.safetensors", '{"\255":1}', "", "header is not valid UTF-8")
     end)
 
+    it("reads and writes I64 scalars as Lua integers (PyTorch's num_batches_tracked) and refuses other I64s",
+       function()
+      local p = dir .. "/i64.safetensors"
+      lunet.safetensors.save(p, { w = lunet.ones(2), n = 42, big = math.maxinteger, neg = -3 })
+      local t = lunet.safetensors.load(p)
+      assert.equal(42, t.n); assert.equal(math.maxinteger, t.big); assert.equal(-3, t.neg)
+      assert.equal("integer", math.type(t.n))
+      assert.same({ 1, 1 }, t.w:totable())
+      bad("i64v.safetensors", '{"n":{"dtype":"I64","shape":[2],"data_offsets":[0,16]}}', string.rep("\0", 16),
+          "tensor 'n': an I64 tensor must be a scalar (shape [])")
+      bad("i64b.safetensors", '{"n":{"dtype":"I64","shape":[],"data_offsets":[0,4]}}', "\0\0\0\0",
+          "tensor 'n': data_offsets [0, 4] hold 4 bytes but shape [] (I64) needs 8")
+      os.remove(p)
+    end)
+
     it("rejects other dtypes than F32", function()
       bad("f16.safetensors", '{"w":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}}', "\0\0\0\0",
-          "tensor 'w': dtype F16 not supported (only F32)")
+          "tensor 'w': dtype F16 not supported (only F32, and I64 scalars)")
       bad("dt.safetensors", '{"w":{"dtype":3,"shape":[1],"data_offsets":[0,4]}}', "\0\0\0\0",
           "tensor 'w': dtype is a number, expected a string")
     end)

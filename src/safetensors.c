@@ -98,7 +98,8 @@ static const char *checkpath(lua_State *L, const char *who, size_t *len) {
 
 typedef struct SaveEnt {
   const char *name;
-  const ln_Tensor *t;
+  const ln_Tensor *t;     /* NULL for an integer (an I64 scalar) */
+  int64_t ival;
 } SaveEnt;
 
 static int cmpent(const void *a, const void *b) {
@@ -174,11 +175,13 @@ static int l_save(lua_State *L) {
     if (name[0] == '\0') ln_error(L, SAVE ": %s: tensor names must be non-empty", path);
     if (strcmp(name, "__metadata__") == 0)
       ln_error(L, SAVE ": %s: tensor name '__metadata__' is reserved", path);
-    if (t == NULL)
-      ln_error(L, SAVE ": %s: tensors['%s'] is %s, expected a lunet.Tensor", path, name, ln_typename(L, -1));
+    if (t == NULL && !lua_isinteger(L, -1))
+      ln_error(L, SAVE ": %s: tensors['%s'] is %s, expected a lunet.Tensor (or an integer, written as an I64 "
+               "scalar)", path, name, ln_typename(L, -1));
     if (i >= n) ln_error(L, SAVE ": %s: tensors table changed during save", path);
     ents[i].name = name;
     ents[i].t = t;
+    ents[i].ival = t ? 0 : (int64_t)lua_tointeger(L, -1);
     lua_rawseti(L, 4, (lua_Integer)(2 * i + 2)); /* anchor the tensor */
     lua_pushvalue(L, -1);
     lua_rawseti(L, 4, (lua_Integer)(2 * i + 1)); /* anchor the name */
@@ -218,8 +221,9 @@ static int l_save(lua_State *L) {
   for (i = 0; i < n; i++) {
     const ln_Tensor *t = ents[i].t;
     sts[i].name = ents[i].name;
-    sts[i].ndim = t->ndim;
-    for (k = 0; k < LN_ST_MAXDIM; k++) sts[i].dims[k] = k < t->ndim ? (uint64_t)t->dims[k] : 1;
+    sts[i].i64 = t == NULL;
+    sts[i].ndim = t ? t->ndim : 0;
+    for (k = 0; k < LN_ST_MAXDIM; k++) sts[i].dims[k] = t && k < t->ndim ? (uint64_t)t->dims[k] : 1;
   }
   h.tensors = sts; h.ntensors = n;
   h.meta = meta; h.nmeta = nm;
@@ -238,7 +242,11 @@ static int l_save(lua_State *L) {
   ln_st_putu64le(lenbuf, (uint64_t)jlen);
   if (fwrite(lenbuf, 1, 8, b->f) != 8 || fwrite(b->buf, 1, jlen, b->f) != jlen) goto ioerr;
   for (i = 0; i < n; i++)
-    if (writefloats(b->f, ents[i].t->data, ents[i].t->numel) != 0) goto ioerr;
+    if (ents[i].t == NULL) {
+      unsigned char v8[8];
+      ln_st_putu64le(v8, (uint64_t)ents[i].ival);
+      if (fwrite(v8, 1, 8, b->f) != 8) goto ioerr;
+    } else if (writefloats(b->f, ents[i].t->data, ents[i].t->numel) != 0) goto ioerr;
   if (fflush(b->f) != 0) goto ioerr;
   if (ln_atomic_commit(&b->save, fd, err, sizeof err) != 0) ln_error(L, SAVE ": %s: %s", path, err);
   k = fclose(b->f);
@@ -305,6 +313,13 @@ static int l_load(lua_State *L) {
     const ln_StTensor *s = &b->hdr.tensors[i];
     size_t dims[LN_MAXDIM];
     ln_Tensor *t;
+    if (s->i64) { /* an I64 scalar: a Lua integer */
+      unsigned char v8[8];
+      if (fread(v8, 1, 8, b->f) != 8) goto rderr;
+      lua_pushinteger(L, (lua_Integer)(int64_t)ln_st_getu64le(v8));
+      lua_setfield(L, 3, s->name);
+      continue;
+    }
     if (s->numel > SIZE_MAX / sizeof(float))
       ln_error(L, LOAD ": %s: tensor '%s' is too large for this machine", path, s->name);
     for (k = 0; k < (size_t)s->ndim; k++) dims[k] = (size_t)s->dims[k];

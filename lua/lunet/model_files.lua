@@ -48,13 +48,110 @@ return function(M, methods, h)
   end
 
   --- model:save_parameters(path): weights and biases as safetensors
-  function methods.save_parameters(self, path, ...)
-    checkcall(self, "Model:save_parameters", 1, select("#", ...) + 1)
-    if type(path) ~= "string" then error("Model:save_parameters: path must be a string", 2) end
-    if not self.finalized then error("Model:save_parameters: call model:finalize() first", 2) end
-    rethrow(2, "Model:save_parameters", pcall(safetensors.save, path, parameter_tensors(self, {}),
+  -- PyTorch's layout (API.md "Interchange and embedding"): the layer at
+  -- position i is module i-1 of a torch.nn.Sequential, Input layers left out
+  -- (they declare a shape and compute nothing: PyTorch has no such module);
+  -- each entry is { name, shape, get() -> tensor or integer, set(value) }
+  local function torch_entries(self, who)
+    local list, inputs = {}, 0
+    local function add(name, shape, get, set) list[#list + 1] = { name, shape, get, set } end
+    for i, l in ipairs(self.layers) do
+      local k = kind(l)
+      if k == "Input" then inputs = inputs + 1 end
+      local m = i - 1 - inputs
+      if is_lua_layer(l) then
+        if #lua_params(l) > 0 then
+          error(string.format("%s: layer %d (%s) has parameters but no PyTorch module to map them to (layout "
+            .. "\"torch\" covers the built-in layers)", who, i, describe(l)), 3)
+        end
+      elseif k == "Dense" then
+        local nin, nout = l.n_inputs, l.n_neurons
+        add(m .. ".weight", { nout, nin }, function() return l.weights:t() end,
+            function(t) l.weights:copy_(t:t()) end)
+        add(m .. ".bias", { nout }, function() return l.biases:view(nout) end,
+            function(t) l.biases:copy_(t:view(1, nout)) end)
+      elseif k == "Conv2D" then
+        local out = l.out_channels
+        add(m .. ".weight", { l.weights:shape() }, function() return l.weights end,
+            function(t) l.weights:copy_(t) end)
+        add(m .. ".bias", { out }, function() return l.biases:view(out) end,
+            function(t) l.biases:copy_(t:view(1, out)) end)
+      elseif k == "BatchNormalization" then
+        local f = l.features
+        if not f then
+          error(string.format("%s: layer %d (BatchNormalization) has no sizes yet (declare lunet.Input, give it "
+            .. "the option features, or train first)", who, i), 3)
+        end
+        for _, pair in ipairs { { "weight", "weights" }, { "bias", "biases" }, { "running_mean", "running_mean" },
+                                { "running_var", "running_var" } } do
+          add(m .. "." .. pair[1], { f }, function() return l[pair[2]]:view(f) end,
+              function(t) l[pair[2]]:copy_(t:view(1, f)) end)
+        end
+        add(m .. ".num_batches_tracked", "I64", function() return l.num_batches_tracked end,
+            function(v) l:set_running(l.running_mean, l.running_var, v) end)
+      end
+    end
+    return list
+  end
+
+  -- the layout option of save_parameters / load_parameters: "lunet" or "torch"
+  local function layout_of(options, who)
+    if options == nil then return "lunet" end
+    if type(options) ~= "table" then error(who .. ": options must be a table, got " .. typename(options), 3) end
+    for key in pairs(options) do
+      if key ~= "layout" then error(string.format("%s: unknown option '%s'", who, tostring(key)), 3) end
+    end
+    local layout = options.layout or "lunet"
+    if layout ~= "lunet" and layout ~= "torch" then
+      error(who .. ": option 'layout' must be \"lunet\" or \"torch\", got " .. tostring(layout), 3)
+    end
+    return layout
+  end
+
+  --- model:save_parameters(path, { layout = "lunet" }): weights and biases as
+  -- safetensors; layout = "torch" names and shapes them as PyTorch's state_dict
+  function methods.save_parameters(self, path, options, ...)
+    local who = "Model:save_parameters"
+    checkcall(self, who, 2, select("#", ...) + 2)
+    if type(path) ~= "string" then error(who .. ": path must be a string", 2) end
+    if not self.finalized then error(who .. ": call model:finalize() first", 2) end
+    if layout_of(options, who) == "torch" then
+      local tensors = {}
+      for _, e in ipairs(torch_entries(self, who)) do
+        local v = e[3]()
+        tensors[e[1]] = type(v) == "number" and v or v:clone()
+      end
+      rethrow(2, who, pcall(safetensors.save, path, tensors,
+        { format = "pt", ["lunet.layout"] = "torch", ["lunet.version"] = core.version }))
+      return self
+    end
+    rethrow(2, who, pcall(safetensors.save, path, parameter_tensors(self, {}),
       { format = "lunet.parameters", ["lunet.version"] = core.version }))
     return self
+  end
+
+  -- load PyTorch-layout tensors into the model, all checked first
+  local function load_torch_tensors(self, tensors, path, who)
+    local todo = {}
+    for _, e in ipairs(torch_entries(self, who)) do
+      local name, shape, v = e[1], e[2], tensors[e[1]]
+      if v == nil then error(string.format("%s: %s: tensor '%s' is missing", who, path, name), 3) end
+      if shape == "I64" then
+        if math.type(v) ~= "integer" or v < 0 then
+          error(string.format("%s: %s: tensor '%s' must be a non-negative I64 scalar", who, path, name), 3)
+        end
+      else
+        if math.type(v) then error(string.format("%s: %s: tensor '%s' is an I64 scalar, expected F32 %s", who,
+          path, name, table.concat(shape, "x")), 3) end
+        local got = table.concat({ v:shape() }, "x")
+        if got ~= table.concat(shape, "x") then
+          error(string.format("%s: %s: tensor '%s' is %s, the model needs %s", who, path, name, got,
+            table.concat(shape, "x")), 3)
+        end
+      end
+      todo[#todo + 1] = { e[4], v }
+    end
+    for _, pair in ipairs(todo) do pair[1](pair[2]) end
   end
 
   -- copy the parameters found in `tensors` into the model, all checked first
@@ -67,6 +164,8 @@ return function(M, methods, h)
         local t = tensors[name]
         if t == nil then error(string.format("%s: %s: tensor '%s' is missing (layer %d, %s)", who, path, name, i,
           describe(l)), 3) end
+        if math.type(t) then error(string.format("%s: %s: tensor '%s' is an I64 scalar, layer %d (%s) needs F32",
+          who, path, name, i, describe(l)), 3) end
         if table.concat({ t:shape() }, "x") ~= table.concat({ want:shape() }, "x") then
           error(string.format("%s: %s: tensor '%s' is %s, layer %d (%s) needs %s", who, path, name,
             table.concat({ t:shape() }, "x"), i, describe(l), table.concat({ want:shape() }, "x")), 3)
@@ -78,13 +177,15 @@ return function(M, methods, h)
   end
 
   --- model:load_parameters(path): weights and biases from a safetensors file
-  function methods.load_parameters(self, path, ...)
+  function methods.load_parameters(self, path, options, ...)
     local who = "Model:load_parameters"
-    checkcall(self, who, 1, select("#", ...) + 1)
+    checkcall(self, who, 2, select("#", ...) + 2)
     if type(path) ~= "string" then error(who .. ": path must be a string", 2) end
     if not self.finalized then error(who .. ": call model:finalize() first", 2) end
+    local layout = layout_of(options, who)
     local tensors = rethrow(2, who, pcall(safetensors.load, path))
-    load_parameter_tensors(self, tensors, path, who)
+    if layout == "torch" then load_torch_tensors(self, tensors, path, who)
+    else load_parameter_tensors(self, tensors, path, who) end
     return self
   end
 
@@ -217,6 +318,7 @@ return function(M, methods, h)
   local function expect_tensor(tensors, name, shape, desc, bad)
     local t = tensors[name]
     if t == nil then bad(string.format("tensor '%s' is missing (%s)", name, desc)) end
+    if math.type(t) then bad(string.format("tensor '%s' is an I64 scalar, %s needs F32", name, desc)) end
     if table.concat({ t:shape() }, "x") ~= table.concat(shape, "x") then
       bad(string.format("tensor '%s' is %s, %s needs %s", name, shapestr(t), desc, table.concat(shape, "x")))
     end
@@ -252,6 +354,7 @@ return function(M, methods, h)
           local name = string.format("layers.%d.%s", i, w[1])
           local t = tensors[name]
           if t == nil then bad(string.format("tensor '%s' is missing (%s)", name, desc)) end
+          if math.type(t) then bad(string.format("tensor '%s' is an I64 scalar, %s needs F32", name, desc)) end
           local r, c, more = t:shape()
           if more or r ~= w[2] or c ~= w[3] then
             bad(string.format("tensor '%s' is %s, %s needs %dx%d", name, shapestr(t), desc, w[2], w[3]))
@@ -410,8 +513,8 @@ return function(M, methods, h)
     local model = build(spec)
     load_parameter_tensors(model, tensors, path, who)
     if spec.generator ~= nil then
-      local ok, err = pcall(model._set_rng_state, model, spec.generator)
-      if not ok then bad(tostring(err):gsub("^Model.load: generator: ", "generator: ")) end
+      local set, err = pcall(model._set_rng_state, model, spec.generator)
+      if not set then bad((tostring(err):gsub("^Model.load: generator: ", "generator: "))) end
     else
       model:seed(0) -- a file from before models owned generators
     end

@@ -137,10 +137,34 @@ size_t ln_json_nul_escape(const char *s, size_t len) {
 }
 
 /* validate one tensor entry e named t->name into t */
+/* the data_offsets of t, checked against its size and the data section */
+static int parse_offsets(ln_StTensor *t, const cJSON *offs, uint64_t data_len, char *err, size_t errlen) {
+  char sb[160];
+  uint64_t b, en, bytes = t->i64 ? 8 : 4 * t->numel;
+  if (offs == NULL) return fail(err, errlen, "tensor '%s': missing data_offsets", t->name);
+  if (!cJSON_IsArray(offs) || cJSON_GetArraySize(offs) != 2 || !juint(offs->child, &b) ||
+      !juint(offs->child->next, &en))
+    return fail(err, errlen, "tensor '%s': data_offsets must be two non-negative integers [begin, end]",
+                t->name);
+  t->begin = b; t->end = en;
+  if (b > en)
+    return fail(err, errlen, "tensor '%s': data_offsets [%llu, %llu] end before they begin", t->name,
+                (unsigned long long)b, (unsigned long long)en);
+  if (en > data_len)
+    return fail(err, errlen, "tensor '%s': data_offsets [%llu, %llu] exceed the data section (%llu bytes)",
+                t->name, (unsigned long long)b, (unsigned long long)en, (unsigned long long)data_len);
+  if (en - b != bytes)
+    return fail(err, errlen,
+                "tensor '%s': data_offsets [%llu, %llu] hold %llu bytes but shape %s needs %llu",
+                t->name, (unsigned long long)b, (unsigned long long)en, (unsigned long long)(en - b),
+                t->i64 ? "[] (I64)" : shapestr(t, sb, sizeof sb), (unsigned long long)bytes);
+  return 0;
+}
+
 static int parse_tensor(const cJSON *e, uint64_t data_len, ln_StTensor *t, char *err, size_t errlen) {
   const cJSON *dtype, *shape, *offs, *d;
-  char sb[160], vb[40];
-  uint64_t v, b, en;
+  char vb[40];
+  uint64_t v;
   int i, n;
   if (!cJSON_IsObject(e))
     return fail(err, errlen, "tensor '%s': entry is %s, expected an object", t->name, jtype(e));
@@ -156,9 +180,19 @@ static int parse_tensor(const cJSON *e, uint64_t data_len, ln_StTensor *t, char 
   if (dtype == NULL) return fail(err, errlen, "tensor '%s': missing dtype", t->name);
   if (!cJSON_IsString(dtype))
     return fail(err, errlen, "tensor '%s': dtype is %s, expected a string", t->name, jtype(dtype));
-  if (strcmp(dtype->valuestring, "F32") != 0)
-    return fail(err, errlen, "tensor '%s': dtype %.32s not supported (only F32)", t->name, dtype->valuestring);
+  t->i64 = strcmp(dtype->valuestring, "I64") == 0;
+  if (strcmp(dtype->valuestring, "F32") != 0 && !t->i64)
+    return fail(err, errlen, "tensor '%s': dtype %.32s not supported (only F32, and I64 scalars)", t->name,
+                dtype->valuestring);
   if (shape == NULL) return fail(err, errlen, "tensor '%s': missing shape", t->name);
+  if (t->i64 && (!cJSON_IsArray(shape) || cJSON_GetArraySize(shape) != 0))
+    return fail(err, errlen, "tensor '%s': an I64 tensor must be a scalar (shape [])", t->name);
+  if (t->i64) {
+    t->ndim = 0;
+    t->numel = 1;
+    for (i = 0; i < LN_ST_MAXDIM; i++) t->dims[i] = 1;
+    return parse_offsets(t, offs, data_len, err, errlen);
+  }
   if (!cJSON_IsArray(shape))
     return fail(err, errlen, "tensor '%s': shape is %s, expected an array of 1 to %d positive integers",
                 t->name, jtype(shape), LN_ST_MAXDIM);
@@ -178,24 +212,7 @@ static int parse_tensor(const cJSON *e, uint64_t data_len, ln_StTensor *t, char 
     t->numel *= v;
   }
   for (; i < LN_ST_MAXDIM; i++) t->dims[i] = 1;
-  if (offs == NULL) return fail(err, errlen, "tensor '%s': missing data_offsets", t->name);
-  if (!cJSON_IsArray(offs) || cJSON_GetArraySize(offs) != 2 || !juint(offs->child, &b) ||
-      !juint(offs->child->next, &en))
-    return fail(err, errlen, "tensor '%s': data_offsets must be two non-negative integers [begin, end]",
-                t->name);
-  t->begin = b; t->end = en;
-  if (b > en)
-    return fail(err, errlen, "tensor '%s': data_offsets [%llu, %llu] end before they begin", t->name,
-                (unsigned long long)b, (unsigned long long)en);
-  if (en > data_len)
-    return fail(err, errlen, "tensor '%s': data_offsets [%llu, %llu] exceed the data section (%llu bytes)",
-                t->name, (unsigned long long)b, (unsigned long long)en, (unsigned long long)data_len);
-  if (en - b != 4 * t->numel)
-    return fail(err, errlen,
-                "tensor '%s': data_offsets [%llu, %llu] hold %llu bytes but shape %s needs %llu",
-                t->name, (unsigned long long)b, (unsigned long long)en, (unsigned long long)(en - b),
-                shapestr(t, sb, sizeof sb), (unsigned long long)(4 * t->numel));
-  return 0;
+  return parse_offsets(t, offs, data_len, err, errlen);
 }
 
 /* validate __metadata__ (m) into h->meta */
@@ -360,6 +377,17 @@ static int build(cJSON *root, ln_StHeader *h, uint64_t *data_len, char *err, siz
       return fail(err, errlen, "tensor names must be non-empty strings other than __metadata__");
     if (!ln_st_utf8ok(t->name, strlen(t->name)))
       return fail(err, errlen, "tensor name '%s' is not valid UTF-8", t->name);
+    if (t->i64) {
+      t->numel = 1;
+      t->begin = at;
+      t->end = at = at + 8;
+      e = cJSON_AddObjectToObject(root, t->name);
+      if (e == NULL || cJSON_AddStringToObject(e, "dtype", "I64") == NULL ||
+          cJSON_AddArrayToObject(e, "shape") == NULL || (o = cJSON_AddArrayToObject(e, "data_offsets")) == NULL ||
+          !addu64(o, t->begin) || !addu64(o, t->end))
+        return fail(err, errlen, "out of memory");
+      continue;
+    }
     if (t->ndim < 1 || t->ndim > LN_ST_MAXDIM)
       return fail(err, errlen, "tensor '%s' has %d dimensions (only 1 to %d supported)", t->name, t->ndim,
                   LN_ST_MAXDIM);

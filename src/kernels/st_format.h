@@ -7,8 +7,9 @@
 ** JSON maps tensor names to {"dtype": "F32", "shape": [..], "data_offsets":
 ** [begin, end]} (offsets into the data section) plus an optional
 ** "__metadata__" object of string -> string.  Only F32 tensors of 1 to 4
-** positive dimensions are accepted, and the data section must be covered
-** by the tensors exactly (no holes, no overlaps).
+** positive dimensions are accepted, and I64 scalars (shape [], 8 bytes:
+** PyTorch's batch-norm num_batches_tracked), and the data section must be
+** covered by the tensors exactly (no holes, no overlaps).
 */
 #ifndef LN_ST_FORMAT_H
 #define LN_ST_FORMAT_H
@@ -22,6 +23,7 @@
 
 typedef struct ln_StTensor {
   const char *name;
+  int i64;                /* 1: an I64 scalar (ndim 0, numel 1, 8 bytes) */
   int ndim;
   uint64_t dims[LN_ST_MAXDIM];
   uint64_t numel;
