@@ -415,10 +415,13 @@ end
 
 model_mt.__tostring = function(self) return self:summary_string() end
 
--- saving and loading (lua/lunet/model_files.lua), with the helpers above
-require("lunet.model_files")(M, methods, {
+-- saving and loading (lua/lunet/model_files.lua) and C source export
+-- (lua/lunet/export_c.lua), with the helpers above
+local helpers = {
   checkcall = checkcall, kind = kind, typename = typename, rethrow = rethrow, isfinite = isfinite,
   shapestr = shapestr, describe = describe, is_lua_layer = is_lua_layer, lua_params = lua_params,
-})
+}
+require("lunet.model_files")(M, methods, helpers)
+require("lunet.export_c")(M, methods, helpers)
 
 return M
