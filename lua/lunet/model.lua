@@ -423,5 +423,6 @@ local helpers = {
 }
 require("lunet.model_files")(M, methods, helpers)
 require("lunet.export_c")(M, methods, helpers)
+require("lunet.export_onnx")(M, methods, helpers)
 
 return M
