@@ -250,10 +250,17 @@ describe("lunet.BatchNormalization", function()
     bncheck({ 4, 2, 3, 3 }, false)
   end)
 
-  it("refuses to train on one value per feature and names shapes", function()
-    local bn = lunet.BatchNormalization()
-    raises({ "BatchNormalization:forward: inputs are 1x4", "more than one value per feature" }, bn.forward, bn,
-           lunet.ones(1, 4))
+  it("trains on one value per feature (a last batch of 1) without touching the running values; names shapes",
+     function()
+    local bn = lunet.BatchNormalization { features = 4 }
+    bn.biases = lunet.tensor { { 1, 2, 3, 4 } }
+    local y = bn:forward(lunet.tensor { { 5, -1, 7, 0 } })
+    assert.same({ { 1, 2, 3, 4 } }, y:totable())
+    assert.same({ { 0, 0, 0, 0 } }, bn.running_mean:totable())
+    assert.same({ { 1, 1, 1, 1 } }, bn.running_var:totable())
+    assert.equal(0, bn.num_batches_tracked)
+    bn:backward(lunet.ones(1, 4))
+    assert.same({ { 0, 0, 0, 0 } }, bn.dinputs:totable())
     bn:forward(lunet.randn(2, 4))
     raises({ "BatchNormalization:forward: inputs are 2x5", "expects 4 features" }, bn.forward, bn, lunet.ones(2, 5))
     raises("option 'momentum' must be in [0, 1]", lunet.BatchNormalization, { momentum = 2 })

@@ -6,7 +6,7 @@
 ** Conv2D is an im2row matrix product over blocks of samples that stay in
 ** cache, shared between the state's threads (ln_run_parts); the weight
 ** gradient sums fixed groups of samples in order, so results depend on the
-** batch but not on the thread count (see conv_block below).
+** batch but not on the thread count (see ln_conv_block).
 */
 #include <stdio.h>
 #include <string.h>
@@ -108,22 +108,15 @@ static void conv_check(lua_State *L, const Conv2D *c, const ln_Tensor *in, ln_Co
 }
 
 /* Work is cut by samples.  Each thread takes blocks of `blk` samples whose
-** patches, their gradient and the product rows fit BLOCK_BYTES (so they
+** patches, their gradient and the product rows fit 256 KB (so they
 ** stay in the core's L2 cache between the steps that write and read them),
 ** and runs patches -> product -> image on one block at a time.  The weight
 ** gradient sums over groups of `grp` samples (whole blocks, at least
 ** GROUP_ROWS patch rows), one partial product per group, which one thread
 ** accumulates block by block; the partials are then added in group order.
-** Blocks and groups depend on the geometry and the batch only, so every
-** thread count gives the same numbers. */
-#define BLOCK_BYTES ((size_t)256 * 1024)
+** Blocks (ln_conv_block, LN_CONV_BLOCK_BYTES) and groups depend on the
+** geometry and the batch only, so every thread count gives the same numbers. */
 #define GROUP_ROWS 1024
-
-static size_t conv_block(const ln_ConvGeom *g) {
-  size_t ohw = g->oh * g->ow, ckk = g->c * g->kh * g->kw;
-  size_t per = ohw * (2 * ckk + g->out) * sizeof(float), s = BLOCK_BYTES / (per ? per : 1);
-  return s < 1 ? 1 : s > g->n ? g->n : s;
-}
 
 static size_t conv_group(const ln_ConvGeom *g, size_t blk) {
   size_t ohw = g->oh * g->ow, need = (GROUP_ROWS + ohw - 1) / ohw, grp = (need + blk - 1) / blk * blk;
@@ -223,7 +216,7 @@ static void conv_backward_job(ln_Pool *p, void *arg, int part, int parts) {
 /* the job's blocking and scratch (one slot per thread that may run it) */
 static void conv_prepare(lua_State *L, int self, ConvJob *j) {
   size_t ckk = j->g.c * j->g.kh * j->g.kw, rows;
-  j->blk = conv_block(&j->g);
+  j->blk = ln_conv_block(&j->g);
   j->grp = conv_group(&j->g, j->blk);
   rows = j->blk * j->g.oh * j->g.ow;
   j->slot = rows * (2 * ckk + j->g.out);
@@ -496,6 +489,9 @@ static void pool_check(lua_State *L, const MaxPool *m, const ln_Tensor *in, size
     if (in->ndim != 4) ln_error(L, "%s: inputs are %s, expected N x C x H x W images (%s)", who, ln_shapestr(in, sa), desc);
     ln_error(L, "%s: inputs are %s: %s (%s)", who, ln_shapestr(in, sa), err, desc);
   }
+  if (in->dims[2] * in->dims[3] >= ((size_t)1 << 24)) /* the maxima's positions are kept as floats */
+    ln_error(L, "%s: inputs are %s: images of 2^24 pixels or more are more than MaxPool2D takes", who,
+             ln_shapestr(in, sa));
 }
 
 static ln_Tensor *pool_forward(lua_State *L, int self, int in_idx, int training, const char *who) {

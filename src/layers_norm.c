@@ -5,6 +5,8 @@
 ** training normalises with the batch's mean and biased variance and keeps
 ** running = momentum * running + (1 - momentum) * batch (the unbiased
 ** variance for running_var, as PyTorch); inference uses the running values.
+** A training batch with one value per feature (a last batch of 1) gives the
+** shift and leaves the running values as they were (PyTorch raises there).
 ** The sizes follow the first input (or the model's declared Input), or the
 ** option `features`.  Kernels: src/kernels/conv.h.
 */
@@ -153,9 +155,7 @@ static ln_Tensor *bn_forward(lua_State *L, int self, int in_idx, int training, c
   in = ln_argtensor(L, in_idx, "inputs", who);
   memset(&j, 0, sizeof j);
   bn_check(L, self, b, in, &j, who);
-  if (training && j.n * j.inner < 2)
-    ln_error(L, "%s: inputs are %s: training needs more than one value per feature to estimate its variance "
-             "(use a batch of 2 or more, or training = false)", who, ln_shapestr(in, sa));
+  (void)sa;
   out = ln_getuv(L, self, LN_UV_OUTPUT);
   if (out && ln_overlaps(out, in)) { lua_pushnil(L); ln_setuv(L, self, LN_UV_OUTPUT); }
   out = ln_buffer_like(L, self, LN_UV_OUTPUT, in);
@@ -174,7 +174,7 @@ static ln_Tensor *bn_forward(lua_State *L, int self, int in_idx, int training, c
   j.mean = ln_buffer2(L, self, UV_STATS, 2, j.ch)->data;
   j.var = j.mean + j.ch;
   ln_run_parts(L, bn_forward_job, &j, 4.0 * (double)in->numel);
-  if (training) {
+  if (training && j.n * j.inner > 1) { /* one value per feature (a last batch of 1) tells nothing of the variance */
     size_t f, m = j.n * j.inner;
     double mo = b->momentum, unbias = (double)m / (double)(m - 1);
     for (f = 0; f < j.ch; f++) {

@@ -56,6 +56,18 @@ do
   m:train(X, y, { epochs = 1, batch_size = 100, verbose = 0 })
   save("wide", m, X)
 end
+-- a CNN: Conv2D with "same" padding and stride 2, batch norm on images,
+-- MaxPool2D, a second Conv2D, Flatten, Dense; batch norm on a matrix
+do
+  local X = lunet.randn(301, 1, 12, 10)
+  local y = lunet.tensor((function() local t = {} for i = 1, 301 do t[i] = i % 5 + 1 end return t end)())
+  local m = build({ lunet.Input(1, 12, 10), lunet.Conv2D(1, 4, 3, { padding = "same", stride = 2 }),
+    lunet.BatchNormalization(), lunet.ReLU(), lunet.MaxPool2D(2), lunet.Conv2D(4, 6, 2), lunet.ReLU(),
+    lunet.Flatten(), lunet.Dropout(0.1), lunet.Dense(12, 8), lunet.BatchNormalization(), lunet.Dense(8, 5),
+    lunet.Softmax() }, lunet.CategoricalCrossentropy(), lunet.CategoricalAccuracy())
+  m:train(X, y, { epochs = 2, batch_size = 50, verbose = 0 })
+  save("cnn", m, X)
+end
 -- a Lua layer: saved by Lua, refused by the C API
 do
   local Id = {}

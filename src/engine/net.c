@@ -20,6 +20,21 @@ static int jsonnumber(const ln_OpSpec *s, const char *key, double *v) {
   return 1;
 }
 
+/* element idx of the entry's list key (ln_OpSpec.element) */
+static int jsonelement(const ln_OpSpec *s, const char *key, int idx, double *v) {
+  const cJSON *list = cJSON_GetObjectItemCaseSensitive((const cJSON *)s->entry, key);
+  const cJSON *item = cJSON_IsArray(list) ? cJSON_GetArrayItem(list, idx) : NULL;
+  if (!cJSON_IsNumber(item)) return 0;
+  *v = item->valuedouble;
+  return 1;
+}
+
+/* the entry's string key (ln_OpSpec.string) */
+static const char *jsonstring(const ln_OpSpec *s, const char *key) {
+  const cJSON *item = cJSON_GetObjectItemCaseSensitive((const cJSON *)s->entry, key);
+  return cJSON_IsString(item) ? item->valuestring : NULL;
+}
+
 /* the tensor of the header named name, or NULL */
 static const ln_StTensor *findtensor(const ln_StHeader *h, const char *name) {
   size_t i;
@@ -72,20 +87,18 @@ static int buildnodes(ln_Net *net, const cJSON *layers, char *err, size_t errlen
     }
     nd->op = ln_op_find(type->valuestring);
     if (nd->op == NULL) {
-      static const char *const later[] = { "Conv2D", "MaxPool2D", "Flatten", "BatchNormalization", NULL };
-      int k;
-      for (k = 0; later[k]; k++)
-        if (strcmp(type->valuestring, later[k]) == 0) {
-          snprintf(err, errlen, "layer %d is a %s, which the C API does not run yet (it runs Dense, Dropout, "
-                   "Input and the activations; convolutional models run in Lua)", i + 1, later[k]);
-          return -1;
-        }
       snprintf(err, errlen, "layer %d has unknown type %.40s", i + 1, type->valuestring);
       return -1;
     }
     spec.entry = entry;
     spec.number = jsonnumber;
+    spec.element = jsonelement;
+    spec.string = jsonstring;
     nd->in = prev;
+    if (i > 0) { /* the previous node's row shape */
+      nd->ind = net->node[i - 1].ond;
+      memcpy(nd->ishape, net->node[i - 1].oshape, sizeof nd->ishape);
+    }
     if (nd->op->setup(nd, &spec, e, sizeof e) != 0) {
       snprintf(err, errlen, "layer %d (%s): %s", i + 1, nd->op->name, e);
       return -1;
@@ -109,7 +122,49 @@ static int buildnodes(ln_Net *net, const cJSON *layers, char *err, size_t errlen
     if (net->node[i].in > net->maxw) net->maxw = net->node[i].in;
     if (net->node[i].out > net->maxw) net->maxw = net->node[i].out;
   }
+  if (net->maxw > LN_NET_MAXW) {
+    snprintf(err, errlen, "a row of %zu values is more than the C API takes (%zu)", net->maxw, (size_t)LN_NET_MAXW);
+    return -1;
+  }
+  for (i = 0; i < net->n; i++)
+    if (net->node[i].scratch > LN_NET_MAXW * (size_t)LN_NET_BLOCK) {
+      snprintf(err, errlen, "layer %d (%s) needs more scratch than the C API takes", i + 1, net->node[i].op->name);
+      return -1;
+    }
+  /* rows a block: 256, fewer (a multiple of LN_GEMM_MB) for wide rows, so a
+  ** part's three buffers stay near 12 MB; scratch for the widest need */
+  net->block = LN_NET_BLOCK;
+  while (net->block > LN_GEMM_MB && net->block * net->maxw > ((size_t)1 << 20)) net->block -= LN_GEMM_MB;
+  net->scratch = net->block * net->maxw;
+  for (i = 0; i < net->n; i++)
+    if (net->node[i].scratch > net->scratch) net->scratch = net->node[i].scratch;
   return 0;
+}
+
+/* does the file's tensor t have the nd sizes dims (and F32 values)? */
+static int sameshape(const ln_StTensor *t, int nd, const size_t *dims) {
+  int k;
+  if (t->i64 || t->ndim != nd) return 0;
+  for (k = 0; k < nd; k++)
+    if (t->dims[k] != (uint64_t)dims[k]) return 0;
+  return 1;
+}
+
+/* "2x3x3" of sizes (an I64 scalar: "[]") */
+static char *dimstr(int nd, const uint64_t *dims, char *buf) {
+  int k, at = 0;
+  buf[0] = '\0';
+  if (nd == 0) return strcpy(buf, "[]");
+  for (k = 0; k < nd && k < 4; k++) at += snprintf(buf + at, (size_t)(96 - at), k ? "x%llu" : "%llu",
+                                                    (unsigned long long)dims[k]);
+  return buf;
+}
+
+static char *dimstr64(int nd, const size_t *dims, char *buf) {
+  uint64_t d[4];
+  int k;
+  for (k = 0; k < nd && k < 4; k++) d[k] = dims[k];
+  return dimstr(nd, d, buf);
 }
 
 /* each node's parameters from the file's tensors (layers.<i>.<name>) */
@@ -126,10 +181,10 @@ static int loadparams(ln_Net *net, const ln_StHeader *h, const unsigned char *da
         snprintf(err, errlen, "tensor '%s' is missing (layer %d, %s)", name, i + 1, describe(nd, d, sizeof d));
         return -1;
       }
-      if (t->ndim != 2 || t->dims[0] != nd->prows[k] || t->dims[1] != nd->pcols[k]) {
-        snprintf(err, errlen, "tensor '%s' has %d dimensions (%llu x %llu ...), layer %d (%s) needs %zux%zu", name,
-                 t->ndim, (unsigned long long)t->dims[0], (unsigned long long)(t->ndim > 1 ? t->dims[1] : 0),
-                 i + 1, describe(nd, d, sizeof d), nd->prows[k], nd->pcols[k]);
+      if (!sameshape(t, nd->pnd[k], nd->pdims[k])) {
+        char want[96], got[96];
+        snprintf(err, errlen, "tensor '%s' is %s, layer %d (%s) needs %s", name, dimstr(t->ndim, t->dims, got),
+                 i + 1, describe(nd, d, sizeof d), dimstr64(nd->pnd[k], nd->pdims[k], want));
         return -1;
       }
       nd->param[k] = (float *)malloc((size_t)t->numel * sizeof(float) + 1);
@@ -211,10 +266,10 @@ typedef struct Run {
 
 /* rows [r0, r1) through every node, in blocks, with part's buffers */
 static void runrows(const ln_Net *net, int part, const float *x, float *out, size_t r0, size_t r1) {
-  size_t blk = (size_t)LN_NET_BLOCK * net->maxw, s;
-  float *a = net->buf + (size_t)part * 3 * blk, *b = a + blk, *scratch = b + blk;
-  for (s = r0; s < r1; s += LN_NET_BLOCK) {
-    size_t m = r1 - s < LN_NET_BLOCK ? r1 - s : LN_NET_BLOCK;
+  size_t blk = net->block * net->maxw, s;
+  float *a = net->buf + (size_t)part * (2 * blk + net->scratch), *b = a + blk, *scratch = b + blk;
+  for (s = r0; s < r1; s += net->block) {
+    size_t m = r1 - s < net->block ? r1 - s : net->block;
     const float *in = x + s * net->inputs;
     int i;
     for (i = 0; i < net->n; i++) {
@@ -240,7 +295,7 @@ static void runpart(ln_Pool *p, void *arg, int part, int parts) {
 static int reserve(ln_Net *net, int parts) {
   float *nb;
   if (net->bufparts >= parts) return 0;
-  nb = (float *)realloc(net->buf, (size_t)parts * 3 * LN_NET_BLOCK * net->maxw * sizeof(float));
+  nb = (float *)realloc(net->buf, (size_t)parts * (2 * net->block * net->maxw + net->scratch) * sizeof(float));
   if (nb == NULL) return -1;
   net->buf = nb;
   net->bufparts = parts;
@@ -262,7 +317,7 @@ int ln_net_run(ln_Net *net, const float *x, size_t rows, float *out, int threads
     parts = ln_pool_parts(net->poolparts ? &net->pool : NULL);
   }
   if (reserve(net, parts) != 0) {
-    snprintf(err, errlen, "out of memory for %d parts of %d x %zu floats", parts, LN_NET_BLOCK * 3, net->maxw);
+    snprintf(err, errlen, "out of memory for %d parts of %zu x %zu floats", parts, net->block * 3, net->maxw);
     return -1;
   }
   r.net = net;

@@ -18,15 +18,18 @@
 #include "op.h"
 #include "pool.h"
 
-#define LN_NET_BLOCK 256   /* rows per block of a part (a multiple of LN_GEMM_MB) */
+#define LN_NET_BLOCK 256   /* rows per block of a part at most (a multiple of LN_GEMM_MB) */
 #define LN_NET_MAXLAYERS 4096
+#define LN_NET_MAXW ((size_t)1 << 28) /* values a row of any layer at most (1 GiB of floats) */
 
 typedef struct ln_Net {
   int n;                   /* nodes */
   ln_Node *node;
   size_t inputs, outputs;  /* values per row */
   size_t maxw;             /* widest row of any node */
-  float *buf;              /* per part: 3 blocks of LN_NET_BLOCK x maxw floats */
+  size_t block;            /* rows a block (LN_NET_BLOCK, less for wide rows; a multiple of LN_GEMM_MB) */
+  size_t scratch;          /* floats of a part's scratch (block x maxw, or a node's larger need) */
+  float *buf;              /* per part: 2 blocks of block x maxw floats and the scratch */
   int bufparts;            /* parts buf has room for */
   ln_Pool pool;
   int poolparts;           /* parts the pool was started with (0: none) */

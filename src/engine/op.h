@@ -7,9 +7,9 @@
 ** Adding a kind: write ops/<kind>.c with its ln_OpDef (name as the model
 ** file writes it, parameter names, setup from the architecture entry,
 ** forward over a block of rows), and list it in ops/registry.c.  Today the
-** ops carry inference (the C API, src/lunet_c.h); training still runs in the
-** Lua-facing layers (src/layers.c, src/activations.c) and the plan
-** (plan.c), which are to move onto these tables (doc/design.md).
+** ops carry inference (the C API, src/lunet_c.h) over the same kernels as
+** the Lua-facing layers (src/layers*.c, src/activations.c), which with the
+** plan (plan.c) still carry training (doc/design.md).
 */
 #ifndef LUNET_OP_H
 #define LUNET_OP_H
@@ -24,9 +24,13 @@ typedef struct ln_OpDef ln_OpDef;
 typedef struct ln_Node {
   const ln_OpDef *op;
   size_t in, out;                       /* values per row in and out (0: not known yet) */
+  int ind, ond;                         /* a row's shape in and out: sizes of ishape / oshape (0: flat or unknown) */
+  size_t ishape[3], oshape[3];          /* (images: c, h, w) */
   float *param[LN_OP_MAXPARAMS];        /* owned by the network; op->params[k] names param k */
-  size_t prows[LN_OP_MAXPARAMS], pcols[LN_OP_MAXPARAMS]; /* their shapes (rows x cols) */
-  double setting[4];                    /* the kind's numbers (Dense: n_inputs, n_neurons; Dropout: rate) */
+  int pnd[LN_OP_MAXPARAMS];             /* their shapes: pnd[k] sizes in pdims[k] */
+  size_t pdims[LN_OP_MAXPARAMS][4];
+  size_t scratch;                       /* floats of scratch forward needs beyond rows x out (0: none) */
+  double setting[8];                    /* the kind's numbers (Dense: n_inputs, n_neurons; Conv2D: kernel, ...) */
 } ln_Node;
 
 /* the architecture entry of a node, as its op reads it: number(key, &v)
@@ -34,6 +38,10 @@ typedef struct ln_Node {
 typedef struct ln_OpSpec {
   const void *entry;
   int (*number)(const struct ln_OpSpec *s, const char *key, double *v);
+  /* element idx (0-based) of the entry's list of numbers key, as number() */
+  int (*element)(const struct ln_OpSpec *s, const char *key, int idx, double *v);
+  /* the entry's string key, or NULL */
+  const char *(*string)(const struct ln_OpSpec *s, const char *key);
 } ln_OpSpec;
 
 struct ln_OpDef {
@@ -44,13 +52,13 @@ struct ln_OpDef {
   ** 0: decided by a later layer); 0, or -1 with a reason in err */
   int (*setup)(ln_Node *n, const ln_OpSpec *spec, char *err, size_t errlen);
   /* inference over rows rows of in (rows x n->in) into out (rows x n->out);
-  ** scratch holds rows x n->out floats; out never aliases in */
+  ** scratch holds max(rows x n->out, n->scratch) floats; out never aliases in */
   void (*forward)(const ln_Node *n, size_t rows, const float *in, float *out, float *scratch);
 };
 
 /* the kinds (one file each in ops/) */
 extern const ln_OpDef ln_op_dense, ln_op_relu, ln_op_sigmoid, ln_op_softmax, ln_op_linear, ln_op_dropout,
-                      ln_op_input;
+                      ln_op_input, ln_op_conv2d, ln_op_maxpool2d, ln_op_flatten, ln_op_batchnorm;
 
 /* setup of the kinds whose output is as wide as their input */
 int ln_op_keepwidth(ln_Node *n, const ln_OpSpec *s, char *err, size_t errlen);

@@ -6,6 +6,12 @@
 #include "conv.h"
 #include "kernels.h"
 
+size_t ln_conv_block(const ln_ConvGeom *g) {
+  size_t ohw = g->oh * g->ow, ckk = g->c * g->kh * g->kw;
+  size_t per = ohw * (2 * ckk + g->out) * sizeof(float), s = LN_CONV_BLOCK_BYTES / (per ? per : 1);
+  return s < 1 ? 1 : s > g->n ? g->n : s;
+}
+
 size_t ln_conv_outsize(size_t in, size_t k, size_t stride, size_t pad_total) {
   if (in + pad_total < k) return 0;
   return (in + pad_total - k) / stride + 1;

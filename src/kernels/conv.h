@@ -28,6 +28,12 @@ typedef struct ln_ConvGeom {
   size_t oh, ow;          /* output rows and columns */
 } ln_ConvGeom;
 
+/* samples a block of a convolution's work: as many as keep its patches,
+** their gradient and the product rows within LN_CONV_BLOCK_BYTES (so they
+** stay in a core's L2 cache), at least 1, at most n */
+#define LN_CONV_BLOCK_BYTES ((size_t)256 * 1024)
+size_t ln_conv_block(const ln_ConvGeom *g);
+
 /* output size of one axis: in + pads - k over stride, plus one; 0 when the
 ** kernel does not fit */
 size_t ln_conv_outsize(size_t in, size_t k, size_t stride, size_t pad_total);

@@ -20,10 +20,11 @@ static int dense_setup(ln_Node *n, const ln_OpSpec *s, char *err, size_t errlen)
   if (size(s, "n_inputs", &in, err, errlen) || size(s, "n_neurons", &out, err, errlen)) return -1;
   n->in = in;
   n->out = out;
-  n->prows[0] = in;
-  n->pcols[0] = out;
-  n->prows[1] = 1;
-  n->pcols[1] = out;
+  n->pnd[0] = n->pnd[1] = 2;
+  n->pdims[0][0] = in;
+  n->pdims[0][1] = out;
+  n->pdims[1][0] = 1;
+  n->pdims[1][1] = out;
   return 0;
 }
 

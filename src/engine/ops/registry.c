@@ -4,7 +4,8 @@
 #include "../op.h"
 
 static const ln_OpDef *const ops[] = {
-  &ln_op_dense, &ln_op_relu, &ln_op_sigmoid, &ln_op_softmax, &ln_op_linear, &ln_op_dropout, &ln_op_input, NULL
+  &ln_op_dense, &ln_op_relu, &ln_op_sigmoid, &ln_op_softmax, &ln_op_linear, &ln_op_dropout, &ln_op_input,
+  &ln_op_conv2d, &ln_op_maxpool2d, &ln_op_flatten, &ln_op_batchnorm, NULL
 };
 
 const ln_OpDef *ln_op_find(const char *name) {

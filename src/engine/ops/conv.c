@@ -1,0 +1,215 @@
+/* ops/conv.c: the image kinds of the engine (inference): Conv2D, MaxPool2D,
+** Flatten and BatchNormalization, over the kernels Lua's layers use
+** (kernels/conv.h).  A row is one image, c x h x w values; the shapes come
+** from the model's Input(c, h, w) through each node's ishape/oshape. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include "../op.h"
+#include "../../kernels/conv.h"
+#include "../../kernels/kernels.h"
+
+/* a positive (or, with allow0, non-negative) integer of the entry: number
+** key, or element idx of list key */
+static int getint(const ln_OpSpec *s, const char *key, int idx, int allow0, size_t *v, char *err, size_t errlen) {
+  double d;
+  int ok = idx < 0 ? s->number(s, key, &d) : s->element(s, key, idx, &d);
+  if (!ok || !(d >= (allow0 ? 0 : 1) && d <= 1099511627776.0) || d != floor(d)) {
+    if (idx < 0) snprintf(err, errlen, "%s must be a positive integer", key);
+    else snprintf(err, errlen, "%s must be a list of 2 %s integers", key, allow0 ? "non-negative" : "positive");
+    return -1;
+  }
+  *v = (size_t)d;
+  return 0;
+}
+
+/* the node's input as c x h x w images, or -1 with a reason */
+static int needimages(const ln_Node *n, const char *kind, char *err, size_t errlen) {
+  if (n->ind != 3) {
+    snprintf(err, errlen, "%s needs images: the model must start with lunet.Input(c, h, w) for the C API", kind);
+    return -1;
+  }
+  return 0;
+}
+
+/* =============================================================== Conv2D
+** setting: 0 kh, 1 kw, 2 sh, 3 sw, 4 pt, 5 pl, 6 samples a block */
+
+static void conv_geom(const ln_Node *n, size_t rows, ln_ConvGeom *g) {
+  memset(g, 0, sizeof *g);
+  g->n = rows;
+  g->c = n->ishape[0]; g->h = n->ishape[1]; g->w = n->ishape[2];
+  g->out = n->oshape[0]; g->oh = n->oshape[1]; g->ow = n->oshape[2];
+  g->kh = (size_t)n->setting[0]; g->kw = (size_t)n->setting[1];
+  g->sh = (size_t)n->setting[2]; g->sw = (size_t)n->setting[3];
+  g->pt = (size_t)n->setting[4]; g->pl = (size_t)n->setting[5];
+}
+
+static int conv_setup(ln_Node *n, const ln_OpSpec *s, char *err, size_t errlen) {
+  size_t cin, cout, kh, kw, sh, sw, ph = 0, pw = 0, oh, ow, pt, pl;
+  const char *pad = s->string(s, "padding");
+  ln_ConvGeom g;
+  if (getint(s, "in_channels", -1, 0, &cin, err, errlen) || getint(s, "out_channels", -1, 0, &cout, err, errlen) ||
+      getint(s, "kernel", 0, 0, &kh, err, errlen) || getint(s, "kernel", 1, 0, &kw, err, errlen) ||
+      getint(s, "stride", 0, 0, &sh, err, errlen) || getint(s, "stride", 1, 0, &sw, err, errlen))
+    return -1;
+  if (pad != NULL && strcmp(pad, "same") != 0) {
+    snprintf(err, errlen, "padding must be \"same\" or a list of 2 integers");
+    return -1;
+  }
+  if (pad == NULL && (getint(s, "padding", 0, 1, &ph, err, errlen) || getint(s, "padding", 1, 1, &pw, err, errlen)))
+    return -1;
+  if (needimages(n, "Conv2D", err, errlen)) return -1;
+  if (cin > 65536 || cout > 65536 || kh > 65536 || kw > 65536 || sh > 65536 || sw > 65536 || ph > 65536 ||
+      pw > 65536) {
+    snprintf(err, errlen, "sizes beyond 65536 are more than the C API takes");
+    return -1;
+  }
+  if (n->ishape[0] != cin) {
+    snprintf(err, errlen, "expects images of %zu channels, got %zux%zux%zu", cin, n->ishape[0], n->ishape[1],
+             n->ishape[2]);
+    return -1;
+  }
+  if (pad != NULL) {
+    ln_conv_same(n->ishape[1], kh, sh, &oh, &pt);
+    ln_conv_same(n->ishape[2], kw, sw, &ow, &pl);
+  } else {
+    pt = ph; pl = pw;
+    oh = ln_conv_outsize(n->ishape[1], kh, sh, 2 * ph);
+    ow = ln_conv_outsize(n->ishape[2], kw, sw, 2 * pw);
+  }
+  if (oh == 0 || ow == 0) {
+    snprintf(err, errlen, "cannot fit its %zux%zu kernel in %zux%zu images", kh, kw, n->ishape[1], n->ishape[2]);
+    return -1;
+  }
+  n->setting[0] = (double)kh; n->setting[1] = (double)kw; n->setting[2] = (double)sh; n->setting[3] = (double)sw;
+  n->setting[4] = (double)pt; n->setting[5] = (double)pl;
+  if (oh > ((size_t)1 << 28) / ow || cout > ((size_t)1 << 28) / (oh * ow) ||
+      cin * kh * kw > ((size_t)1 << 28) / (oh * ow)) {
+    snprintf(err, errlen, "its output or patches hold too many values");
+    return -1;
+  }
+  n->ond = 3;
+  n->oshape[0] = cout; n->oshape[1] = oh; n->oshape[2] = ow;
+  n->out = cout * oh * ow;
+  n->pnd[0] = 4;
+  n->pdims[0][0] = cout; n->pdims[0][1] = cin; n->pdims[0][2] = kh; n->pdims[0][3] = kw;
+  n->pnd[1] = 2;
+  n->pdims[1][0] = 1; n->pdims[1][1] = cout;
+  conv_geom(n, (size_t)1 << 30, &g);
+  n->setting[6] = (double)ln_conv_block(&g);
+  n->scratch = (size_t)n->setting[6] * oh * ow * (cin * kh * kw + cout);
+  return 0;
+}
+
+/* as Conv2D:forward, block by block: patches, product, image */
+static void conv_forward(const ln_Node *n, size_t rows, const float *in, float *out, float *scratch) {
+  ln_ConvGeom g;
+  size_t blk = (size_t)n->setting[6], s0, ckk, ohw;
+  conv_geom(n, rows, &g);
+  ckk = g.c * g.kh * g.kw;
+  ohw = g.oh * g.ow;
+  for (s0 = 0; s0 < rows; s0 += blk) {
+    ln_ConvGeom b = g;
+    float *P = scratch, *Yr = scratch + blk * ohw * ckk;
+    b.n = rows - s0 < blk ? rows - s0 : blk;
+    ln_conv_im2row(&b, in + s0 * n->in, 0, b.n * ohw, P);
+    ln_gemm(0, 1, b.n * ohw, g.out, ckk, 1.0f, P, ckk, n->param[0], ckk, 0.0f, Yr, g.out);
+    ln_conv_rows2img(&b, Yr, n->param[1], 0, b.n, out + s0 * n->out);
+  }
+}
+
+const ln_OpDef ln_op_conv2d = { "Conv2D", 2, { "weights", "biases" }, conv_setup, conv_forward };
+
+/* ============================================================ MaxPool2D
+** setting: 0 kh, 1 kw, 2 sh, 3 sw */
+
+static int pool_setup(ln_Node *n, const ln_OpSpec *s, char *err, size_t errlen) {
+  size_t kh, kw, sh, sw;
+  if (getint(s, "size", 0, 0, &kh, err, errlen) || getint(s, "size", 1, 0, &kw, err, errlen) ||
+      getint(s, "stride", 0, 0, &sh, err, errlen) || getint(s, "stride", 1, 0, &sw, err, errlen) ||
+      needimages(n, "MaxPool2D", err, errlen))
+    return -1;
+  if (n->ishape[1] * n->ishape[2] >= ((size_t)1 << 24)) { /* the maxima's positions are floats */
+    snprintf(err, errlen, "images of %zux%zu pixels are more than MaxPool2D takes", n->ishape[1], n->ishape[2]);
+    return -1;
+  }
+  if (n->ishape[1] < kh || n->ishape[2] < kw) {
+    snprintf(err, errlen, "cannot fit its %zux%zu window in %zux%zu images", kh, kw, n->ishape[1], n->ishape[2]);
+    return -1;
+  }
+  n->setting[0] = (double)kh; n->setting[1] = (double)kw; n->setting[2] = (double)sh; n->setting[3] = (double)sw;
+  n->ond = 3;
+  n->oshape[0] = n->ishape[0];
+  n->oshape[1] = (n->ishape[1] - kh) / sh + 1;
+  n->oshape[2] = (n->ishape[2] - kw) / sw + 1;
+  n->out = n->oshape[0] * n->oshape[1] * n->oshape[2];
+  return 0;
+}
+
+/* the maxima's positions go to scratch (rows x out floats) */
+static void pool_forward(const ln_Node *n, size_t rows, const float *in, float *out, float *scratch) {
+  ln_maxpool_forward(n->ishape[1], n->ishape[2], (size_t)n->setting[0], (size_t)n->setting[1],
+                     (size_t)n->setting[2], (size_t)n->setting[3], n->oshape[1], n->oshape[2], in, 0,
+                     rows * n->ishape[0], out, scratch);
+}
+
+const ln_OpDef ln_op_maxpool2d = { "MaxPool2D", 0, { NULL }, pool_setup, pool_forward };
+
+/* ============================================================== Flatten */
+
+static int flatten_setup(ln_Node *n, const ln_OpSpec *s, char *err, size_t errlen) {
+  (void)s; (void)err; (void)errlen;
+  n->out = n->in;
+  n->ond = 0; /* a flat row */
+  return 0;
+}
+
+static void flatten_forward(const ln_Node *n, size_t rows, const float *in, float *out, float *scratch) {
+  (void)scratch;
+  memcpy(out, in, rows * n->in * sizeof(float));
+}
+
+const ln_OpDef ln_op_flatten = { "Flatten", 0, { NULL }, flatten_setup, flatten_forward };
+
+/* =================================================== BatchNormalization
+** setting: 0 epsilon, 1 features, 2 values a feature has in a row */
+
+static int bn_setup(ln_Node *n, const ln_OpSpec *s, char *err, size_t errlen) {
+  size_t f, k;
+  double eps = 1e-5;
+  if (getint(s, "features", -1, 0, &f, err, errlen)) return -1;
+  if (s->number(s, "epsilon", &eps) && !(eps > 0.0 && eps < 1e30)) {
+    snprintf(err, errlen, "epsilon must be a positive number");
+    return -1;
+  }
+  if (n->ind == 3 ? n->ishape[0] != f : (n->in != 0 && n->in != f)) {
+    snprintf(err, errlen, "has %zu features, but its input rows hold %zu values%s", f, n->in,
+             n->ind == 3 ? " as images of another channel count" : "");
+    return -1;
+  }
+  n->setting[0] = eps;
+  n->setting[1] = (double)f;
+  n->setting[2] = n->ind == 3 ? (double)(n->ishape[1] * n->ishape[2]) : 1.0;
+  if (n->in == 0) n->in = f;
+  n->out = n->in;
+  n->ond = n->ind;
+  memcpy(n->oshape, n->ishape, sizeof n->oshape);
+  for (k = 0; k < 4; k++) {
+    n->pnd[k] = 2;
+    n->pdims[k][0] = 1;
+    n->pdims[k][1] = f;
+  }
+  return 0;
+}
+
+/* as BatchNormalization:forward with training false (istd in scratch) */
+static void bn_forward(const ln_Node *n, size_t rows, const float *in, float *out, float *scratch) {
+  size_t f = (size_t)n->setting[1];
+  ln_bn_infer(rows, f, (size_t)n->setting[2], in, n->param[0], n->param[1], n->param[2], n->param[3],
+              n->setting[0], 0, f, scratch, NULL, out);
+}
+
+const ln_OpDef ln_op_batchnorm = {
+  "BatchNormalization", 4, { "weights", "biases", "running_mean", "running_var" }, bn_setup, bn_forward
+};
