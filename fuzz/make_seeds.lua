@@ -93,6 +93,11 @@ model_seed("binary", { lunet.Input(), lunet.Dense(2, 4), lunet.Dropout(0.1), lun
   accuracy = lunet.CategoricalAccuracy { binary = true } }, Xs, lunet.zeros(30, 1))
 model_seed("mae", { lunet.Dense(1, 1), lunet.Linear() }, { loss = lunet.MeanAbsoluteError(),
   optimizer = lunet.Adagrad(), accuracy = lunet.RegressionAccuracy() }, Xr, yr)
+local Xc = lunet.randn(6, 1, 6, 5)
+model_seed("cnn", { lunet.Input(1, 6, 5), lunet.Conv2D(1, 2, 3, { padding = "same", stride = 2 }),
+  lunet.BatchNormalization(), lunet.ReLU(), lunet.MaxPool2D(2, { stride = 1 }), lunet.Flatten(), lunet.Dense(8, 3),
+  lunet.Softmax() }, { loss = lunet.CategoricalCrossentropy(), optimizer = lunet.Adam(),
+  accuracy = lunet.CategoricalAccuracy() }, Xc, lunet.zeros(6) + 1)
 print("seeds written to " .. out)
 
 -- image folders for folder_fuzz: records of (folder | file << 2, length
