@@ -10,18 +10,19 @@
 --   --subset N       train on the first N shuffled samples (and validate on N / 6)
 --   --batchnorm 1    add BatchNormalization after each convolution
 --   --dropout R      the dropout rate after Dense(1600, 128) (default 0.3)
---   --lr R           Adam's learning rate (default 0.001)
+--   --lr R           Adam's learning rate (default 0.002)
+--   --decay R        its decay per step (default 0.0005)
 --   --out PATH       save the model there (predict with examples/predict_image.lua --model PATH)
 package.path = "./lua/?.lua;./lua/?/init.lua;" .. package.path
 package.cpath = "./?.so;" .. package.cpath
 local lunet = require "lunet"
 
-local opts = { epochs = 10, batchnorm = 0, dropout = 0.3, lr = 1e-3 }
+local opts = { epochs = 10, batchnorm = 0, dropout = 0.3, lr = 2e-3, decay = 5e-4 }
 local i = 1
 while arg and arg[i] do
   local k, v = arg[i]:match("^%-%-(%w+)$"), arg[i + 1]
   if not k or v == nil then error("usage: lua5.4 examples/fashion_cnn.lua [--data DIR] [--epochs N] [--subset N] " ..
-    "[--batchnorm 1] [--dropout R] [--lr R] [--out PATH]") end
+    "[--batchnorm 1] [--dropout R] [--lr R] [--decay R] [--out PATH]") end
   opts[k] = tonumber(v) or v
   i = i + 2
 end
@@ -59,7 +60,7 @@ model:add(lunet.Dense(128, 10, { init = "glorot_uniform" }))
 model:add(lunet.Softmax())
 model:set {
   loss = lunet.CategoricalCrossentropy(),
-  optimizer = lunet.Adam { learning_rate = opts.lr, decay = 1e-4 },
+  optimizer = lunet.Adam { learning_rate = opts.lr, decay = opts.decay },
   accuracy = lunet.CategoricalAccuracy(),
 }
 model:finalize()
