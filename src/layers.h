@@ -34,7 +34,18 @@ const char *ln_initname(ln_Init init);
 void ln_initweights(lua_State *L, ln_Init init, size_t fan_in, size_t fan_out, size_t n, float *w);
 
 
-void ln_open_layers_conv(lua_State *L);  /* layers_conv.c: Conv2D, MaxPool2D, Flatten */
+/* part `part` of `parts` of 0 .. n, cut at multiples of align */
+void ln_partrange(size_t n, size_t align, int part, int parts, size_t *lo, size_t *hi);
+/* push { a, b } */
+int ln_pushpair(lua_State *L, size_t a, size_t b);
+/* a size or a { h, w } pair at idx (a number argument, or with key an
+** option: absent gives def, def); zero allowed when allow0 */
+void ln_checkpair(lua_State *L, int idx, const char *key, const char *what, size_t def, int allow0, size_t *a,
+                  size_t *b, const char *who);
+
+void ln_open_layers_input(lua_State *L); /* layers_input.c: Input, Flatten */
+void ln_open_layers_conv(lua_State *L);  /* layers_conv.c: Conv2D */
+void ln_open_layers_pool(lua_State *L);  /* layers_pool.c: MaxPool2D */
 void ln_open_layers_norm(lua_State *L);  /* layers_norm.c: BatchNormalization */
 
 #endif

@@ -1,6 +1,5 @@
 /*
-** layers_conv.c: the image layers lunet.Conv2D, lunet.MaxPool2D and
-** lunet.Flatten (API.md "Convolutions"), over the kernels of
+** layers_conv.c: lunet.Conv2D (API.md "Convolutions"), over the kernels of
 ** src/kernels/conv.h.  Images are N x C x H x W tensors.
 **
 ** Conv2D is an im2row matrix product over blocks of samples that stay in
@@ -14,15 +13,6 @@
 #include "engine/pool.h"
 #include "kernels/conv.h"
 
-
-/* part `part` of `parts` of 0 .. n in multiples of align */
-static void partrange(size_t n, size_t align, int part, int parts, size_t *lo, size_t *hi) {
-  size_t blocks = (n + align - 1) / align, per = (blocks + (size_t)parts - 1) / (size_t)parts * align;
-  *lo = (size_t)part * per;
-  *hi = *lo + per;
-  if (*lo > n) *lo = n;
-  if (*hi > n) *hi = n;
-}
 
 /* ============================================================== Conv2D */
 
@@ -151,7 +141,7 @@ static void conv_forward_job(ln_Pool *p, void *arg, int part, int parts) {
   /* whole blocks counted from sample 0: every product call covers the same
   ** rows whatever the thread count (a BLAS may round a row differently in
   ** calls of other sizes) */
-  partrange((j->g.n + j->blk - 1) / j->blk, 1, part, parts, &lo, &hi);
+  ln_partrange((j->g.n + j->blk - 1) / j->blk, 1, part, parts, &lo, &hi);
   for (b = lo; b < hi; b++) {
     ln_ConvGeom g = j->g;
     size_t rows, s0 = b * j->blk;
@@ -171,7 +161,7 @@ static void conv_backward_job(ln_Pool *p, void *arg, int part, int parts) {
   size_t lo, hi, gi, s0, o, e;
   float *P, *dP, *Yr;
   conv_slot(j, part, &P, &dP, &Yr);
-  partrange(ngrp, 1, part, parts, &lo, &hi);
+  ln_partrange(ngrp, 1, part, parts, &lo, &hi);
   for (gi = lo; gi < hi; gi++) {
     size_t end = (gi + 1) * j->grp < j->g.n ? (gi + 1) * j->grp : j->g.n;
     for (s0 = gi * j->grp; s0 < end; s0 += j->blk) {
@@ -195,13 +185,13 @@ static void conv_backward_job(ln_Pool *p, void *arg, int part, int parts) {
     }
   }
   if (p) ln_pool_barrier(p, parts, 1);
-  partrange(nw, 64, part, parts, &lo, &hi);
+  ln_partrange(nw, 64, part, parts, &lo, &hi);
   for (e = lo; e < hi; e++) {
     float acc = j->dWpart[e];
     for (gi = 1; gi < ngrp; gi++) acc += j->dWpart[gi * nw + e];
     j->dWT[e] = acc;
   }
-  partrange(j->g.out, 1, part, parts, &lo, &hi);
+  ln_partrange(j->g.out, 1, part, parts, &lo, &hi);
   for (o = lo; o < hi; o++) { /* from dy's planes, read in order */
     float acc = 0.0f;
     size_t sn, q;
@@ -310,24 +300,15 @@ static ln_Tensor *conv_backward(lua_State *L, int self, int dv_idx, const char *
 
 /* conv.in_channels, out_channels, kernel {h, w}, stride {h, w}, padding
 ** ({h, w} or "same"), init */
-static int pushpair(lua_State *L, size_t a, size_t b) {
-  lua_createtable(L, 2, 0);
-  lua_pushinteger(L, (lua_Integer)a);
-  lua_rawseti(L, -2, 1);
-  lua_pushinteger(L, (lua_Integer)b);
-  lua_rawseti(L, -2, 2);
-  return 1;
-}
-
 static int conv_field(lua_State *L, const ln_Layer *l, const char *k) {
   const Conv2D *c = (const Conv2D *)l;
   if (strcmp(k, "in_channels") == 0) { lua_pushinteger(L, (lua_Integer)c->in); return 1; }
   if (strcmp(k, "out_channels") == 0) { lua_pushinteger(L, (lua_Integer)c->out); return 1; }
-  if (strcmp(k, "kernel") == 0) return pushpair(L, c->kh, c->kw);
-  if (strcmp(k, "stride") == 0) return pushpair(L, c->sh, c->sw);
+  if (strcmp(k, "kernel") == 0) return ln_pushpair(L, c->kh, c->kw);
+  if (strcmp(k, "stride") == 0) return ln_pushpair(L, c->sh, c->sw);
   if (strcmp(k, "padding") == 0) {
     if (c->same) { lua_pushliteral(L, "same"); return 1; }
-    return pushpair(L, c->ph, c->pw);
+    return ln_pushpair(L, c->ph, c->pw);
   }
   if (strcmp(k, "init") == 0) { lua_pushstring(L, ln_initname((ln_Init)c->init)); return 1; }
   if (strcmp(k, "weight_regularizer_l1") == 0) { lua_pushnumber(L, c->t.weight_regularizer_l1); return 1; }
@@ -340,41 +321,6 @@ static int conv_field(lua_State *L, const ln_Layer *l, const char *k) {
 static const ln_LayerClass conv_class = {
   "Conv2D", 1, conv_forward, conv_backward, conv_describe, NULL, 0, LN_KIND_CONV2D, conv_outshape, conv_field, NULL
 };
-
-/* a size or a { h, w } pair at idx (a number argument, or an option when
-** key is not NULL: absent gives def, def); zero allowed when allow0 */
-static void checkpair(lua_State *L, int idx, const char *key, const char *what, size_t def, int allow0,
-                      size_t *a, size_t *b, const char *who) {
-  int t, i;
-  size_t v[2];
-  idx = lua_absindex(L, idx);
-  if (key) lua_getfield(L, idx, key);
-  else lua_pushvalue(L, idx);
-  t = lua_type(L, -1);
-  if (t == LUA_TNIL && key) {
-    *a = *b = def;
-    lua_pop(L, 1);
-    return;
-  }
-  for (i = 0; i < 2; i++) {
-    lua_Integer x;
-    int isnum;
-    if (t == LUA_TTABLE) {
-      if (lua_rawlen(L, -1) != 2) ln_error(L, "%s: %s must be a number or a { h, w } pair", who, what);
-      lua_rawgeti(L, -1, i + 1);
-    } else lua_pushvalue(L, -1);
-    x = lua_tointegerx(L, -1, &isnum);
-    if (!isnum || x < (allow0 ? 0 : 1) || (unsigned long long)x > LN_MAXNUMEL)
-      ln_error(L, "%s: %s must be %s integer or a { h, w } pair of them, got %s", who, what,
-               allow0 ? "a non-negative" : "a positive", lua_type(L, -1) == LUA_TNUMBER ? "a bad number"
-               : ln_typename(L, -1));
-    v[i] = (size_t)x;
-    lua_pop(L, 1);
-  }
-  lua_pop(L, 1);
-  *a = v[0];
-  *b = v[1];
-}
 
 /* lunet.Conv2D(in_channels, out_channels, kernel, { stride = 1, padding = 0,
 ** init = "he_normal", weight_regularizer_l1 = 0, ... }) */
@@ -393,16 +339,16 @@ static int l_conv2d(lua_State *L) {
   Conv2D *c;
   ln_Tensor *w;
   if (lua_isnoneornil(L, 3)) ln_error(L, "%s: argument 3 (kernel) must be a number or a { h, w } pair, got nil", who);
-  checkpair(L, 3, NULL, "argument 3 (kernel)", 0, 0, &kh, &kw, who);
+  ln_checkpair(L, 3, NULL, "argument 3 (kernel)", 0, 0, &kh, &kw, who);
   ln_checkoptions(L, 4, who, opts);
   if (!lua_isnoneornil(L, 4)) {
-    checkpair(L, 4, "stride", "option 'stride'", 1, 0, &sh, &sw, who);
+    ln_checkpair(L, 4, "stride", "option 'stride'", 1, 0, &sh, &sw, who);
     if (lua_getfield(L, 4, "padding") == LUA_TSTRING) {
       if (strcmp(lua_tostring(L, -1), "same") != 0)
         ln_error(L, "%s: option 'padding' must be a number, a { h, w } pair or \"same\", got \"%s\"", who,
                  lua_tostring(L, -1));
       same = 1;
-    } else checkpair(L, 4, "padding", "option 'padding'", 0, 1, &ph, &pw, who);
+    } else ln_checkpair(L, 4, "padding", "option 'padding'", 0, 1, &ph, &pw, who);
     lua_pop(L, 1);
   } else sh = sw = 1;
   if (in > LN_MAXNUMEL / out || in * out > LN_MAXNUMEL / kh || in * out * kh > LN_MAXNUMEL / kw)
@@ -425,230 +371,8 @@ static int l_conv2d(lua_State *L) {
   return 1;
 }
 
-/* =========================================================== MaxPool2D */
-
-typedef struct MaxPool {
-  ln_Layer base;
-  size_t kh, kw, sh, sw;
-} MaxPool;
-
-static void pool_describe(const ln_Layer *l, char *buf, size_t n) {
-  const MaxPool *m = (const MaxPool *)l;
-  if (m->kh == m->kw && m->sh == m->kh && m->sw == m->kw) snprintf(buf, n, "MaxPool2D(%zu)", m->kh);
-  else snprintf(buf, n, "MaxPool2D(%zux%zu, stride %zux%zu)", m->kh, m->kw, m->sh, m->sw);
-}
-
-static int pool_outshape(const ln_Layer *l, int nd, const size_t *in, int *ond, size_t *out, char *err, size_t n) {
-  const MaxPool *m = (const MaxPool *)l;
-  if (nd < 0) return 0;
-  if (nd != 3) {
-    snprintf(err, n, "expects images (C x H x W samples)");
-    return -1;
-  }
-  if (in[1] < m->kh || in[2] < m->kw) {
-    snprintf(err, n, "cannot fit its %zux%zu window in %zux%zu images", m->kh, m->kw, in[1], in[2]);
-    return -1;
-  }
-  *ond = 3;
-  out[0] = in[0];
-  out[1] = (in[1] - m->kh) / m->sh + 1;
-  out[2] = (in[2] - m->kw) / m->sw + 1;
-  return 1;
-}
-
-typedef struct PoolJob {
-  const MaxPool *m;
-  size_t planes, h, w, oh, ow;
-  const float *x, *dy;
-  float *y, *arg, *dx;
-} PoolJob;
-
-static void pool_forward_job(ln_Pool *p, void *arg, int part, int parts) {
-  PoolJob *j = (PoolJob *)arg;
-  size_t lo, hi;
-  (void)p;
-  partrange(j->planes, 1, part, parts, &lo, &hi);
-  if (hi > lo)
-    ln_maxpool_forward(j->h, j->w, j->m->kh, j->m->kw, j->m->sh, j->m->sw, j->oh, j->ow, j->x, lo, hi, j->y, j->arg);
-}
-
-static void pool_backward_job(ln_Pool *p, void *arg, int part, int parts) {
-  PoolJob *j = (PoolJob *)arg;
-  size_t lo, hi;
-  (void)p;
-  partrange(j->planes, 1, part, parts, &lo, &hi);
-  if (hi > lo) ln_maxpool_backward(j->h, j->w, j->oh, j->ow, j->dy, j->arg, lo, hi, j->dx);
-}
-
-/* the output shape for inputs in, or an error */
-static void pool_check(lua_State *L, const MaxPool *m, const ln_Tensor *in, size_t o[3], const char *who) {
-  char err[200], desc[64], sa[LN_SHAPELEN];
-  int ond;
-  if (in->ndim != 4 || pool_outshape(&m->base, 3, in->dims + 1, &ond, o, err, sizeof err) < 0) {
-    pool_describe(&m->base, desc, sizeof desc);
-    if (in->ndim != 4) ln_error(L, "%s: inputs are %s, expected N x C x H x W images (%s)", who, ln_shapestr(in, sa), desc);
-    ln_error(L, "%s: inputs are %s: %s (%s)", who, ln_shapestr(in, sa), err, desc);
-  }
-  if (in->dims[2] * in->dims[3] >= ((size_t)1 << 24)) /* the maxima's positions are kept as floats */
-    ln_error(L, "%s: inputs are %s: images of 2^24 pixels or more are more than MaxPool2D takes", who,
-             ln_shapestr(in, sa));
-}
-
-static ln_Tensor *pool_forward(lua_State *L, int self, int in_idx, int training, const char *who) {
-  MaxPool *m;
-  ln_Tensor *in, *out;
-  PoolJob j;
-  size_t o[3], dims[4];
-  (void)training;
-  self = lua_absindex(L, self);
-  in_idx = lua_absindex(L, in_idx);
-  m = (MaxPool *)ln_checklayer(L, self, who);
-  in = ln_argtensor(L, in_idx, "inputs", who);
-  pool_check(L, m, in, o, who);
-  dims[0] = in->dims[0]; dims[1] = o[0]; dims[2] = o[1]; dims[3] = o[2];
-  out = ln_getuv(L, self, LN_UV_OUTPUT);
-  if (out && ln_overlaps(out, in)) { lua_pushnil(L); ln_setuv(L, self, LN_UV_OUTPUT); }
-  out = ln_buffer(L, self, LN_UV_OUTPUT, 4, dims);
-  memset(&j, 0, sizeof j);
-  j.m = m;
-  j.planes = in->dims[0] * in->dims[1];
-  j.h = in->dims[2]; j.w = in->dims[3]; j.oh = o[1]; j.ow = o[2];
-  j.x = in->data;
-  j.y = out->data;
-  j.arg = ln_buffer(L, self, LN_UV_EXTRA, 4, dims)->data;
-  ln_run_parts(L, pool_forward_job, &j, (double)in->numel);
-  lua_pushvalue(L, in_idx);
-  ln_setuv(L, self, LN_UV_INPUTS);
-  return out;
-}
-
-static ln_Tensor *pool_backward(lua_State *L, int self, int dv_idx, const char *who) {
-  MaxPool *m;
-  ln_Tensor *in, *dv, *din, *out;
-  PoolJob j;
-  char sa[LN_SHAPELEN], sb[LN_SHAPELEN];
-  self = lua_absindex(L, self);
-  m = (MaxPool *)ln_checklayer(L, self, who);
-  dv = ln_argtensor(L, dv_idx, "dvalues", who);
-  in = ln_keptinputs(L, self, who);
-  out = ln_getuv(L, self, LN_UV_EXTRA);
-  if (!ln_sameshape(dv, out))
-    ln_error(L, "%s: dvalues are %s, expected %s (the last forward's output shape)", who, ln_shapestr(dv, sa),
-             ln_shapestr(out, sb));
-  din = ln_getuv(L, self, LN_UV_DINPUTS);
-  if (din && (ln_overlaps(din, dv) || ln_overlaps(din, in))) { lua_pushnil(L); ln_setuv(L, self, LN_UV_DINPUTS); }
-  din = ln_buffer_like(L, self, LN_UV_DINPUTS, in);
-  memset(&j, 0, sizeof j);
-  j.m = m;
-  j.planes = in->dims[0] * in->dims[1];
-  j.h = in->dims[2]; j.w = in->dims[3]; j.oh = out->dims[2]; j.ow = out->dims[3];
-  j.dy = dv->data;
-  j.arg = out->data;
-  j.dx = din->data;
-  ln_run_parts(L, pool_backward_job, &j, (double)in->numel);
-  return din;
-}
-
-static int pool_field(lua_State *L, const ln_Layer *l, const char *k) {
-  const MaxPool *m = (const MaxPool *)l;
-  if (strcmp(k, "size") == 0) return pushpair(L, m->kh, m->kw);
-  if (strcmp(k, "stride") == 0) return pushpair(L, m->sh, m->sw);
-  return 0;
-}
-
-static const ln_LayerClass pool_class = {
-  "MaxPool2D", 0, pool_forward, pool_backward, pool_describe, NULL, 0, LN_KIND_MAXPOOL2D, pool_outshape, pool_field, NULL
-};
-
-/* lunet.MaxPool2D(size, { stride = size }) */
-static int l_maxpool(lua_State *L) {
-  static const char *const opts[] = { "stride", NULL };
-  const char *who = "lunet.MaxPool2D";
-  MaxPool *m;
-  size_t kh, kw, sh, sw;
-  if (lua_isnoneornil(L, 1)) ln_error(L, "%s: argument 1 (size) must be a number or a { h, w } pair, got nil", who);
-  checkpair(L, 1, NULL, "argument 1 (size)", 0, 0, &kh, &kw, who);
-  ln_checkoptions(L, 2, who, opts);
-  if (!lua_isnoneornil(L, 2)) checkpair(L, 2, "stride", "option 'stride'", 0, 0, &sh, &sw, who);
-  else sh = 0;
-  if (sh == 0) { sh = kh; sw = kw; }
-  m = (MaxPool *)ln_newlayer(L, &pool_class, sizeof *m);
-  m->kh = kh; m->kw = kw; m->sh = sh; m->sw = sw;
-  return 1;
-}
-
-/* ============================================================= Flatten */
-
-static void flatten_describe(const ln_Layer *l, char *buf, size_t n) {
-  (void)l;
-  snprintf(buf, n, "Flatten");
-}
-
-static int flatten_outshape(const ln_Layer *l, int nd, const size_t *in, int *ond, size_t *out, char *err,
-                            size_t n) {
-  int i;
-  (void)l; (void)err; (void)n;
-  if (nd < 0) return 0;
-  *ond = 1;
-  out[0] = 1;
-  for (i = 0; i < nd; i++) out[0] *= in[i];
-  return 1;
-}
-
-/* output: a view of inputs as N x (the rest) */
-static ln_Tensor *flatten_forward(lua_State *L, int self, int in_idx, int training, const char *who) {
-  ln_Tensor *in, *out;
-  size_t dims[2];
-  (void)training;
-  self = lua_absindex(L, self);
-  in_idx = lua_absindex(L, in_idx);
-  ln_checklayer(L, self, who);
-  in = ln_argtensor(L, in_idx, "inputs", who);
-  dims[0] = in->ndim ? in->dims[0] : 1;
-  dims[1] = dims[0] ? in->numel / dims[0] : 0;
-  out = ln_pushview(L, in_idx, in->data, in->cap, 2, dims);
-  ln_setuv(L, self, LN_UV_OUTPUT);
-  lua_pushvalue(L, in_idx);
-  ln_setuv(L, self, LN_UV_INPUTS);
-  return out;
-}
-
-/* dinputs: a view of dvalues in the inputs' shape */
-static ln_Tensor *flatten_backward(lua_State *L, int self, int dv_idx, const char *who) {
-  ln_Tensor *in, *dv, *din;
-  char sa[LN_SHAPELEN], sb[LN_SHAPELEN];
-  self = lua_absindex(L, self);
-  dv_idx = lua_absindex(L, dv_idx);
-  ln_checklayer(L, self, who);
-  dv = ln_argtensor(L, dv_idx, "dvalues", who);
-  in = ln_keptinputs(L, self, who);
-  if (dv->numel != in->numel || dv->ndim != 2 || (in->ndim && dv->dims[0] != in->dims[0]))
-    ln_error(L, "%s: dvalues are %s, expected %zux%zu (the last forward's output shape, inputs %s)", who,
-             ln_shapestr(dv, sa), in->ndim ? in->dims[0] : 1, in->ndim && in->dims[0] ? in->numel / in->dims[0] : 0,
-             ln_shapestr(in, sb));
-  din = ln_pushview(L, dv_idx, dv->data, dv->cap, in->ndim, in->dims);
-  ln_setuv(L, self, LN_UV_DINPUTS);
-  return din;
-}
-
-static const ln_LayerClass flatten_class = {
-  "Flatten", 0, flatten_forward, flatten_backward, flatten_describe, NULL, 0, LN_KIND_FLATTEN, flatten_outshape,
-  NULL, NULL
-};
-
-static int l_flatten(lua_State *L) {
-  ln_newlayer(L, &flatten_class, sizeof(ln_Layer));
-  return 1;
-}
-
 void ln_open_layers_conv(lua_State *L) {
   ln_newlayerclass(L, &conv_class, NULL);
-  ln_newlayerclass(L, &pool_class, NULL);
-  ln_newlayerclass(L, &flatten_class, NULL);
   lua_pushcfunction(L, l_conv2d);
   lua_setfield(L, -2, "Conv2D");
-  lua_pushcfunction(L, l_maxpool);
-  lua_setfield(L, -2, "MaxPool2D");
-  lua_pushcfunction(L, l_flatten);
-  lua_setfield(L, -2, "Flatten");
 }

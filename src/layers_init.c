@@ -90,3 +90,57 @@ const char *ln_sampleshape(int nd, const size_t *d, char *buf) {
     at += snprintf(buf + at, (size_t)(LN_SHAPELEN - at), i ? "x%zu" : "%zu", d[i]);
   return buf;
 }
+
+/* part `part` of `parts` of 0 .. n in multiples of align */
+void ln_partrange(size_t n, size_t align, int part, int parts, size_t *lo, size_t *hi) {
+  size_t blocks = (n + align - 1) / align, per = (blocks + (size_t)parts - 1) / (size_t)parts * align;
+  *lo = (size_t)part * per;
+  *hi = *lo + per;
+  if (*lo > n) *lo = n;
+  if (*hi > n) *hi = n;
+}
+
+int ln_pushpair(lua_State *L, size_t a, size_t b) {
+  lua_createtable(L, 2, 0);
+  lua_pushinteger(L, (lua_Integer)a);
+  lua_rawseti(L, -2, 1);
+  lua_pushinteger(L, (lua_Integer)b);
+  lua_rawseti(L, -2, 2);
+  return 1;
+}
+
+/* a size or a { h, w } pair at idx (a number argument, or an option when
+** key is not NULL: absent gives def, def); zero allowed when allow0 */
+void ln_checkpair(lua_State *L, int idx, const char *key, const char *what, size_t def, int allow0,
+                      size_t *a, size_t *b, const char *who) {
+  int t, i;
+  size_t v[2];
+  idx = lua_absindex(L, idx);
+  if (key) lua_getfield(L, idx, key);
+  else lua_pushvalue(L, idx);
+  t = lua_type(L, -1);
+  if (t == LUA_TNIL && key) {
+    *a = *b = def;
+    lua_pop(L, 1);
+    return;
+  }
+  for (i = 0; i < 2; i++) {
+    lua_Integer x;
+    int isnum;
+    if (t == LUA_TTABLE) {
+      if (lua_rawlen(L, -1) != 2) ln_error(L, "%s: %s must be a number or a { h, w } pair", who, what);
+      lua_rawgeti(L, -1, i + 1);
+    } else lua_pushvalue(L, -1);
+    x = lua_tointegerx(L, -1, &isnum);
+    if (!isnum || x < (allow0 ? 0 : 1) || (unsigned long long)x > LN_MAXNUMEL)
+      ln_error(L, "%s: %s must be %s integer or a { h, w } pair of them, got %s", who, what,
+               allow0 ? "a non-negative" : "a positive", lua_type(L, -1) == LUA_TNUMBER ? "a bad number"
+               : ln_typename(L, -1));
+    v[i] = (size_t)x;
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  *a = v[0];
+  *b = v[1];
+}
+

@@ -59,6 +59,11 @@ typedef struct Model {
 } Model;
 
 Model *ln_model_check(lua_State *L, int idx);
+/* walk the layers' sample shapes (model_plan.c): raises "<who>: layer 3
+** (Dense(4 -> 3)) expects 4 inputs but layer 1 (Dense(2 -> 8)) gives 8",
+** builds the layers sized by their input; with shapes a stack index, sets
+** shapes[i] to layer i's output shape (a list) or false where unknown */
+void ln_model_walkshapes(lua_State *L, int model, int shapes, const char *who);
 /* the model's generator (seeded from the state's on first use) */
 ln_Rng *ln_model_rng(lua_State *L, Model *m);
 /* number of layers of the model at stack index model */

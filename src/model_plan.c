@@ -1,6 +1,7 @@
 /*
-** model_plan.c: the Model's training plan (src/engine/plan.h) set up over
-** its layers' buffers.
+** model_plan.c: the Model's shapes (ln_model_walkshapes: finalize's checks,
+** the summary's output shapes) and its training plan (src/engine/plan.h) set
+** up over its layers' buffers.
 */
 #include <math.h>
 #include <stdio.h>
@@ -13,6 +14,58 @@
 /* ============================================ split training step
 ** The plan (src/engine/plan.h, which explains the split) is set up here over
 ** the layers' buffers and run by the engine on the state's pool. */
+
+/* Walk the sample shapes through the layers (layer classes' outshape):
+** from an Input declaring one, or from a Dense's output; unknown after a
+** Lua layer or a layer that needs its input's shape.  Layers whose sizes
+** follow their input (BatchNormalization) are built when it is known.  A
+** mismatch raises "Model:finalize: layer 3 (Dense(4 -> 3)) expects 4
+** inputs but layer 1 (Dense(2 -> 8)) gives 8".  When shapes is a stack
+** index, shapes[i] = the sample shape of layer i's output, or false. */
+void ln_model_walkshapes(lua_State *L, int model, int shapes, const char *who) {
+  int n = ln_model_nlayers(L, model), i, j, nd = -1, prev_i = 0;
+  size_t shape[LN_MAXDIM];
+  char d1[128], d2[128], err[200], sb[LN_SHAPELEN];
+  for (i = 1; i <= n; i++) {
+    ln_Layer *l = ln_model_layer(L, model, i);
+    int ond = -1, r = 0;
+    size_t out[LN_MAXDIM];
+    if (l == NULL) nd = -1; /* a Lua layer: sizes after it are unknown */
+    else {
+      if (l->cls->build && nd >= 0) l->cls->build(L, -1, nd, shape, who);
+      if (l->cls->outshape) r = l->cls->outshape(l, nd, shape, &ond, out, err, sizeof err);
+      else r = nd >= 0 ? 2 : 0; /* keeps the shape */
+      if (r < 0) {
+        ln_Layer *p;
+        l->cls->describe(l, d1, sizeof d1);
+        p = ln_model_layer(L, model, prev_i);
+        if (p) p->cls->describe(p, d2, sizeof d2);
+        else ln_lualayer_describe(L, -1, d2, sizeof d2);
+        lua_pop(L, 1);
+        ln_error(L, "%s: layer %d (%s) %s but layer %d (%s) gives %s", who, i, d1, err, prev_i, d2,
+                 ln_sampleshape(nd, shape, sb));
+      }
+      if (r == 0) nd = -1;
+      else if (r == 1) {
+        nd = ond;
+        for (j = 0; j < nd; j++) shape[j] = out[j];
+      }
+      if (r == 1) prev_i = i;
+    }
+    lua_pop(L, 1);
+    if (shapes) {
+      if (nd < 0) lua_pushboolean(L, 0);
+      else {
+        lua_createtable(L, nd, 0);
+        for (j = 0; j < nd; j++) {
+          lua_pushinteger(L, (lua_Integer)shape[j]);
+          lua_rawseti(L, -2, j + 1);
+        }
+      }
+      lua_rawseti(L, shapes, i);
+    }
+  }
+}
 
 /* the worker pool the plan runs on: the state's (threads.c), shared with
 ** the layers that split their own work */
