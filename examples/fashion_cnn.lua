@@ -33,6 +33,7 @@ local t0 = lunet.now()
 local X, y, X_test, y_test = lunet.data.fashion_mnist(opts.data, { shape = "image" })
 print(string.format("loaded %d training and %d test images (%s) in %.2f s", #X, #X_test,
   table.concat({ X:shape() }, "x"), lunet.now() - t0))
+local loaded = X:numel() + X_test:numel() + #y + #y_test -- floats the loader had to hold
 if opts.subset then
   X, y = lunet.data.shuffle(X, y)
   X, y = X:rows(1, opts.subset):clone(), y:rows(1, opts.subset):clone()
@@ -100,7 +101,7 @@ local function peak_rss_mb()
   local kb = s:match("VmHWM:%s*(%d+)")
   return kb and tonumber(kb) / 1024
 end
-local floats = X:numel() + X_test:numel() + #y + #y_test
+local floats = math.max(loaded, X:numel() + X_test:numel() + #y + #y_test)
 local params = 0
 for _, l in ipairs(model.layers) do
   if l.weights then params = params + l.weights:numel() + l.biases:numel() end
