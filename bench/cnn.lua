@@ -25,6 +25,9 @@ end
 lunet.seed(0)
 print(string.format("%-30s %9s %9s %9s %9s %9s", "layer (batch 128)", "fwd ms", "bwd ms", "fwd GF/s", "bwd GF/s",
   "pass/peak"))
+-- the workers stay awake between the calls, as in Model:train's steps (called
+-- alone, each call would wake parked workers)
+lunet._threads_hold(true)
 for _, cfg in ipairs { { 1, 32, 28 }, { 32, 64, 13 } } do
   local cin, cout, hw = table.unpack(cfg)
   local conv = lunet.Conv2D(cin, cout, 3)
@@ -38,6 +41,8 @@ for _, cfg in ipairs { { 1, 32, 28 }, { 32, 64, 13 } } do
   print(string.format("%-30s %9.2f %9.2f %9.0f %9.0f %9s", tostring(conv), f, b, flops / f * 1e-6,
     2 * flops / b * 1e-6, peak and string.format("%.2f", 3 * flops / (f + b) * 1e-6 / peak) or "?"))
 end
+
+lunet._threads_hold(false)
 
 -- one epoch of the example's network on random images
 local X = lunet.randn(n, 1, 28, 28)

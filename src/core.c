@@ -54,6 +54,15 @@ static int l_set_threads(lua_State *L) {
   return 0;
 }
 
+/* lunet._threads_hold(on): keep the state's workers awake between layer
+** calls (as Model:train does between its steps) or park them now; for
+** benchmarks that time layers called one by one */
+static int l_threads_hold(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TBOOLEAN);
+  ln_threads_hold(L, lua_toboolean(L, 1));
+  return 0;
+}
+
 /* lunet.now(): monotonic wall-clock seconds (CLOCK_MONOTONIC), for timing a
 ** script's phases: differences are elapsed seconds whatever the threads do */
 static int l_now(lua_State *L) {
@@ -80,7 +89,7 @@ static const struct Arity { const char *table, *name; int nargs; } arities[] = {
   {NULL, "Conv2D", 4}, {NULL, "MaxPool2D", 2}, {NULL, "Flatten", 0}, {NULL, "BatchNormalization", 1},
   {NULL, "CategoricalAccuracy", 1}, {NULL, "RegressionAccuracy", 1},
   {NULL, "SGD", 1}, {NULL, "Adagrad", 1}, {NULL, "RMSprop", 1}, {NULL, "Adam", 1},
-  {NULL, "Model", 0}, {NULL, "register_layer", 2}, {NULL, "seed", 1}, {NULL, "set_threads", 1}, {NULL, "now", 0}, {NULL, "config", 0},
+  {NULL, "Model", 0}, {NULL, "register_layer", 2}, {NULL, "seed", 1}, {NULL, "set_threads", 1}, {NULL, "_threads_hold", 1}, {NULL, "now", 0}, {NULL, "config", 0},
   {"data", "idx", 1}, {"data", "image_folder", 2}, {"data", "export_image_folder", 5}, {"data", "shuffle", 2}, {"data", "csv", 2},
   {"image", "load", 2}, {"image", "save", 2}, {"image", "resize", 4},
   {"safetensors", "save", 3}, {"safetensors", "load", 1},
@@ -123,6 +132,8 @@ int luaopen_lunet_core(lua_State *L) {
   lua_setfield(L, -2, "config");
   lua_pushcfunction(L, l_set_threads);
   lua_setfield(L, -2, "set_threads");
+  lua_pushcfunction(L, l_threads_hold);
+  lua_setfield(L, -2, "_threads_hold");
   lua_pushcfunction(L, l_now);
   lua_setfield(L, -2, "now");
   lua_pushcfunction(L, l_isatty);
