@@ -12,7 +12,9 @@
 ** (plus -lopenblas in the OpenBLAS build; `make capi` prints the line).
 ** Predictions equal Model:predict's in the same build bit for bit, on any
 ** thread count.  A net is used by one thread at a time; different nets may
-** predict concurrently.  Models holding Lua layers cannot be loaded here.
+** predict concurrently.  Every built-in layer runs, convolutional ones
+** included (such a model starts with lunet.Input(c, h, w); a row is then c x
+** h x w values).  Models holding Lua layers cannot be loaded here.
 */
 #ifndef LUNET_C_H
 #define LUNET_C_H
