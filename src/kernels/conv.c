@@ -172,23 +172,41 @@ LN_CLONES void ln_conv_col2im(const ln_ConvGeom *g, const float *dPt, float *dx)
       }
 }
 
+/* the transposes between product rows (pixel-major) and images
+** (channel-major) in 16 x 16 tiles, so that both sides stay in cache lines */
+#define TT 16
+
 void ln_conv_rows2img(const ln_ConvGeom *g, const float *Yr, const float *b, size_t n0, size_t n1, float *y) {
-  size_t ohw = g->oh * g->ow, out = g->out, n, p, o;
+  size_t ohw = g->oh * g->ow, out = g->out, n, p0, o0, p, o;
   for (n = n0; n < n1; n++) {
     const float *src = Yr + n * ohw * out;
     float *dst = y + n * out * ohw;
-    for (p = 0; p < ohw; p++)
-      for (o = 0; o < out; o++) dst[o * ohw + p] = src[p * out + o] + (b ? b[o] : 0.0f);
+    for (o0 = 0; o0 < out; o0 += TT) {
+      size_t o1 = o0 + TT < out ? o0 + TT : out;
+      for (p0 = 0; p0 < ohw; p0 += TT) {
+        size_t p1 = p0 + TT < ohw ? p0 + TT : ohw;
+        for (o = o0; o < o1; o++) {
+          float bo = b ? b[o] : 0.0f;
+          for (p = p0; p < p1; p++) dst[o * ohw + p] = src[p * out + o] + bo;
+        }
+      }
+    }
   }
 }
 
 void ln_conv_img2rows(const ln_ConvGeom *g, const float *dy, size_t n0, size_t n1, float *dYr) {
-  size_t ohw = g->oh * g->ow, out = g->out, n, p, o;
+  size_t ohw = g->oh * g->ow, out = g->out, n, p0, o0, p, o;
   for (n = n0; n < n1; n++) {
     const float *src = dy + n * out * ohw;
     float *dst = dYr + n * ohw * out;
-    for (p = 0; p < ohw; p++)
-      for (o = 0; o < out; o++) dst[p * out + o] = src[o * ohw + p];
+    for (p0 = 0; p0 < ohw; p0 += TT) {
+      size_t p1 = p0 + TT < ohw ? p0 + TT : ohw;
+      for (o0 = 0; o0 < out; o0 += TT) {
+        size_t o1 = o0 + TT < out ? o0 + TT : out;
+        for (p = p0; p < p1; p++)
+          for (o = o0; o < o1; o++) dst[p * out + o] = src[o * ohw + p];
+      }
+    }
   }
 }
 
