@@ -84,21 +84,27 @@ for name, model in nets().items():
     except Exception as e:  # a failed check, reported like the others
         report(False, "%s: %s" % (name, e))
 
-# PyTorch -> lunet: random weights, batch norm statistics from a few training passes
+# PyTorch -> lunet: models trained a few steps in PyTorch (SGD on random
+# targets; batch norm's statistics from those training passes)
 torch.manual_seed(0)
 for name, model in nets().items():
     X = torch.randn(20, 1, 8, 8) if name == "cnn" else torch.randn(20, 4)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     model.train()
-    with torch.no_grad():
-        for _ in range(3):
-            model(torch.randn(*X.shape))
+    for _ in range(5):
+        xb = torch.randn(*X.shape)
+        out = model(xb)
+        loss = ((out - torch.rand_like(out)) ** 2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
     model.eval()
     with torch.no_grad():
         pred = model(X).numpy()
     state = {k: v.detach().numpy() for k, v in model.state_dict().items()}
     write_safetensors("%s/torch_%s.safetensors" % (DIR, name), state)
     write_safetensors("%s/torch_%s_io.safetensors" % (DIR, name), {"X": X.numpy(), "P": pred})
-    report(True, "%s: PyTorch state_dict written" % name)
+    report(True, "%s: PyTorch state_dict written (after 5 SGD steps)" % name)
 
 print("%d passed, %d failed" % (passed, failed))
 sys.exit(0 if failed == 0 else 1)
