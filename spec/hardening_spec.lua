@@ -597,26 +597,49 @@ describe("after Model:train returns", function()
     m:set { loss = lunet.CategoricalCrossentropy(), optimizer = lunet.Adam(), accuracy = lunet.CategoricalAccuracy() }
     m:finalize()
     local X, y = lunet.randn(256, 784), lunet.ones(256)
-    -- this process's CPU time (every thread) while a child sleeps; starting
-    -- the child costs CPU time of its own, which grows with the process's
-    -- memory (forking copies its page tables: 20-30 ms for a heap of 32 MB,
-    -- more under valgrind), so the same measure before training is the base
-    local function during_sleep()
-      collectgarbage()
-      local c0 = os.clock()
-      os.execute("sleep 0.3")
-      return os.clock() - c0
+    -- the CPU time of this process's threads other than the main one (the
+    -- workers), in clock ticks, from /proc: the child that sleeps is forked by
+    -- the main thread, so its cost (which grows with the heap) is not counted
+    local f = assert(io.open("/proc/self/stat"))
+    local pid = f:read("a"):match("^(%d+)")
+    f:close()
+    local function worker_ticks()
+      local p = assert(io.popen("ls /proc/" .. pid .. "/task"))
+      local tids = p:read("a")
+      p:close()
+      local ticks = 0
+      for tid in tids:gmatch("%d+") do
+        if tid ~= pid then
+          local s = io.open("/proc/" .. pid .. "/task/" .. tid .. "/stat")
+          if s then
+            local line = s:read("a")
+            s:close()
+            local rest = line:match("%) (.*)$") -- after the command name
+            local fields = {}
+            for w in rest:gmatch("%S+") do fields[#fields + 1] = w end
+            ticks = ticks + tonumber(fields[12]) + tonumber(fields[13]) -- utime, stime
+          end
+        end
+      end
+      return ticks
     end
-    local base = during_sleep()
+    local function during_sleep()
+      local t0 = worker_ticks()
+      os.execute("sleep 0.5")
+      return worker_ticks() - t0
+    end
     lunet.set_threads(2)
     m:train(X, y, { epochs = 2, batch_size = 128, verbose = 0 }) -- the split step's worker ran
+    -- a spinning worker would use about 50 ticks (100 a second) in 0.5 s; at
+    -- most one tick (10 ms of CPU) is the requirement's 10 ms a second
     local used = during_sleep()
-    assert(used - base < 0.01, string.format("%.4f s of CPU time during 0.3 s of sleep (%.4f before training)", used,
-      base))
+    assert(used <= 1, string.format("the workers used %d ticks of CPU during 0.5 s of sleep after train", used))
     -- nor after a training job's step (a game's frame)
     local job = m:trainer(X, y, { epochs = 1, batch_size = 128, verbose = 0 })
     job:step(1)
     used = during_sleep()
-    assert(used - base < 0.01, string.format("%.4f s of CPU time during 0.3 s of sleep after job:step", used))
+    assert(used <= 1, string.format("the workers used %d ticks of CPU during 0.5 s of sleep after job:step", used))
+    -- and the measure sees a spinning worker: right after a layer's job that
+    -- holds the pool awake it spins until IDLE_NS (3 ms), never 0.5 s
   end)
 end)
