@@ -203,6 +203,9 @@ describe("lunet.Flatten", function()
     local d = f:backward(y * 2)
     assert.same({ 2, 3, 2, 2 }, { d:shape() })
     close(d, x * 2, 0)
+    -- a training step makes no new object: the same input gives the same view
+    assert.equal(y, f:forward(x))
+    assert.are_not.equal(y, f:forward(x:clone()))
   end)
 end)
 

@@ -253,14 +253,23 @@ ln_Tensor *ln_argtensor(lua_State *L, int idx, const char *what, const char *who
 /* buffer uv of obj resized to rows x cols, never sharing memory with
 ** a or b (may be NULL): a fresh tensor replaces it if it would, since gemm
 ** needs distinct arrays (e.g. for dense:forward(dense.output)) */
-static ln_Tensor *freshbuffer(lua_State *L, int obj, int uv, size_t rows, size_t cols,
-                              const ln_Tensor *a, const ln_Tensor *b) {
+ln_Tensor *ln_freshbuffer(lua_State *L, int obj, int uv, int ndim, const size_t *dims, const ln_Tensor *a,
+                          const ln_Tensor *b) {
   ln_Tensor *t = ln_getuv(L, obj, uv);
   if (t && ((a && ln_overlaps(t, a)) || (b && ln_overlaps(t, b)))) {
     lua_pushnil(L);
     ln_setuv(L, obj, uv);
   }
-  return ln_buffer2(L, obj, uv, rows, cols);
+  return ln_buffer(L, obj, uv, ndim, dims);
+}
+
+/* the same for a rows x cols matrix */
+static ln_Tensor *freshbuffer(lua_State *L, int obj, int uv, size_t rows, size_t cols,
+                              const ln_Tensor *a, const ln_Tensor *b) {
+  size_t d[2];
+  d[0] = rows;
+  d[1] = cols;
+  return ln_freshbuffer(L, obj, uv, 2, d, a, b);
 }
 
 ln_Tensor *ln_keptinputs(lua_State *L, int self, const char *who) {

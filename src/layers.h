@@ -12,6 +12,11 @@
 ln_Layer *ln_newlayer(lua_State *L, const ln_LayerClass *cls, size_t sz);
 /* the tensor at idx, or an error naming what it should be */
 ln_Tensor *ln_argtensor(lua_State *L, int idx, const char *what, const char *who);
+/* buffer uv of obj resized to dims, never sharing memory with a or b (may
+** be NULL): a fresh tensor replaces it if it would (a layer given its own
+** output, or a product that must not read what it writes) */
+ln_Tensor *ln_freshbuffer(lua_State *L, int obj, int uv, int ndim, const size_t *dims, const ln_Tensor *a,
+                          const ln_Tensor *b);
 /* the inputs kept by forward, or an error when there was no forward */
 ln_Tensor *ln_keptinputs(lua_State *L, int self, const char *who);
 /* a positive integer argument (at most LN_MAXNUMEL) */

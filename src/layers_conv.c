@@ -227,9 +227,7 @@ static ln_Tensor *conv_forward(lua_State *L, int self, int in_idx, int training,
   conv_check(L, c, in, &j.g, who);
   ckk = c->in * c->kh * c->kw;
   dims[0] = j.g.n; dims[1] = c->out; dims[2] = j.g.oh; dims[3] = j.g.ow;
-  out = ln_getuv(L, self, LN_UV_OUTPUT);
-  if (out && ln_overlaps(out, in)) { lua_pushnil(L); ln_setuv(L, self, LN_UV_OUTPUT); }
-  out = ln_buffer(L, self, LN_UV_OUTPUT, 4, dims);
+  out = ln_freshbuffer(L, self, LN_UV_OUTPUT, 4, dims, in, NULL);
   w = ln_getuv(L, self, LN_UV_WEIGHTS);
   b = ln_getuv(L, self, LN_UV_BIASES);
   j.x = in->data;
@@ -273,9 +271,7 @@ static ln_Tensor *conv_backward(lua_State *L, int self, int dv_idx, const char *
   w = ln_getuv(L, self, LN_UV_WEIGHTS);
   dw = ln_buffer_like(L, self, LN_UV_DWEIGHTS, w);
   db = ln_buffer2(L, self, LN_UV_DBIASES, 1, c->out);
-  din = ln_getuv(L, self, LN_UV_DINPUTS);
-  if (din && (ln_overlaps(din, dv) || ln_overlaps(din, in))) { lua_pushnil(L); ln_setuv(L, self, LN_UV_DINPUTS); }
-  din = ln_buffer_like(L, self, LN_UV_DINPUTS, in);
+  din = ln_freshbuffer(L, self, LN_UV_DINPUTS, in->ndim, in->dims, dv, in);
   j.x = in->data;
   j.w = w->data;
   j.dy = dv->data;

@@ -136,6 +136,27 @@ static int flatten_outshape(const ln_Layer *l, int nd, const size_t *in, int *on
   return 1;
 }
 
+/* the view in user value uv of self over t's data in the shape nd, dims:
+** the one made by the last call when it still fits (a training step makes
+** no new object), else a new one */
+static ln_Tensor *viewof(lua_State *L, int self, int uv, int t_idx, const ln_Tensor *t, int nd, const size_t *dims) {
+  ln_Tensor *v = ln_getuv(L, self, uv);
+  if (v && v->data == t->data && v->cap == t->cap && v->ndim == nd &&
+      memcmp(v->dims, dims, (size_t)nd * sizeof *dims) == 0) {
+    lua_getiuservalue(L, self, uv);
+    lua_getiuservalue(L, -1, 1);       /* the view's storage ... */
+    lua_getiuservalue(L, t_idx, 1);    /* ... is t's */
+    if (lua_rawequal(L, -1, -2)) {
+      lua_pop(L, 3);
+      return v;
+    }
+    lua_pop(L, 3);
+  }
+  v = ln_pushview(L, t_idx, t->data, t->cap, nd, dims);
+  ln_setuv(L, self, uv);
+  return v;
+}
+
 /* output: a view of inputs as N x (the rest) */
 static ln_Tensor *flatten_forward(lua_State *L, int self, int in_idx, int training, const char *who) {
   ln_Tensor *in, *out;
@@ -147,8 +168,7 @@ static ln_Tensor *flatten_forward(lua_State *L, int self, int in_idx, int traini
   in = ln_argtensor(L, in_idx, "inputs", who);
   dims[0] = in->ndim ? in->dims[0] : 1;
   dims[1] = dims[0] ? in->numel / dims[0] : 0;
-  out = ln_pushview(L, in_idx, in->data, in->cap, 2, dims);
-  ln_setuv(L, self, LN_UV_OUTPUT);
+  out = viewof(L, self, LN_UV_OUTPUT, in_idx, in, 2, dims);
   lua_pushvalue(L, in_idx);
   ln_setuv(L, self, LN_UV_INPUTS);
   return out;
@@ -167,8 +187,7 @@ static ln_Tensor *flatten_backward(lua_State *L, int self, int dv_idx, const cha
     ln_error(L, "%s: dvalues are %s, expected %zux%zu (the last forward's output shape, inputs %s)", who,
              ln_shapestr(dv, sa), in->ndim ? in->dims[0] : 1, in->ndim && in->dims[0] ? in->numel / in->dims[0] : 0,
              ln_shapestr(in, sb));
-  din = ln_pushview(L, dv_idx, dv->data, dv->cap, in->ndim, in->dims);
-  ln_setuv(L, self, LN_UV_DINPUTS);
+  din = viewof(L, self, LN_UV_DINPUTS, dv_idx, dv, in->ndim, in->dims);
   return din;
 }
 

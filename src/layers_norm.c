@@ -156,9 +156,7 @@ static ln_Tensor *bn_forward(lua_State *L, int self, int in_idx, int training, c
   memset(&j, 0, sizeof j);
   bn_check(L, self, b, in, &j, who);
   (void)sa;
-  out = ln_getuv(L, self, LN_UV_OUTPUT);
-  if (out && ln_overlaps(out, in)) { lua_pushnil(L); ln_setuv(L, self, LN_UV_OUTPUT); }
-  out = ln_buffer_like(L, self, LN_UV_OUTPUT, in);
+  out = ln_freshbuffer(L, self, LN_UV_OUTPUT, in->ndim, in->dims, in, NULL);
   j.train = training;
   j.eps = b->eps;
   j.x = in->data;
@@ -208,9 +206,7 @@ static ln_Tensor *bn_backward(lua_State *L, int self, int dv_idx, const char *wh
              ln_shapestr(xhat, sb));
   memset(&j, 0, sizeof j);
   bn_check(L, self, b, in, &j, who);
-  din = ln_getuv(L, self, LN_UV_DINPUTS);
-  if (din && (ln_overlaps(din, dv) || ln_overlaps(din, in))) { lua_pushnil(L); ln_setuv(L, self, LN_UV_DINPUTS); }
-  din = ln_buffer_like(L, self, LN_UV_DINPUTS, in);
+  din = ln_freshbuffer(L, self, LN_UV_DINPUTS, in->ndim, in->dims, dv, in);
   dg = ln_buffer2(L, self, LN_UV_DWEIGHTS, 1, j.ch);
   db = ln_buffer2(L, self, LN_UV_DBIASES, 1, j.ch);
   j.affine = b->affine_fwd;

@@ -90,9 +90,7 @@ static ln_Tensor *pool_forward(lua_State *L, int self, int in_idx, int training,
   in = ln_argtensor(L, in_idx, "inputs", who);
   pool_check(L, m, in, o, who);
   dims[0] = in->dims[0]; dims[1] = o[0]; dims[2] = o[1]; dims[3] = o[2];
-  out = ln_getuv(L, self, LN_UV_OUTPUT);
-  if (out && ln_overlaps(out, in)) { lua_pushnil(L); ln_setuv(L, self, LN_UV_OUTPUT); }
-  out = ln_buffer(L, self, LN_UV_OUTPUT, 4, dims);
+  out = ln_freshbuffer(L, self, LN_UV_OUTPUT, 4, dims, in, NULL);
   memset(&j, 0, sizeof j);
   j.m = m;
   j.planes = in->dims[0] * in->dims[1];
@@ -119,9 +117,7 @@ static ln_Tensor *pool_backward(lua_State *L, int self, int dv_idx, const char *
   if (!ln_sameshape(dv, out))
     ln_error(L, "%s: dvalues are %s, expected %s (the last forward's output shape)", who, ln_shapestr(dv, sa),
              ln_shapestr(out, sb));
-  din = ln_getuv(L, self, LN_UV_DINPUTS);
-  if (din && (ln_overlaps(din, dv) || ln_overlaps(din, in))) { lua_pushnil(L); ln_setuv(L, self, LN_UV_DINPUTS); }
-  din = ln_buffer_like(L, self, LN_UV_DINPUTS, in);
+  din = ln_freshbuffer(L, self, LN_UV_DINPUTS, in->ndim, in->dims, dv, in);
   memset(&j, 0, sizeof j);
   j.m = m;
   j.planes = in->dims[0] * in->dims[1];

@@ -1,22 +1,15 @@
 -- test/export_c.lua [DIR]: Model:export_c checked with a real compiler (issue
--- 17): exports an MLP classifier, a regression, a binary classifier and a CNN
--- with batch normalisation, compiles each with gcc -std=c99 -Wall -Wextra
+-- 17): exports the models of test/export_models.lua, compiles each with gcc -std=c99 -Wall -Wextra
 -- -Werror -pedantic against test/export_c_driver.c, runs it on the inputs and
 -- compares with model:predict (max |diff| <= 1e-6).  Prints "N passed, N failed".
 package.path = "./lua/?.lua;./lua/?/init.lua;" .. package.path
+package.path = "./test/?.lua;" .. package.path
 package.cpath = "./?.so;" .. package.cpath
 local lunet = require "lunet"
+local models = require "export_models"
 
 local dir = arg[1] or os.tmpname() .. ".d"
 os.execute("mkdir -p '" .. dir .. "'")
-
-local function f32(t, path) -- raw little-endian float32 values of t
-  local n = t:numel()
-  local flat, parts = t:view(n), {}
-  for i = 1, n do parts[i] = string.pack("<f", flat:get(i)) end
-  local f = assert(io.open(path, "wb"))
-  f:write(table.concat(parts)); f:close()
-end
 
 local function read_f32(path, n)
   local f = assert(io.open(path, "rb"))
@@ -26,45 +19,9 @@ local function read_f32(path, n)
   return t
 end
 
-local nets = {
-  { "mlp", function(m)
-      m:add(lunet.Dense(6, 32)); m:add(lunet.ReLU()); m:add(lunet.Dropout(0.2)); m:add(lunet.Dense(32, 32))
-      m:add(lunet.ReLU()); m:add(lunet.Dense(32, 4)); m:add(lunet.Softmax())
-      return lunet.CategoricalCrossentropy(), lunet.randn(30, 6), "labels"
-    end },
-  { "regression", function(m)
-      m:add(lunet.Dense(3, 64)); m:add(lunet.Sigmoid()); m:add(lunet.Dense(64, 2)); m:add(lunet.Linear())
-      return lunet.MeanSquaredError(), lunet.randn(30, 3), "values"
-    end },
-  { "binary", function(m)
-      m:add(lunet.Input(5)); m:add(lunet.Dense(5, 300)); m:add(lunet.ReLU()); m:add(lunet.Dense(300, 1))
-      m:add(lunet.Sigmoid())
-      return lunet.BinaryCrossentropy(), lunet.randn(30, 5), "binary"
-    end },
-  { "cnn", function(m)
-      m:add(lunet.Input(2, 9, 7)); m:add(lunet.Conv2D(2, 4, 3, { padding = "same", stride = 2 }))
-      m:add(lunet.BatchNormalization()); m:add(lunet.ReLU()); m:add(lunet.MaxPool2D(2, { stride = 1 }))
-      m:add(lunet.Conv2D(4, 3, { 2, 1 }, { padding = { 1, 0 } })); m:add(lunet.ReLU()); m:add(lunet.Flatten())
-      m:add(lunet.Dropout(0.3)); m:add(lunet.Dense(45, 5)); m:add(lunet.Softmax())
-      return lunet.CategoricalCrossentropy(), lunet.randn(30, 2, 9, 7), "labels"
-    end },
-}
-
 local passed, failed = 0, 0
-for i, net in ipairs(nets) do
-  local name = net[1]
-  lunet.seed(i)
-  local m = lunet.Model()
-  local loss, X, ykind = net[2](m)
+models.each(function(name, m, X)
   local n = #X
-  local y
-  if ykind == "values" then y = lunet.randn(n, 2)
-  elseif ykind == "binary" then y = lunet.zeros(n, 1); for r = 1, n do y:set(r, 1, r % 2) end
-  else y = lunet.zeros(n); for r = 1, n do y:set(r, 1 + r % 3) end end
-  m:set { loss = loss, optimizer = lunet.Adam(), accuracy = ykind == "values" and lunet.RegressionAccuracy()
-          or lunet.CategoricalAccuracy { binary = ykind == "binary" } }
-  m:finalize()
-  m:train(X, y, { epochs = 5, batch_size = 8, verbose = 0 })
   local d = dir .. "/" .. name
   os.execute("mkdir -p '" .. d .. "'")
   m:export_c(d .. "/net.c", { name = "net" })
@@ -77,7 +34,7 @@ for i, net in ipairs(nets) do
     failed = failed + 1
     print("FAILED: " .. name .. ": compile: " .. msg)
   else
-    f32(X, d .. "/x.bin")
+    models.f32(X, d .. "/x.bin")
     local run = os.execute(string.format("'%s/driver' '%s/x.bin' '%s/out.bin' %d", d, d, d, n))
     local want = m:predict(X)
     if not run then
@@ -92,6 +49,6 @@ for i, net in ipairs(nets) do
         .. "predict %.3g", good and "ok" or "FAILED", name, diff))
     end
   end
-end
+end)
 print(string.format("%d passed, %d failed", passed, failed))
 os.exit(failed == 0 and 0 or 1)

@@ -1,69 +1,24 @@
 -- test/onnx_export.lua DIR: writes the models the ONNX check uses (issue 17):
--- an MLP classifier, a binary classifier, a regression and a CNN with batch
--- normalisation, each trained a little, exported with model:export_onnx, with
+-- those of test/export_models.lua, exported with model:export_onnx, with
 -- its inputs and model:predict's outputs as raw float32 files and a manifest
 -- (DIR/manifest.txt: name and input shape per line).  test/onnx_check.py runs
 -- python3-onnx's checker on them, test/onnx_check.js ONNX Runtime (its
 -- WebAssembly build under node).
 package.path = "./lua/?.lua;./lua/?/init.lua;" .. package.path
+package.path = "./test/?.lua;" .. package.path
 package.cpath = "./?.so;" .. package.cpath
-local lunet = require "lunet"
+local models = require "export_models"
 
 local dir = assert(arg[1], "usage: lua5.4 test/onnx_export.lua DIR")
 
-local function f32(t, path)
-  local n = t:numel()
-  local flat, parts = t:view(n), {}
-  for i = 1, n do parts[i] = string.pack("<f", flat:get(i)) end
-  local f = assert(io.open(path, "wb"))
-  f:write(table.concat(parts)); f:close()
-end
-
-local nets = {
-  { "mlp", function(m)
-      m:add(lunet.Dense(6, 32)); m:add(lunet.ReLU()); m:add(lunet.Dropout(0.2)); m:add(lunet.Dense(32, 4))
-      m:add(lunet.Softmax())
-      return lunet.CategoricalCrossentropy(), lunet.randn(24, 6), "labels"
-    end },
-  { "binary", function(m)
-      m:add(lunet.Dense(5, 300)); m:add(lunet.ReLU()); m:add(lunet.Dense(300, 1)); m:add(lunet.Sigmoid())
-      return lunet.BinaryCrossentropy(), lunet.randn(24, 5), "binary"
-    end },
-  { "regression", function(m)
-      m:add(lunet.Input(3)); m:add(lunet.Dense(3, 64)); m:add(lunet.Sigmoid()); m:add(lunet.Dense(64, 2))
-      m:add(lunet.BatchNormalization()); m:add(lunet.Linear())
-      return lunet.MeanSquaredError(), lunet.randn(24, 3), "values"
-    end },
-  { "cnn", function(m)
-      m:add(lunet.Input(2, 9, 7)); m:add(lunet.Conv2D(2, 4, 3, { padding = "same", stride = 2 }))
-      m:add(lunet.BatchNormalization()); m:add(lunet.ReLU()); m:add(lunet.MaxPool2D(2, { stride = 1 }))
-      m:add(lunet.Conv2D(4, 3, { 2, 1 }, { padding = { 1, 0 } })); m:add(lunet.ReLU()); m:add(lunet.Flatten())
-      m:add(lunet.Dropout(0.3)); m:add(lunet.Dense(45, 5)); m:add(lunet.Softmax())
-      return lunet.CategoricalCrossentropy(), lunet.randn(24, 2, 9, 7), "labels"
-    end },
-}
-
 local manifest = {}
-for i, net in ipairs(nets) do
-  local name = net[1]
-  lunet.seed(i)
-  local m = lunet.Model()
-  local loss, X, ykind = net[2](m)
-  local n = #X
-  local y
-  if ykind == "values" then y = lunet.randn(n, 2)
-  elseif ykind == "binary" then y = lunet.zeros(n, 1); for r = 1, n do y:set(r, 1, r % 2) end
-  else y = lunet.zeros(n); for r = 1, n do y:set(r, 1 + r % 3) end end
-  m:set { loss = loss, optimizer = lunet.Adam(), accuracy = ykind == "values" and lunet.RegressionAccuracy()
-          or lunet.CategoricalAccuracy { binary = ykind == "binary" } }
-  m:finalize()
-  m:train(X, y, { epochs = 5, batch_size = 8, verbose = 0 })
+models.each(function(name, m, X)
   m:export_onnx(string.format("%s/%s.onnx", dir, name))
-  f32(X, string.format("%s/%s.x", dir, name))
-  f32(m:predict(X), string.format("%s/%s.p", dir, name))
+  models.f32(X, string.format("%s/%s.x", dir, name))
+  models.f32(m:predict(X), string.format("%s/%s.p", dir, name))
   manifest[#manifest + 1] = name .. " " .. table.concat({ X:shape() }, " ")
   print("exported " .. name)
-end
+end)
 local f = assert(io.open(dir .. "/manifest.txt", "w"))
 f:write(table.concat(manifest, "\n"), "\n")
 f:close()

@@ -256,21 +256,8 @@ static void K_softmax(const float *in, size_t n, float *res) {
     src[#src + 1] = "  }"
     src[#src + 1] = "}"
     src[#src + 1] = ""
-    local function write(p, text)
-      local tmp = p .. ".tmp"
-      local f, err = io.open(tmp, "wb")
-      if not f then error(who .. ": " .. tostring(err), 3) end
-      local ok, werr = f:write(text)
-      local cok, cerr = f:close()
-      if not ok or not cok then
-        os.remove(tmp)
-        error(string.format("%s: %s: %s", who, p, tostring(werr or cerr)), 3)
-      end
-      local rok, rerr = os.rename(tmp, p)
-      if not rok then os.remove(tmp); error(string.format("%s: %s: %s", who, p, tostring(rerr)), 3) end
-    end
-    write(header_path, hdr)
-    write(path, table.concat(src, "\n"))
+    h.write_file(header_path, hdr, who, 2)
+    h.write_file(path, table.concat(src, "\n"), who, 2)
     return self
   end
 end

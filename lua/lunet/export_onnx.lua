@@ -162,17 +162,7 @@ return function(_, methods, h)
       message(7, gparts),                                -- graph
       message(8, { bytes(1, ""), int(2, 13) }),          -- opset_import: ai.onnx 13
     }
-    local tmp = path .. ".tmp"
-    local f, err = io.open(tmp, "wb")
-    if not f then error(who .. ": " .. tostring(err), 2) end
-    local ok, werr = f:write(model)
-    local cok, cerr = f:close()
-    if not ok or not cok then
-      os.remove(tmp)
-      error(string.format("%s: %s: %s", who, path, tostring(werr or cerr)), 2)
-    end
-    local rok, rerr = os.rename(tmp, path)
-    if not rok then os.remove(tmp); error(string.format("%s: %s: %s", who, path, tostring(rerr)), 2) end
+    h.write_file(path, model, who, 2)
     return self
   end
 end

@@ -417,9 +417,25 @@ model_mt.__tostring = function(self) return self:summary_string() end
 
 -- saving and loading (lua/lunet/model_files.lua) and C source export
 -- (lua/lunet/export_c.lua), with the helpers above
+-- write text to path through path .. ".tmp" and a rename, so a failed write
+-- leaves no half-written file; errors are "<who>: <path>: <reason>" at level
+local function write_file(path, text, who, level)
+  local tmp = path .. ".tmp"
+  local f, err = io.open(tmp, "wb")
+  if not f then error(string.format("%s: %s", who, tostring(err)), level + 1) end
+  local ok, werr = f:write(text)
+  local cok, cerr = f:close()
+  if ok and cok then ok, werr = os.rename(tmp, path) else werr = werr or cerr end
+  if not ok then
+    os.remove(tmp)
+    error(string.format("%s: %s: %s", who, path, tostring(werr)), level + 1)
+  end
+end
+
 local helpers = {
   checkcall = checkcall, kind = kind, typename = typename, rethrow = rethrow, isfinite = isfinite,
   shapestr = shapestr, describe = describe, is_lua_layer = is_lua_layer, lua_params = lua_params,
+  write_file = write_file,
 }
 require("lunet.model_files")(M, methods, helpers)
 require("lunet.export_c")(M, methods, helpers)

@@ -38,17 +38,6 @@ __attribute__((target("avx512f"))) static void row_in512(size_t c, size_t kh, si
     for (ky = 0; ky < kh; ky++, row += kw)
       _mm512_mask_storeu_ps(row, m, _mm512_maskz_loadu_ps(m, src + ky * w));
 }
-/* and its gradient added back into the image */
-__attribute__((target("avx512f"))) static void add_in512(size_t c, size_t kh, size_t kw, size_t w, size_t plane,
-                                                      const float *row, float *dst) {
-  __mmask16 m = (__mmask16)((1u << kw) - 1u);
-  size_t ci, ky;
-  for (ci = 0; ci < c; ci++, dst += plane)
-    for (ky = 0; ky < kh; ky++, row += kw) {
-      __m512 d = _mm512_maskz_loadu_ps(m, dst + ky * w);
-      _mm512_mask_storeu_ps(dst + ky * w, m, _mm512_add_ps(d, _mm512_maskz_loadu_ps(m, row)));
-    }
-}
 #endif
 
 void ln_conv_im2row(const ln_ConvGeom *g, const float *x, size_t r0, size_t r1, float *P) {
@@ -87,48 +76,6 @@ void ln_conv_im2row(const ln_ConvGeom *g, const float *x, size_t r0, size_t r1, 
         for (kx = 0; kx < kw; kx++) {
           ptrdiff_t ix = x0 + (ptrdiff_t)kx;
           row[kx] = ix >= 0 && ix < (ptrdiff_t)g->w ? xc[(size_t)iy * g->w + (size_t)ix] : 0.0f;
-        }
-      }
-    }
-  }
-}
-
-void ln_conv_row2im(const ln_ConvGeom *g, const float *dP, size_t n0, size_t n1, float *dx) {
-  size_t ckk = g->c * g->kh * g->kw, ohw = g->oh * g->ow, plane = g->h * g->w, n, p, kw = g->kw;
-#ifdef CONV_AVX512
-  int fast = ln_cpu_level() >= 2;
-#endif
-  memset(dx + n0 * g->c * plane, 0, (n1 - n0) * g->c * plane * sizeof(float));
-  for (n = n0; n < n1; n++) {
-    float *xn = dx + n * g->c * plane;
-    for (p = 0; p < ohw; p++) {
-      size_t oy = p / g->ow, ox = p % g->ow, ci, ky, kx;
-      const float *row = dP + (n * ohw + p) * ckk;
-      ptrdiff_t y0 = (ptrdiff_t)(oy * g->sh) - (ptrdiff_t)g->pt, x0 = (ptrdiff_t)(ox * g->sw) - (ptrdiff_t)g->pl;
-      int inside = y0 >= 0 && x0 >= 0 && y0 + (ptrdiff_t)g->kh <= (ptrdiff_t)g->h &&
-                   x0 + (ptrdiff_t)g->kw <= (ptrdiff_t)g->w;
-      if (inside) {
-        float *dst = xn + (size_t)y0 * g->w + (size_t)x0;
-#ifdef CONV_AVX512
-        if (fast && kw <= 16) {
-          add_in512(g->c, g->kh, kw, g->w, plane, row, dst);
-          continue;
-        }
-#endif
-        for (ci = 0; ci < g->c; ci++, dst += plane)
-          for (ky = 0; ky < g->kh; ky++, row += kw)
-            for (kx = 0; kx < kw; kx++) dst[ky * g->w + kx] += row[kx];
-        continue;
-      }
-      for (ci = 0; ci < g->c; ci++) {
-        float *xc = xn + ci * plane;
-        for (ky = 0; ky < g->kh; ky++, row += kw) {
-          ptrdiff_t iy = y0 + (ptrdiff_t)ky;
-          if (iy < 0 || iy >= (ptrdiff_t)g->h) continue;
-          for (kx = 0; kx < kw; kx++) {
-            ptrdiff_t ix = x0 + (ptrdiff_t)kx;
-            if (ix >= 0 && ix < (ptrdiff_t)g->w) xc[(size_t)iy * g->w + (size_t)ix] += row[kx];
-          }
         }
       }
     }
@@ -207,15 +154,6 @@ void ln_conv_img2rows(const ln_ConvGeom *g, const float *dy, size_t n0, size_t n
           for (o = o0; o < o1; o++) dst[p * out + o] = src[o * ohw + p];
       }
     }
-  }
-}
-
-void ln_conv_bias_grad(size_t rows, size_t out, const float *dYr, size_t o0, size_t o1, float *db) {
-  size_t r, o;
-  for (o = o0; o < o1; o++) db[o] = 0.0f;
-  for (r = 0; r < rows; r++) {
-    const float *row = dYr + r * out;
-    for (o = o0; o < o1; o++) db[o] += row[o];
   }
 }
 

@@ -8,8 +8,8 @@
 ** (n, oy, ox) of the patch matrix P holds the in x kh x kw input values the
 ** output pixel (oy, ox) of sample n sees (zeros in the padding), so
 **   Y (rows x out) = P (rows x in*kh*kw) @ W^T,
-**   dW^T = P^T @ dY,  dP = dY @ W,  dX = the sum of dP's rows back into
-**   their pixels (row2im).
+**   dW^T = P^T @ dY, and per sample the patch gradient in columns, W^T dy,
+**   summed back into its pixels (col2im).
 ** Every function works on a range of rows or samples, so the engine's threads
 ** can share a batch; each output element is written by one range only and
 ** summed in a fixed order, so results do not depend on the split.
@@ -45,9 +45,6 @@ size_t ln_conv_same(size_t in, size_t k, size_t stride, size_t *out, size_t *fro
 /* rows r0 .. r1 of the patch matrix (rows = n * oh * ow, in * kh * kw
 ** columns) of the images x */
 void ln_conv_im2row(const ln_ConvGeom *g, const float *x, size_t r0, size_t r1, float *P);
-/* samples n0 .. n1 of dx (n x c x h x w), set to the sums of the rows of dP
-** that read each pixel */
-void ln_conv_row2im(const ln_ConvGeom *g, const float *dP, size_t n0, size_t n1, float *dx);
 /* one sample's dx (c x h x w) from its patch gradient in columns, dPt
 ** (in * kh * kw rows of oh * ow values: W^T dy of the sample) */
 void ln_conv_col2im(const ln_ConvGeom *g, const float *dPt, float *dx);
@@ -56,9 +53,6 @@ void ln_conv_col2im(const ln_ConvGeom *g, const float *dPt, float *dx);
 void ln_conv_rows2img(const ln_ConvGeom *g, const float *Yr, const float *b, size_t n0, size_t n1, float *y);
 /* samples n0 .. n1 of dYr (rows x out) from dy (n x out x oh x ow) */
 void ln_conv_img2rows(const ln_ConvGeom *g, const float *dy, size_t n0, size_t n1, float *dYr);
-/* db[o] for o in o0 .. o1: the sum of column o of dYr (rows x out), rows in
-** order */
-void ln_conv_bias_grad(size_t rows, size_t out, const float *dYr, size_t o0, size_t o1, float *db);
 
 /* ------------------------------------------------------------ pooling */
 
