@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "lunet.h"
+#include "engine/op.h"
 #include "kernels/nn.h"
 
 /* ============================================================= helpers */
@@ -110,7 +111,8 @@ static ln_Tensor *relu_backward(lua_State *L, int self, int dv_idx, const char *
 }
 
 static const ln_LayerClass relu_class = {
-  "ReLU", 0, relu_forward, relu_backward, describe_name, pred_copy, 0, LN_KIND_RELU, NULL, NULL, NULL
+  "ReLU", 0, relu_forward, relu_backward, describe_name, pred_copy, 0, LN_KIND_RELU, NULL, NULL, NULL,
+  &ln_op_relu, NULL
 };
 
 /* ============================================================= Sigmoid */
@@ -137,7 +139,8 @@ static void sigmoid_pred(const ln_Layer *l, const ln_Tensor *outputs, ln_Tensor 
 }
 
 static const ln_LayerClass sigmoid_class = {
-  "Sigmoid", 0, sigmoid_forward, sigmoid_backward, describe_name, sigmoid_pred, 0, LN_KIND_SIGMOID, NULL, NULL, NULL
+  "Sigmoid", 0, sigmoid_forward, sigmoid_backward, describe_name, sigmoid_pred, 0, LN_KIND_SIGMOID, NULL, NULL, NULL,
+  &ln_op_sigmoid, NULL
 };
 
 /* ============================================================= Softmax */
@@ -174,7 +177,8 @@ static void softmax_pred(const ln_Layer *l, const ln_Tensor *outputs, ln_Tensor 
 }
 
 static const ln_LayerClass softmax_class = {
-  "Softmax", 0, softmax_forward, softmax_backward, describe_name, softmax_pred, 1, LN_KIND_SOFTMAX, NULL, NULL, NULL
+  "Softmax", 0, softmax_forward, softmax_backward, describe_name, softmax_pred, 1, LN_KIND_SOFTMAX, NULL, NULL, NULL,
+  &ln_op_softmax, NULL
 };
 
 /* ============================================================== Linear */
@@ -195,7 +199,8 @@ static ln_Tensor *linear_backward(lua_State *L, int self, int dv_idx, const char
 }
 
 static const ln_LayerClass linear_class = {
-  "Linear", 0, linear_forward, linear_backward, describe_name, pred_copy, 0, LN_KIND_LINEAR, NULL, NULL, NULL
+  "Linear", 0, linear_forward, linear_backward, describe_name, pred_copy, 0, LN_KIND_LINEAR, NULL, NULL, NULL,
+  &ln_op_linear, NULL
 };
 
 /* ========================================================= predictions */

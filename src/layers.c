@@ -383,7 +383,8 @@ static int dense_field(lua_State *L, const ln_Layer *l, const char *k) {
 }
 
 static const ln_LayerClass dense_class = {
-  "Dense", 1, dense_forward, dense_backward, dense_describe, NULL, 0, LN_KIND_DENSE, dense_outshape, dense_field, NULL
+  "Dense", 1, dense_forward, dense_backward, dense_describe, NULL, 0, LN_KIND_DENSE, dense_outshape, dense_field, NULL,
+  &ln_op_dense, NULL
 };
 
 /* glibc prints "-nan" */
@@ -509,8 +510,14 @@ static ln_Tensor *dropout_backward(lua_State *L, int self, int dv_idx, const cha
   return din;
 }
 
+/* its op's setting 0: the fraction dropped */
+static void dropout_settings(const ln_Layer *l, double *setting) {
+  setting[0] = ((const ln_Dropout *)l)->rate;
+}
+
 static const ln_LayerClass dropout_class = {
-  "Dropout", 0, dropout_forward, dropout_backward, dropout_describe, NULL, 0, LN_KIND_DROPOUT, NULL, NULL, NULL
+  "Dropout", 0, dropout_forward, dropout_backward, dropout_describe, NULL, 0, LN_KIND_DROPOUT, NULL, NULL, NULL,
+  &ln_op_dropout, dropout_settings
 };
 
 /* lunet.Dropout(rate): rate = fraction dropped, in [0, 1) */

@@ -6,6 +6,7 @@
 #define LUNET_LAYERS_H
 
 #include "lunet.h"
+#include "engine/op.h"
 
 /* push a new layer userdata of size sz for cls (header set, user values
 ** empty); the caller fills the rest of the struct */

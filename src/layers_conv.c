@@ -315,7 +315,8 @@ static int conv_field(lua_State *L, const ln_Layer *l, const char *k) {
 }
 
 static const ln_LayerClass conv_class = {
-  "Conv2D", 1, conv_forward, conv_backward, conv_describe, NULL, 0, LN_KIND_CONV2D, conv_outshape, conv_field, NULL
+  "Conv2D", 1, conv_forward, conv_backward, conv_describe, NULL, 0, LN_KIND_CONV2D, conv_outshape, conv_field, NULL,
+  &ln_op_conv2d, NULL
 };
 
 /* lunet.Conv2D(in_channels, out_channels, kernel, { stride = 1, padding = 0,

@@ -97,7 +97,8 @@ static int input_field(lua_State *L, const ln_Layer *l, const char *k) {
 }
 
 static const ln_LayerClass input_class = {
-  "Input", 0, input_forward, input_backward, input_describe, NULL, 0, LN_KIND_INPUT, input_outshape, input_field, NULL
+  "Input", 0, input_forward, input_backward, input_describe, NULL, 0, LN_KIND_INPUT, input_outshape, input_field, NULL,
+  &ln_op_input, NULL
 };
 
 /* lunet.Input(), Input(n) or Input(c, h, w) */
@@ -193,7 +194,7 @@ static ln_Tensor *flatten_backward(lua_State *L, int self, int dv_idx, const cha
 
 static const ln_LayerClass flatten_class = {
   "Flatten", 0, flatten_forward, flatten_backward, flatten_describe, NULL, 0, LN_KIND_FLATTEN, flatten_outshape,
-  NULL, NULL
+  NULL, NULL, &ln_op_flatten, NULL
 };
 
 static int l_flatten(lua_State *L) {

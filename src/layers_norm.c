@@ -238,7 +238,7 @@ static int bn_field(lua_State *L, const ln_Layer *l, const char *k) {
 
 static const ln_LayerClass bn_class = {
   "BatchNormalization", 1, bn_forward, bn_backward, bn_describe, NULL, 0, LN_KIND_BATCHNORM, bn_outshape, bn_field,
-  bn_build
+  bn_build, &ln_op_batchnorm, NULL
 };
 
 /* bn:set_running(mean, var[, num_batches_tracked]): the running statistics

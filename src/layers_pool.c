@@ -137,7 +137,8 @@ static int pool_field(lua_State *L, const ln_Layer *l, const char *k) {
 }
 
 static const ln_LayerClass pool_class = {
-  "MaxPool2D", 0, pool_forward, pool_backward, pool_describe, NULL, 0, LN_KIND_MAXPOOL2D, pool_outshape, pool_field, NULL
+  "MaxPool2D", 0, pool_forward, pool_backward, pool_describe, NULL, 0, LN_KIND_MAXPOOL2D, pool_outshape, pool_field, NULL,
+  &ln_op_maxpool2d, NULL
 };
 
 /* lunet.MaxPool2D(size, { stride = size }) */

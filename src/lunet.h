@@ -180,6 +180,8 @@ typedef enum {
   LN_KIND_CONV2D, LN_KIND_MAXPOOL2D, LN_KIND_FLATTEN, LN_KIND_BATCHNORM
 } ln_Kind;
 
+struct ln_OpDef;
+
 typedef struct ln_LayerClass {
   const char *name;     /* "Dense", "ReLU", ...; metatable "lunet.<name>" */
   int trainable;        /* has weights/biases (LN_UV_WEIGHTS...) */
@@ -209,6 +211,11 @@ typedef struct ln_LayerClass {
   ** create them for samples of nd sizes in (self at stack index self);
   ** NULL for the others */
   void (*build)(lua_State *L, int self, int nd, const size_t *in, const char *who);
+  /* the kind's op in the engine (src/engine/op.h): the model file's kind
+  ** for the C API, and, when it has backward, the plan's node in training */
+  const struct ln_OpDef *op;
+  /* the numbers its op reads from ln_Node.setting (Dropout's rate), or NULL */
+  void (*settings)(const ln_Layer *l, double *setting);
 } ln_LayerClass;
 
 struct ln_Layer {

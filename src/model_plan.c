@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "model.h"
+#include "engine/op.h"
 #include "kernels/nn.h"
 #include "kernels/loss.h"
 
@@ -73,53 +74,62 @@ ln_Pool *ln_model_pool(lua_State *L) {
   return ln_state_pool(L);
 }
 
-/* the plan's kind of a built-in layer (F_SOFTMAX only for the last layer
-** with the combined loss), or -1 */
-static int plankind(const ln_Layer *l, int last_combined) {
-  switch (l->cls->kind) {
-    case LN_KIND_DENSE: return F_DENSE;
-    case LN_KIND_RELU: return F_RELU;
-    case LN_KIND_SIGMOID: return F_SIGMOID;
-    case LN_KIND_LINEAR: return F_LINEAR;
-    case LN_KIND_DROPOUT: return F_DROPOUT;
-    case LN_KIND_SOFTMAX: return last_combined ? F_SOFTMAX : F_SOFTMAX_PLAIN;
-    default: return -1;
-  }
+/* the plan's op of a built-in layer (the combined softmax/cross-entropy
+** for the last layer with the combined loss), or NULL when its kind does
+** not train in plans */
+static const ln_OpDef *planop(const ln_Layer *l, int last_combined) {
+  const ln_OpDef *op = l->cls->op;
+  if (op == NULL || op->backward == NULL) return NULL;
+  return last_combined ? &ln_op_softmax_cce : op;
 }
 
-/* the last layer of a plan segment starting at layer first: Dense, ReLU,
-** Sigmoid, Linear, Dropout (and a last Softmax with the combined loss),
-** starting with a Dense whose input width matches in's; 0 when none starts
-** there; *work = the Dense layers' multiply-adds per sample */
+/* the width of layer l's output from rows of width in (its outshape; 0 when it does not take them) */
+static size_t outwidth(const ln_Layer *l, size_t in) {
+  int ond;
+  size_t out[LN_MAXDIM];
+  char err[8];
+  int r = l->cls->outshape ? l->cls->outshape(l, 1, &in, &ond, out, err, sizeof err) : 2;
+  return r == 2 ? in : r == 1 && ond == 1 ? out[0] : 0;
+}
+
+/* the last layer of a plan segment starting at layer first: layers whose
+** op trains in plans (a last Softmax with the combined loss too), starting
+** with one that has parameters (a run of parameterless layers costs less
+** than a job on the threads) and takes in's rows; 0 when none starts there;
+** *work = the multiply-adds per sample of the parameters' products */
 int ln_model_segment(lua_State *L, int first, const ln_Tensor *in, size_t *work) {
-  int n = ln_model_nlayers(L, 1), i, k = 0, combined, kind;
-  size_t w = 0;
+  int n = ln_model_nlayers(L, 1), i, k = 0, combined;
+  size_t w = 0, cols = in->ndim == 2 ? in->dims[1] : 0;
   *work = 0;
   lua_getiuservalue(L, 1, UV_COMBINED);
   combined = !lua_isnil(L, -1);
   lua_pop(L, 1);
   for (i = first; i <= n && i < first + MAXFAST; i++) {
     ln_Layer *l = ln_model_layer(L, 1, i);
+    const ln_OpDef *op;
+    size_t out;
     lua_pop(L, 1);
     if (l == NULL) break; /* a Lua layer runs on the calling thread */
-    kind = plankind(l, i == n && combined);
-    if (kind < 0 || (i == first && kind != F_DENSE)) break;
-    if (kind == F_DENSE) {
-      if (i == first && (in->ndim != 2 || in->dims[1] != ((ln_Dense *)l)->n_inputs)) return 0;
-      w += ((ln_Dense *)l)->n_inputs * ((ln_Dense *)l)->n_neurons;
-    } /* a last Softmax with the combined loss: its forward, predictions and
-      ** gradient also run on the plan's threads */
+    op = planop(l, i == n && combined);
+    if (op == NULL || (i == first && op->grads == NULL)) break;
+    out = outwidth(l, cols);
+    if (out == 0) { /* finalize checked the sizes that chain; not the batch's */
+      if (i == first) return 0;
+      break;
+    }
+    if (op->grads) w += cols * out;
+    cols = out;
     k = i;
   }
-  /* Dense sizes must chain (finalize checked Dense-to-Dense already) */
   *work = w;
   return k;
 }
 
 /* set up the forward pass of layers first..last (a segment) as a plan on
-** the tensor at bx (the batch when first is 1; run by plan_run); the layers
-** keep inputs and outputs exactly as their own forward would.  Leaves layer
-** last's output on the stack */
+** the tensor at bx (the batch when first is 1; run by plan_run): each
+** layer's engine node over its own buffers, which keep inputs and outputs
+** exactly as its own forward would.  Leaves layer last's output on the
+** stack */
 void ln_model_forward_setup(lua_State *L, ln_Plan *pl, int bx, int first, int last) {
   int i, n = ln_model_nlayers(L, 1), combined;
   size_t rows = ln_totensor(L, bx)->dims[0], cols = ln_totensor(L, bx)->dims[1];
@@ -136,36 +146,36 @@ void ln_model_forward_setup(lua_State *L, ln_Plan *pl, int bx, int first, int la
   pl->ysrc = NULL;
   for (i = first; i <= last; i++) {
     ln_FLayer *f = &pl->l[i - first];
+    ln_Node *nd = &f->node;
     ln_Layer *l = ln_model_layer(L, 1, i);
     int li = lua_gettop(L);
     ln_Tensor *in = ln_totensor(L, li - 1), *out;
-    f->kind = plankind(l, i == n && combined); /* as ln_model_segment chose */
-    f->n_in = cols;
-    f->n_out = f->kind == F_DENSE ? ((ln_Dense *)l)->n_neurons : cols;
-    out = ln_buffer2(L, li, LN_UV_OUTPUT, rows, f->n_out);
+    memset(f, 0, sizeof *f);
+    nd->op = planop(l, i == n && combined); /* as ln_model_segment chose */
+    nd->in = cols;
+    nd->out = outwidth(l, cols);
+    if (l->cls->settings) l->cls->settings(l, nd->setting);
+    out = ln_buffer2(L, li, LN_UV_OUTPUT, rows, nd->out);
     f->in = in->data;
     f->out = out->data;
-    if (f->kind == F_SOFTMAX) pl->pred = ln_buffer(L, 1, UV_PRED, 1, &rows)->data;
-    if (f->kind == F_DROPOUT) {
-      f->rate = ((ln_Dropout *)l)->rate;
-      f->mask = ln_buffer2(L, li, LN_UV_EXTRA, rows, f->n_out)->data;
+    if (nd->op == &ln_op_softmax_cce) pl->pred = ln_buffer(L, 1, UV_PRED, 1, &rows)->data;
+    if (nd->op->draws) f->mask = ln_buffer2(L, li, LN_UV_EXTRA, rows, nd->out)->data;
+    if (l->cls->trainable) {
+      nd->param[0] = ln_getuv(L, li, LN_UV_WEIGHTS)->data;
+      nd->param[1] = ln_getuv(L, li, LN_UV_BIASES)->data;
     }
-    if (f->kind == F_DENSE) {
-      f->w = ln_getuv(L, li, LN_UV_WEIGHTS)->data;
-      f->b = ln_getuv(L, li, LN_UV_BIASES)->data;
-      f->h = ln_nn_dense_split(f->n_in);
-      f->part = f->h ? ln_buffer2(L, li, LN_UV_EXTRA, rows, f->n_out)->data : NULL;
-      /* the two-thread split of the sum: the model's first layer only */
-      f->p0 = f->h && i == 1 ? ln_buffer2(L, 1, UV_P0, rows, f->n_out)->data : NULL;
-    }
+    f->h = nd->op->split ? nd->op->split(nd) : 0;
+    f->part = f->h ? ln_buffer2(L, li, LN_UV_EXTRA, rows, nd->out)->data : NULL;
+    /* the two-thread split of the sum: the model's first layer only */
+    f->p0 = f->h && i == 1 ? ln_buffer2(L, 1, UV_P0, rows, nd->out)->data : NULL;
     lua_pushvalue(L, li - 1);
     ln_setuv(L, li, LN_UV_INPUTS);
     lua_getiuservalue(L, li, LN_UV_OUTPUT);
     lua_replace(L, li - 1);
     lua_settop(L, li - 1);
-    cols = f->n_out;
+    cols = nd->out;
   }
-  pl->direct = pl->src != NULL && ln_gemm_rows_ok(pl->l[0].n_out);
+  pl->direct = pl->src != NULL && ln_gemm_rows_ok(pl->l[0].node.out);
 }
 
 /* set up the backward of the plan's layers (run by plan_run) from the tensor
@@ -183,23 +193,23 @@ void ln_model_backward_setup(lua_State *L, Model *m, ln_Plan *pl, int opt, int f
   pl->fused = fused;
   for (i = pl->n; i >= 1; i--) {
     ln_FLayer *f = &pl->l[i - 1];
+    const ln_Node *nd = &f->node;
     int li;
-    ln_model_layer(L, 1, pl->at + i - 1);
+    ln_Layer *l = ln_model_layer(L, 1, pl->at + i - 1);
     li = lua_gettop(L);
     f->dv = dv;
-    if (f->kind == F_SOFTMAX) {
-      f->din = top; /* the combined object's dinputs (the last layer's: dv is top), filled by the plan */
-    } else if (f->kind == F_DENSE) {
-      ln_Dense *d = (ln_Dense *)lua_touserdata(L, li);
-      f->dw = ln_buffer2(L, li, LN_UV_DWEIGHTS, f->n_in, f->n_out)->data;
-      f->db = ln_buffer2(L, li, LN_UV_DBIASES, 1, f->n_out)->data;
-      f->din = i == 1 && !din ? NULL : ln_buffer2(L, li, LN_UV_DINPUTS, rows, f->n_in)->data;
-      f->wl1 = (float)d->t.weight_regularizer_l1;
-      f->wl2 = (float)d->t.weight_regularizer_l2;
-      f->bl1 = (float)d->t.bias_regularizer_l1;
-      f->bl2 = (float)d->t.bias_regularizer_l2;
-    } else {
-      f->din = ln_buffer2(L, li, LN_UV_DINPUTS, rows, f->n_in)->data;
+    if (nd->op == &ln_op_softmax_cce) /* the combined object's dinputs (the last layer's: dv is top) */
+      f->din = top;
+    else
+      f->din = i == 1 && !din ? NULL : ln_buffer2(L, li, LN_UV_DINPUTS, rows, nd->in)->data;
+    if (nd->op->grads) {
+      const ln_Trainable *t = (const ln_Trainable *)l;
+      f->dw = ln_buffer2(L, li, LN_UV_DWEIGHTS, nd->in, nd->out)->data;
+      f->db = ln_buffer2(L, li, LN_UV_DBIASES, 1, nd->out)->data;
+      f->wl1 = (float)t->weight_regularizer_l1;
+      f->wl2 = (float)t->weight_regularizer_l2;
+      f->bl1 = (float)t->bias_regularizer_l1;
+      f->bl2 = (float)t->bias_regularizer_l2;
     }
     dv = f->din;
     lua_pop(L, 1);
@@ -209,7 +219,7 @@ void ln_model_backward_setup(lua_State *L, Model *m, ln_Plan *pl, int opt, int f
       ln_FLayer *f = &pl->l[i - 1];
       ln_Layer *l;
       ln_Update *u = &pl->up[2 * j];
-      if (f->kind != F_DENSE) continue;
+      if (f->node.op->grads == NULL) continue;
       j++;
       l = ln_model_layer(L, 1, pl->at + i - 1);
       ln_optimizer_prepare(L, opt, lua_gettop(L), ln_model_trainwho(L, m, who, sizeof who, j, l), u);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "model.h"
+#include "engine/op.h"
 #include "kernels/nn.h"
 #include "kernels/loss.h"
 
@@ -126,7 +127,7 @@ static void step_any(lua_State *L, Model *m, const ln_Tensor *X, const ln_Tensor
     ln_plan_masks(pl, ln_model_rng(L, m));
     ln_plan_run(segpool[nseg], pl);
     if (i == 1) ln_model_setpending(m, pl, perm, first, count);
-    softmax_in_plan = b == n && pl->l[b - i].kind == F_SOFTMAX;
+    softmax_in_plan = b == n && pl->l[b - i].node.op == &ln_op_softmax_cce;
     sega[nseg] = i;
     segb[nseg++] = b;
     i = b + 1;
@@ -170,9 +171,9 @@ static void step_any(lua_State *L, Model *m, const ln_Tensor *X, const ln_Tensor
   ntrain = (int)lua_rawlen(L, -1);
   lua_pop(L, 1);
   if (nseg == 1) {
-    int j, dense = 0;
-    for (j = 0; j < plans[0].n; j++) dense += plans[0].l[j].kind == F_DENSE;
-    fused = dense == ntrain;
+    int j, trained = 0;
+    for (j = 0; j < plans[0].n; j++) trained += plans[0].l[j].node.op->grads != NULL;
+    fused = trained == ntrain;
   }
   /* leading Input layers need no gradient (nor does the first layer's input) */
   for (skip = 0; skip < n; skip++) {
@@ -321,8 +322,8 @@ static lua_Integer steps_book(lua_State *L, Model *m, const ln_Tensor *X, const 
       ready = 1;
     } else {
       ln_optimizer_pre(opt);
-      for (j = 0; j < plan.n; j++) /* the updates are plan.up[0, 2, ..], one pair per Dense */
-        if (plan.l[j].kind == F_DENSE) ln_optimizer_refresh(opt, &plan.up[plan.l[j].up - plan.up]);
+      for (j = 0; j < plan.n; j++) /* the updates are plan.up[0, 2, ..], one pair per trained node */
+        if (plan.l[j].up) ln_optimizer_refresh(opt, &plan.up[plan.l[j].up - plan.up]);
     }
     plan.mode = PLAN_BACKWARD;
     ln_plan_run(pool, &plan);

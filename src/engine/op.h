@@ -6,10 +6,14 @@
 **
 ** Adding a kind: write ops/<kind>.c with its ln_OpDef (name as the model
 ** file writes it, parameter names, setup from the architecture entry,
-** forward over a block of rows), and list it in ops/registry.c.  Today the
-** ops carry inference (the C API, src/lunet_c.h) over the same kernels as
-** the Lua-facing layers (src/layers*.c, src/activations.c), which with the
-** plan (plan.c) still carry training (doc/design.md).
+** forward over a block of rows), and list it in ops/registry.c.  A kind
+** that trains in the engine's plan (plan.h) adds backward over a block of
+** rows, its parameters' gradients over a share of their columns and their
+** fused update; plan.c runs any sequence of such ops on N threads and knows
+** no kind by name.  The Lua-facing classes (src/layers*.c,
+** src/activations.c) point at their op (ln_LayerClass.op).  Conv2D,
+** MaxPool2D, Flatten and BatchNormalization carry inference only here and
+** train through their Lua classes (doc/design.md).
 */
 #ifndef LUNET_OP_H
 #define LUNET_OP_H
@@ -19,6 +23,9 @@
 #define LN_OP_MAXPARAMS 4
 
 typedef struct ln_OpDef ln_OpDef;
+struct ln_Plan;
+struct ln_FLayer;
+struct ln_PlanPart;
 
 /* one layer of a network */
 typedef struct ln_Node {
@@ -54,11 +61,28 @@ struct ln_OpDef {
   /* inference over rows rows of in (rows x n->in) into out (rows x n->out);
   ** scratch holds max(rows x n->out, n->scratch) floats; out never aliases in */
   void (*forward)(const ln_Node *n, size_t rows, const float *in, float *out, float *scratch);
+  /* ---- training in a plan (plan.h; all NULL: the kind trains through its Lua class) ----
+  ** this thread's part of the training forward (NULL: forward over the
+  ** part's rows, scratch the node's split-sum buffer) */
+  void (*train_forward)(const struct ln_Plan *pl, const struct ln_FLayer *f, const struct ln_PlanPart *t);
+  /* the input gradient f->din of rows r0..r1-1 from f->dv (f->din NULL: nobody wants it) */
+  void (*backward)(const struct ln_Plan *pl, const struct ln_FLayer *f, size_t r0, size_t r1);
+  /* the parameters' gradients, sums over every row of the step: this thread's share (NULL: none) */
+  void (*grads)(const struct ln_Plan *pl, const struct ln_FLayer *f, int part, int parts);
+  /* fused plans: the optimizer's update of the share grads computed */
+  void (*update)(const struct ln_FLayer *f, int part, int parts);
+  /* the inputs' sum of a row taken in two halves from this column (0: none;
+  ** the plan can then split the first such node by columns on two threads) */
+  size_t (*split)(const ln_Node *n);
+  int draws;                            /* training draws one random value per output (Dropout's mask) */
 };
 
 /* the kinds (one file each in ops/) */
 extern const ln_OpDef ln_op_dense, ln_op_relu, ln_op_sigmoid, ln_op_softmax, ln_op_linear, ln_op_dropout,
                       ln_op_input, ln_op_conv2d, ln_op_maxpool2d, ln_op_flatten, ln_op_batchnorm;
+/* the last Softmax trained with categorical cross-entropy as one op (the
+** book's combined gradient); not a kind of the model file */
+extern const ln_OpDef ln_op_softmax_cce;
 
 /* setup of the kinds whose output is as wide as their input */
 int ln_op_keepwidth(ln_Node *n, const ln_OpSpec *s, char *err, size_t errlen);

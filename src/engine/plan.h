@@ -1,45 +1,31 @@
 /*
-** plan.h: the engine's plan for the training steps of a leading run of
-** Dense/ReLU layers (and a last Softmax with the combined
-** softmax/cross-entropy loss), set up by the Model's bindings (src/model.c)
-** over the layers' own buffers and run here on one thread or on the pool's
-** n parts (lunet.set_threads).  Plain C over the kernels: no Lua.
+** plan.h: the engine's training plan: a run of nodes (engine ops, op.h,
+** with their training entries) over buffers the Model's bindings own
+** (src/model_plan.c sets it up), run here on one thread or on the pool's n
+** parts (lunet.set_threads).  Plain C over the kernels: no Lua, and no
+** layer kind by name: each op's file holds its arithmetic.
 **
-** The leading Dense/ReLU layers of a training step, and a last Softmax with
-** the combined softmax/cross-entropy loss, run as one C plan: the batch
-** rows are split across n threads (the caller and n - 1 workers kept by the
-** model) at multiples of LN_GEMM_MB rows, each calling a 1-thread GEMM.  Forward (with the batch gather,
-** softmax and predictions) and the input gradients split by rows, except a
-** first Dense with a split sum (ln_nn_dense_split) on exactly two threads:
-** there each thread gathers half of every row's inputs and computes that
-** half of the sum for all rows (on more threads each computes both halves
-** for its rows); weight gradients split by rows of dweights (the same halves of
-** the inputs) and bias gradients by columns (so each element is still one
-** full sum over the batch).  The split never changes
-** which products are summed, only who computes them, so results do not
-** depend on the thread count (spec/model_spec.lua checks both against the
-** book's layer-by-layer loop).  The first layer's input gradient is not
-** computed by train (nothing reads it).  For the book's classifier
-** (steps_book) each thread also gathers its rows' labels and, from a batch
-** size's second step, computes their losses and correct predictions, so the
-** caller's own work between the two jobs of a step is a few sums.
-** Where ln_gemm_rows can (AVX-512), the first Dense's products read the
-** batch's rows in place from X (direct), so the rows come from memory while
-** the tiles compute instead of in a copy loop of their own: 0.175 -> 0.161
-** s/epoch.  The copy the first layer keeps as `inputs` is then made only
-** when someone can see it, by model:_sync_inputs (Model:train says when).
+** Forward: the batch rows are split across the n threads at multiples of
+** LN_GEMM_MB rows (ln_plan_span), each thread gathering its rows of the
+** batch (or, where ln_gemm_rows can, the first node reading them in place:
+** direct) and running every node's train_forward on them with 1-thread
+** products.  A first node whose inputs' sum is taken in two halves
+** (op->split: a Dense with 256+ inputs) on exactly two threads splits by
+** columns instead (ln_PlanPart.split0).  Backward: each node's input
+** gradient over the thread's rows (nodes n-1..0), one barrier, then each
+** node's parameter gradients over the thread's share of their columns (so
+** each element is still one full sum over the batch).  The splits never
+** change which products are summed, only who computes them, so results do
+** not depend on the thread count (spec/engine_spec.lua, hardening_spec.lua
+** check them against the layer-by-layer loop).
 ** When every trainable layer is in the plan, the optimizer runs inside the
-** backward job (fused): each thread updates the parameters whose gradients
-** it computed; otherwise a third job (PLAN_UPDATE) updates a part of every
-** tensor on each thread.  The update kernels are elementwise, so any split gives the same
-** numbers as one loop.
-** Default: the batch is split across as many threads as the machine has
-** cores (the 2-core machine of `make bench`: 0.128 s/epoch against
-** 0.240 on one thread).  Steps too small to gain (SPLIT_WORK, SPLIT_UPDATE)
-** run on the calling thread with a 1-thread GEMM, so no thread spins on
-** tiny products.  lunet.set_threads(1) or LUNET_SPLIT=0 keep everything on
-** the calling thread; LUNET_SPLIT=blas uses OpenBLAS' own threads instead
-** (products that go to lunet's AVX-512 tiles stay on one thread). */
+** backward job (fused: op->update, each thread updating the parameters whose
+** gradients it computed); otherwise a third job (PLAN_UPDATE) updates a part
+** of every tensor on each thread.  For the book's classifier the last node
+** (ln_op_softmax_cce) also computes each row's loss and each thread's hits.
+** Steps too small to gain run on the calling thread; LUNET_SPLIT=blas uses
+** OpenBLAS' own threads instead.
+*/
 #ifndef LUNET_PLAN_H
 #define LUNET_PLAN_H
 
@@ -48,29 +34,40 @@
 #include "../kernels/kernels.h"
 #include "../kernels/optim.h"
 #include "pool.h"
+#include "op.h"
 
 #define MAXFAST 32        /* most layers the plan takes */
-
-enum { F_RELU, F_DENSE, F_SOFTMAX, F_SIGMOID, F_LINEAR, F_DROPOUT, F_SOFTMAX_PLAIN };
 
 /* one thread's count of correct predictions; bad: its labels failed the check */
 typedef struct ln_Tally { size_t hits; int bad; } ln_Tally;
 
+/* a node of a training plan: the engine's node (its op, sizes in/out per
+** row, parameters param[0] weights and param[1] biases) and the buffers of
+** this step, which the layer's binding owns */
 typedef struct ln_FLayer {
-  int kind;               /* F_DENSE, F_RELU, F_SIGMOID, F_LINEAR, F_DROPOUT, F_SOFTMAX_PLAIN (a Softmax
-                             layer), or F_SOFTMAX (last, with the combined loss) */
-  size_t n_in, n_out;     /* columns of inputs and outputs */
-  float *in, *out, *w, *b, *dw, *db, *din;
+  ln_Node node;
+  float *in, *out, *din;
   const float *dv;        /* backward: gradient of the output */
-  float wl1, wl2, bl1, bl2; /* Dense: the regularizers */
-  size_t h;               /* Dense: the split of the inputs' sum (ln_nn_dense_split), 0 for none */
-  float *part;            /* Dense with h: the second partial sum, rows x n_out (the first goes to out, */
-  float *p0;              /* or for the first Dense split between threads here: see plan_forward) */
-  const ln_Update *up;    /* Dense, fused plans: the weights' and biases' updates */
-  double rate;            /* Dropout: the fraction dropped */
-  float *mask;            /* Dropout: rows x n_out, drawn by each thread for its rows (see ln_plan_masks) */
-  uint64_t moff;          /* Dropout: where its mask starts in the step's stream of draws */
+  float *dw, *db;         /* the parameters' gradients */
+  float wl1, wl2, bl1, bl2; /* the parameters' L1/L2 regularizers */
+  size_t h;               /* the inputs' sum taken in two halves from column h (op->split), 0 for none */
+  float *part;            /* with h: the second partial sum, rows x out (the first goes to out, */
+  float *p0;              /* or for the first node split between threads here: see ln_PlanPart.split0) */
+  const ln_Update *up;    /* fused plans: the updates of param[0] and param[1] (NULL: none) */
+  float *mask;            /* op->draws: rows x out values drawn by each thread for its rows */
+  uint64_t moff;          /* where they start in the step's stream of draws (ln_plan_masks) */
 } ln_FLayer;
+
+/* what a thread's part of a forward plan knows of itself: its rows r0..r1-1,
+** the pool and barrier count, and split0: the first node's inputs' sum is
+** split between the two threads by columns (each computes its half of the
+** sum for every row, then both combine their own rows) */
+typedef struct ln_PlanPart {
+  ln_Pool *pool;
+  int part, parts, split0;
+  unsigned *nbar;
+  size_t r0, r1;
+} ln_PlanPart;
 
 enum { PLAN_FORWARD, PLAN_BACKWARD, PLAN_UPDATE };
 
@@ -119,6 +116,18 @@ void ln_batchrows(float *dst, const float *src, size_t ld, size_t width, const s
 ** the plan keeps where they start and r moves past them (ln_rng_jump), and
 ** each thread then draws its rows' part of the stream itself */
 void ln_plan_masks(ln_Plan *pl, ln_Rng *r);
+/* [lo, hi) of n split in parts parts, at multiples of LN_GEMM_MB (so that
+** split products run the same CBLAS calls on each row as one thread would);
+** trailing parts may get nothing */
+void ln_plan_span(size_t n, int part, int parts, size_t *lo, size_t *hi);
+/* C (M x N) = op(A) B, A being node f's inputs from column c (transA: A^T,
+** for weight gradients): read in place from the batch when f is the plan's
+** first node and the plan is direct, else from f->in */
+void ln_plan_product(const ln_Plan *pl, const ln_FLayer *f, int transA, size_t M, size_t N, size_t K, size_t c,
+                     const float *B, float *C);
+/* the batch rows i0.. of a direct plan from column c, as ln_gemm_rows takes
+** them: returns A and sets *idx (NULL: consecutive rows) */
+const float *ln_plan_batch(const ln_Plan *pl, size_t i0, size_t c, const size_t **idx);
 /* run a plan on one thread (p NULL or not started) or two, with a 1-thread
 ** product each (LUNET_SPLIT=blas keeps OpenBLAS' threads on one) */
 void ln_plan_run(ln_Pool *p, ln_Plan *pl);

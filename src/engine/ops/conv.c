@@ -119,7 +119,9 @@ static void conv_forward(const ln_Node *n, size_t rows, const float *in, float *
   }
 }
 
-const ln_OpDef ln_op_conv2d = { "Conv2D", 2, { "weights", "biases" }, conv_setup, conv_forward };
+const ln_OpDef ln_op_conv2d = {
+  .name = "Conv2D", .nparams = 2, .params = { "weights", "biases" }, .setup = conv_setup, .forward = conv_forward
+};
 
 /* ============================================================ MaxPool2D
 ** setting: 0 kh, 1 kw, 2 sh, 3 sw */
@@ -154,7 +156,7 @@ static void pool_forward(const ln_Node *n, size_t rows, const float *in, float *
                      rows * n->ishape[0], out, scratch);
 }
 
-const ln_OpDef ln_op_maxpool2d = { "MaxPool2D", 0, { NULL }, pool_setup, pool_forward };
+const ln_OpDef ln_op_maxpool2d = { .name = "MaxPool2D", .setup = pool_setup, .forward = pool_forward };
 
 /* ============================================================== Flatten */
 
@@ -170,7 +172,7 @@ static void flatten_forward(const ln_Node *n, size_t rows, const float *in, floa
   memcpy(out, in, rows * n->in * sizeof(float));
 }
 
-const ln_OpDef ln_op_flatten = { "Flatten", 0, { NULL }, flatten_setup, flatten_forward };
+const ln_OpDef ln_op_flatten = { .name = "Flatten", .setup = flatten_setup, .forward = flatten_forward };
 
 /* =================================================== BatchNormalization
 ** setting: 0 epsilon, 1 features, 2 values a feature has in a row */
@@ -211,5 +213,6 @@ static void bn_forward(const ln_Node *n, size_t rows, const float *in, float *ou
 }
 
 const ln_OpDef ln_op_batchnorm = {
-  "BatchNormalization", 4, { "weights", "biases", "running_mean", "running_var" }, bn_setup, bn_forward
+  .name = "BatchNormalization", .nparams = 4, .params = { "weights", "biases", "running_mean", "running_var" },
+  .setup = bn_setup, .forward = bn_forward
 };

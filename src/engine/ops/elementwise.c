@@ -1,8 +1,11 @@
 /* ops/elementwise.c: the kinds without parameters that map each value:
-** ReLU, Sigmoid, Linear, and Dropout and Input (the identity in inference). */
+** ReLU, Sigmoid, Linear, and Dropout and Input (the identity in inference).
+** All but Input also train in plans: their training forward is the
+** inference one over the thread's rows (Dropout's draws its mask). */
 #include <stdio.h>
 #include <string.h>
 #include "../op.h"
+#include "../plan.h"
 #include "../../kernels/nn.h"
 
 int ln_op_keepwidth(ln_Node *n, const ln_OpSpec *s, char *err, size_t errlen) {
@@ -61,8 +64,55 @@ static void copy_forward(const ln_Node *n, size_t rows, const float *in, float *
   memcpy(out, in, rows * n->in * sizeof(float));
 }
 
-const ln_OpDef ln_op_relu = { "ReLU", 0, { NULL }, ln_op_keepwidth, relu_forward };
-const ln_OpDef ln_op_sigmoid = { "Sigmoid", 0, { NULL }, ln_op_keepwidth, sigmoid_forward };
-const ln_OpDef ln_op_linear = { "Linear", 0, { NULL }, ln_op_keepwidth, copy_forward };
-const ln_OpDef ln_op_dropout = { "Dropout", 0, { NULL }, ln_op_keepwidth, copy_forward };
-const ln_OpDef ln_op_input = { "Input", 0, { NULL }, input_setup, copy_forward };
+/* the input gradients of rows r0..r1-1 (a row is n->out values) */
+#define ROWS(f, r0, r1, o, m) size_t o = (r0) * (f)->node.out, m = ((r1) - (r0)) * (f)->node.out
+
+static void relu_backward(const ln_Plan *pl, const ln_FLayer *f, size_t r0, size_t r1) {
+  ROWS(f, r0, r1, o, m);
+  (void)pl;
+  ln_nn_relu_backward(m, f->in + o, f->dv + o, f->din + o);
+}
+
+static void sigmoid_backward(const ln_Plan *pl, const ln_FLayer *f, size_t r0, size_t r1) {
+  ROWS(f, r0, r1, o, m);
+  (void)pl;
+  ln_nn_sigmoid_backward(m, f->out + o, f->dv + o, f->din + o);
+}
+
+static void copy_backward(const ln_Plan *pl, const ln_FLayer *f, size_t r0, size_t r1) {
+  ROWS(f, r0, r1, o, m);
+  (void)pl;
+  memcpy(f->din + o, f->dv + o, m * sizeof(float));
+}
+
+/* Dropout (setting 0: the fraction dropped): this thread's rows of the
+** mask are its part of the step's stream of draws (ln_plan_masks), so the
+** mask equals the layer's own sequential draws */
+static void dropout_train_forward(const ln_Plan *pl, const ln_FLayer *f, const ln_PlanPart *t) {
+  ROWS(f, t->r0, t->r1, o, m);
+  ln_Rng g = pl->rng0;
+  ln_rng_jump(&g, f->moff + o);
+  ln_nn_dropout_mask(&g, m, f->node.setting[0], f->mask + o);
+  ln_nn_dropout_apply(m, f->in + o, f->mask + o, f->out + o);
+}
+
+static void dropout_backward(const ln_Plan *pl, const ln_FLayer *f, size_t r0, size_t r1) {
+  ROWS(f, r0, r1, o, m);
+  (void)pl;
+  ln_nn_dropout_apply(m, f->dv + o, f->mask + o, f->din + o);
+}
+
+const ln_OpDef ln_op_relu = {
+  .name = "ReLU", .setup = ln_op_keepwidth, .forward = relu_forward, .backward = relu_backward
+};
+const ln_OpDef ln_op_sigmoid = {
+  .name = "Sigmoid", .setup = ln_op_keepwidth, .forward = sigmoid_forward, .backward = sigmoid_backward
+};
+const ln_OpDef ln_op_linear = {
+  .name = "Linear", .setup = ln_op_keepwidth, .forward = copy_forward, .backward = copy_backward
+};
+const ln_OpDef ln_op_dropout = {
+  .name = "Dropout", .setup = ln_op_keepwidth, .forward = copy_forward, .train_forward = dropout_train_forward,
+  .backward = dropout_backward, .draws = 1
+};
+const ln_OpDef ln_op_input = { .name = "Input", .setup = input_setup, .forward = copy_forward };
