@@ -1,8 +1,9 @@
 -- Model:train on the engine's threads against the book's layer-by-layer
 -- loop, for every kind of built-in network: the same parameters bit for bit
 -- on 1, 2 and 3 threads, whatever path the model takes (the plan with the
--- fused softmax/cross-entropy, the plan followed by a loss on the calling
--- thread, Lua layers between C segments, layers outside the plan).
+-- fused softmax/cross-entropy, the plan with the loss as its last node,
+-- Lua layers between C segments, layers outside the plan), and the same
+-- epoch loss.
 local lunet = require "lunet"
 
 local N, IN = 250, 64
@@ -39,7 +40,7 @@ function Scale:backward(dv) self.ds:copy_((dv * self.inputs):sum(1)); return dv 
 local reg = { weight_regularizer_l1 = 1e-4, weight_regularizer_l2 = 5e-4, bias_regularizer_l1 = 1e-4,
               bias_regularizer_l2 = 5e-4 }
 
--- each network: its layers (made fresh after lunet.seed), loss, optimizer, data kind
+-- each network: its layers (made fresh after lunet.seed), loss, optimizer, data kind[, accuracy]
 local nets = {
   { "Dropout after wide hidden layers (Adam)", function()
       return { lunet.Dense(IN, 256), lunet.ReLU(), lunet.Dropout(0.3), lunet.Dense(256, 256), lunet.ReLU(),
@@ -79,6 +80,10 @@ local nets = {
       return { Scale.new(IN), lunet.Dense(IN, 128), lunet.ReLU(), lunet.Dense(128, 10), lunet.Softmax() }
     end, lunet.CategoricalCrossentropy, function() return lunet.SGD { learning_rate = 0.1, momentum = 0.5 } end,
     "labels" },
+  { "categorical cross-entropy on Sigmoid outputs, one-hot rows (the loss as the plan's last node)", function()
+      return { lunet.Dense(IN, 128), lunet.Sigmoid(), lunet.Dense(128, 10), lunet.Sigmoid() }
+    end, lunet.CategoricalCrossentropy, function() return lunet.SGD { learning_rate = 0.2 } end, "onehot",
+    function() return lunet.CategoricalAccuracy { binary = true } end },
   { "Input first, Softmax with a plain loss", function()
       return { lunet.Input(), lunet.Dense(IN, 128), lunet.ReLU(), lunet.Dense(128, 10), lunet.Softmax() }
     end, lunet.MeanSquaredError, function() return lunet.Adam { learning_rate = 0.005 } end, "onehot" },
@@ -110,12 +115,13 @@ local function book(net, bs)
     else
       d, last = loss:backward(out, by), #layers
     end
+    loss:calculate(out, by)
     for i = last, 1, -1 do d = layers[i]:backward(d) end
     opt:pre_update_params()
     for _, l in ipairs(layers) do if trainable(l) then opt:update_params(l) end end
     opt:post_update_params()
   end
-  return layers
+  return layers, loss:calculate_accumulated()
 end
 
 local function trained(net, bs, threads)
@@ -124,25 +130,27 @@ local function trained(net, bs, threads)
   local layers = net[2]()
   local m = lunet.Model()
   for _, l in ipairs(layers) do m:add(l) end
-  local acc = net[5] == "regression" and lunet.RegressionAccuracy()
+  local acc = net[6] and net[6]() or net[5] == "regression" and lunet.RegressionAccuracy()
     or lunet.CategoricalAccuracy { binary = net[5] == "binary" }
   m:set { loss = net[3](), optimizer = net[4](), accuracy = acc }
   m:finalize()
   lunet.set_threads(threads)
   m:seed(5) -- the model's own generator draws the dropout masks (the loop's: lunet.seed(5))
-  local ok, err = pcall(m.train, m, X, y, { epochs = 1, batch_size = bs, verbose = 0 })
+  local ok, history = pcall(m.train, m, X, y, { epochs = 1, batch_size = bs, verbose = 0 })
   lunet.set_threads(2)
-  assert(ok, err)
-  return layers
+  assert(ok, history)
+  return layers, history.data_loss[1]
 end
 
 describe("Model:train equals the layer-by-layer loop for every built-in network", function()
   for _, net in ipairs(nets) do
     it(net[1] .. ", batches of 37 and 100, on 1, 2 and 3 threads", function()
       for _, bs in ipairs { 37, 100 } do
-        local want = book(net, bs)
+        local want, want_loss = book(net, bs)
         for _, threads in ipairs { 1, 2, 3 } do
-          local got = trained(net, bs, threads)
+          local got, got_loss = trained(net, bs, threads)
+          assert(got_loss == want_loss, string.format("epoch loss %.17g, the loop's %.17g (batch %d, %d threads)",
+            got_loss, want_loss, bs, threads))
           local n = 0
           for i, l in ipairs(want) do
             if trainable(l) then

@@ -15,6 +15,7 @@
 #include <string.h>
 #include "lunet.h"
 #include "kernels/loss.h"
+#include "engine/op.h"
 
 enum { UV_LOSSES = 1, UV_DINPUTS, UV_LAYERS, UV_OUTPUT, LOSS_NUV = UV_OUTPUT };
 
@@ -30,6 +31,7 @@ typedef struct LossKind {
   const char *mtname;
   /* raises unless y fits pred (named pname in messages); 1 = sparse labels */
   int (*check)(lua_State *L, const ln_Tensor *pred, const ln_Tensor *y, const char *pname, const char *who);
+  const ln_OpDef *op;   /* the engine's op computing it in a training plan (ops/loss.c), or NULL */
 } LossKind;
 
 /* ============================================================ checks */
@@ -93,9 +95,9 @@ static void cce_forward(lua_State *L, const ln_Tensor *pred, const ln_Tensor *y,
 /* CategoricalCrossentropy backward: -y_true / dvalues / samples */
 static void cce_backward(lua_State *L, const ln_Tensor *dv, const ln_Tensor *y, ln_Tensor *d, const char *who) {
   if (check_cce(L, dv, y, "dvalues", who))
-    ln_cce_sparse_backward(dv->dims[0], dv->dims[1], dv->data, y->data, d->data);
+    ln_cce_sparse_backward(dv->dims[0], dv->dims[1], dv->data, y->data, dv->dims[0], d->data);
   else
-    ln_cce_onehot_backward(dv->dims[0], dv->dims[1], dv->data, y->data, d->data);
+    ln_cce_onehot_backward(dv->dims[0], dv->dims[1], dv->data, y->data, dv->dims[0], d->data);
 }
 
 /* combined softmax + CCE backward: (dvalues - onehot) / samples */
@@ -117,7 +119,7 @@ static void softmax_cce_backward(lua_State *L, const ln_Tensor *dv, const ln_Ten
   static void pre##_backward(lua_State *L, const ln_Tensor *dv, const ln_Tensor *y, ln_Tensor *d,        \
                              const char *who) {                                                          \
     check_targets(L, dv, y, "dvalues", who);                                                            \
-    bwd(dv->dims[0], ln_cols(dv), dv->data, y->data, d->data);                                          \
+    bwd(dv->dims[0], ln_cols(dv), dv->data, y->data, dv->dims[0], d->data);                             \
   }
 
 /* binary cross-entropy's targets must be probabilities: labels 1..2 (the
@@ -141,24 +143,24 @@ static void bce_forward(lua_State *L, const ln_Tensor *pred, const ln_Tensor *y,
 static void bce_backward(lua_State *L, const ln_Tensor *dv, const ln_Tensor *y, ln_Tensor *d, const char *who) {
   check_targets(L, dv, y, "dvalues", who);
   check_probabilities(L, y, who);
-  ln_bce_backward(dv->dims[0], ln_cols(dv), dv->data, y->data, d->data);
+  ln_bce_backward(dv->dims[0], ln_cols(dv), dv->data, y->data, dv->dims[0], d->data);
 }
 TARGET_LOSS(mse, ln_mse_forward, ln_mse_backward)
 TARGET_LOSS(mae, ln_mae_forward, ln_mae_backward)
 
 static const LossKind CCE = {
-  {"CategoricalCrossentropy", cce_forward, cce_backward}, "lunet.CategoricalCrossentropy", check_cce};
+  {"CategoricalCrossentropy", cce_forward, cce_backward}, "lunet.CategoricalCrossentropy", check_cce, &ln_op_loss_cce};
 static const LossKind BCE = {
-  {"BinaryCrossentropy", bce_forward, bce_backward}, "lunet.BinaryCrossentropy", check_targets};
+  {"BinaryCrossentropy", bce_forward, bce_backward}, "lunet.BinaryCrossentropy", check_targets, &ln_op_loss_bce};
 static const LossKind MSE = {
-  {"MeanSquaredError", mse_forward, mse_backward}, "lunet.MeanSquaredError", check_targets};
+  {"MeanSquaredError", mse_forward, mse_backward}, "lunet.MeanSquaredError", check_targets, &ln_op_loss_mse};
 static const LossKind MAE = {
-  {"MeanAbsoluteError", mae_forward, mae_backward}, "lunet.MeanAbsoluteError", check_targets};
+  {"MeanAbsoluteError", mae_forward, mae_backward}, "lunet.MeanAbsoluteError", check_targets, &ln_op_loss_mae};
 /* the combined object: its data loss is CCE of probabilities (what the
 ** book's inner loss.calculate sees); its backward takes softmax outputs */
 static const LossKind SOFTMAX_CCE = {
   {"SoftmaxCategoricalCrossentropy", cce_forward, softmax_cce_backward},
-  "lunet.SoftmaxCategoricalCrossentropy", check_cce};
+  "lunet.SoftmaxCategoricalCrossentropy", check_cce, NULL};
 
 /* ============================================================ helpers */
 
@@ -231,6 +233,25 @@ double ln_loss_add(ln_Loss *l, const float *losses, size_t n) {
   l->accumulated_sum += s;
   l->accumulated_count += (double)n;
   return s / (double)n;
+}
+
+const ln_OpDef *ln_loss_planop(lua_State *L, int loss, int pred, int y, const char *who, int *sparse, float **losses,
+                               float **dinputs) {
+  const LossKind *k;
+  ln_Loss *l;
+  ln_Tensor *p, *t;
+  loss = lua_absindex(L, loss);
+  l = ln_toloss(L, loss);
+  if (l == NULL) ln_error(L, "%s: expected a loss, got %s", who, ln_typename(L, loss));
+  k = (const LossKind *)l->cls;
+  if (k->op == NULL) return NULL;
+  p = argtensor(L, pred, "y_pred", who);
+  t = argtensor(L, y, "y_true", who);
+  *sparse = k->check(L, p, t, "y_pred", who);
+  if (k == &BCE) check_probabilities(L, t, who);
+  *losses = outbuffer(L, loss, UV_LOSSES, 1, p->dims, p, t)->data;
+  *dinputs = outbuffer(L, loss, UV_DINPUTS, p->ndim, p->dims, p, t)->data;
+  return k->op;
 }
 
 /* the checks of a backward pass and its dinputs buffer, sized to dvalues

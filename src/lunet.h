@@ -297,6 +297,13 @@ double ln_loss_calculate(lua_State *L, int loss, int pred, int y, const char *wh
 ** bookkeeping for n losses written there (sum, accumulate, mean) */
 float *ln_loss_samples(lua_State *L, int loss, size_t n);
 double ln_loss_add(ln_Loss *l, const float *losses, size_t n);
+/* a training plan's loss node (src/engine/ops/loss.c) for the loss at loss
+** on predictions pred and targets y: runs the checks calculate and backward
+** would (raising as they do, prefixed by who), sizes the per-sample losses
+** and dinputs buffers (their data in *losses and *dinputs) and returns the
+** op (*sparse: labels rather than rows); NULL for the combined object */
+const struct ln_OpDef *ln_loss_planop(lua_State *L, int loss, int pred, int y, const char *who, int *sparse,
+                                      float **losses, float **dinputs);
 /* gradient of the loss; returns the loss's dinputs buffer */
 ln_Tensor *ln_loss_backward(lua_State *L, int loss, int dvalues, int y, const char *who);
 /* the book's regularization_loss(layer): 0 for layers without weights */

@@ -195,7 +195,12 @@ void ln_model_backward_setup(lua_State *L, Model *m, ln_Plan *pl, int opt, int f
     ln_FLayer *f = &pl->l[i - 1];
     const ln_Node *nd = &f->node;
     int li;
-    ln_Layer *l = ln_model_layer(L, 1, pl->at + i - 1);
+    ln_Layer *l;
+    if (nd->op->loss) { /* the loss node (after the model's last layer): the loss's dinputs, top */
+      f->din = top;
+      continue;
+    }
+    l = ln_model_layer(L, 1, pl->at + i - 1);
     li = lua_gettop(L);
     f->dv = dv;
     if (nd->op == &ln_op_softmax_cce) /* the combined object's dinputs (the last layer's: dv is top) */

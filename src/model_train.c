@@ -68,6 +68,33 @@ static int m_shuffle(lua_State *L) {
   return 0;
 }
 
+/* the loss as the last node of plan pl, whose last layer is the model's
+** (its output on the stack top; the batch's targets at by): checks the
+** targets as the loss's calculate would and sizes its buffers; returns 1
+** and sets *losses (where the plan writes each row's loss), or 0 when the
+** loss has no op (the combined object: its Softmax is the plan's) */
+static int addloss(lua_State *L, ln_Plan *pl, int by, size_t first, const size_t *perm, float **losses) {
+  int out = lua_gettop(L), sparse;
+  float *din;
+  const ln_OpDef *op;
+  ln_FLayer *f;
+  lua_getiuservalue(L, 1, UV_LOSS);
+  ln_model_checklabels(L, out + 1, out, by, first, perm, "Model:train: loss");
+  op = ln_loss_planop(L, out + 1, out, by, "Model:train: loss", &sparse, losses, &din);
+  lua_settop(L, out);
+  if (op == NULL) return 0;
+  f = &pl->l[pl->n++];
+  memset(f, 0, sizeof *f);
+  f->node.op = op;
+  f->node.in = ln_cols(ln_totensor(L, out));
+  f->node.out = 1;
+  f->in = pl->l[pl->n - 2].out;
+  f->out = *losses;
+  pl->y = ln_totensor(L, by)->data;
+  pl->sparse = sparse;
+  return 1;
+}
+
 /* the model's plans for step_any: MAXSEG segments and the update job
 ** (user value UV_PLANS, made on first use; about 12 KB each) */
 static ln_Plan *getplans(lua_State *L) {
@@ -93,13 +120,14 @@ static ln_Plan *getplans(lua_State *L) {
 ** one on the calling thread between them */
 static void step_any(lua_State *L, Model *m, const ln_Tensor *X, const ln_Tensor *Y, size_t first, size_t count,
                      const size_t *perm, double res[3]) {
-  int n, bx, by, out, i, s, ntrain, k, oi, nseg = 0, fused = 0, softmax_in_plan = 0, skip = 0, start;
+  int n, bx, by, out, i, s, ntrain, k, oi, nseg = 0, fused = 0, softmax_in_plan = 0, skip = 0, start, lossnode = 0;
   int sega[MAXSEG], segb[MAXSEG];
   size_t nparams = 0, work = 0;
   ln_Pool *pool = NULL, *segpool[MAXSEG];
   ln_Plan *plans = getplans(L), *up = &plans[MAXSEG];
   double data_loss, reg, acc;
   ln_Optimizer *opt;
+  float *losses = NULL;
   char who[256];
   lua_settop(L, 3);
   m->pending = 0;
@@ -124,6 +152,8 @@ static void step_any(lua_State *L, Model *m, const ln_Tensor *X, const ln_Tensor
     } else segpool[nseg] = count >= 2 && work * count >= SPLIT_WORK ? ln_model_pool(L) : NULL;
     ln_model_forward_setup(L, pl, lua_gettop(L), i, b);
     lua_replace(L, -2);
+    if (b == n && pl->l[b - i].node.op != &ln_op_softmax_cce) /* the loss on the plan's threads too */
+      lossnode = addloss(L, pl, by, first, perm, &losses);
     ln_plan_masks(pl, ln_model_rng(L, m));
     ln_plan_run(segpool[nseg], pl);
     if (i == 1) ln_model_setpending(m, pl, perm, first, count);
@@ -135,8 +165,12 @@ static void step_any(lua_State *L, Model *m, const ln_Tensor *X, const ln_Tensor
   pool = nseg > 0 ? segpool[0] : NULL;
   out = lua_gettop(L);
   lua_getiuservalue(L, 1, UV_LOSS);
-  ln_model_checklabels(L, lua_gettop(L), out, by, first, perm, "Model:train: loss");
-  data_loss = ln_loss_calculate(L, lua_gettop(L), out, by, "Model:train: loss");
+  if (lossnode) /* each row's loss computed by the plan (the targets checked by addloss) */
+    data_loss = ln_loss_add(ln_toloss(L, -1), losses, count);
+  else {
+    ln_model_checklabels(L, lua_gettop(L), out, by, first, perm, "Model:train: loss");
+    data_loss = ln_loss_calculate(L, lua_gettop(L), out, by, "Model:train: loss");
+  }
   lua_pop(L, 1);
   reg = regloss(L);
   if (softmax_in_plan) lua_getiuservalue(L, 1, UV_PRED); /* made by the plan */
@@ -158,7 +192,7 @@ static void step_any(lua_State *L, Model *m, const ln_Tensor *X, const ln_Tensor
   } else {
     lua_pop(L, 1);
     lua_getiuservalue(L, 1, UV_LOSS);
-    ln_loss_backward(L, out + 1, out, by, "Model:train: loss");
+    if (!lossnode) ln_loss_backward(L, out + 1, out, by, "Model:train: loss"); /* (else in the plan) */
     lua_getiuservalue(L, out + 1, 2);
   }
   /* the optimizer's updates run inside the backward plan (fused) when one

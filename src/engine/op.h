@@ -75,6 +75,7 @@ struct ln_OpDef {
   ** the plan can then split the first such node by columns on two threads) */
   size_t (*split)(const ln_Node *n);
   int draws;                            /* training draws one random value per output (Dropout's mask) */
+  int loss;                             /* a loss: the plan's last node, after the model's last layer */
 };
 
 /* the kinds (one file each in ops/) */
@@ -83,6 +84,8 @@ extern const ln_OpDef ln_op_dense, ln_op_relu, ln_op_sigmoid, ln_op_softmax, ln_
 /* the last Softmax trained with categorical cross-entropy as one op (the
 ** book's combined gradient); not a kind of the model file */
 extern const ln_OpDef ln_op_softmax_cce;
+/* the losses as a plan's last node (ops/loss.c); training only */
+extern const ln_OpDef ln_op_loss_cce, ln_op_loss_bce, ln_op_loss_mse, ln_op_loss_mae;
 
 /* setup of the kinds whose output is as wide as their input */
 int ln_op_keepwidth(ln_Node *n, const ln_OpSpec *s, char *err, size_t errlen);

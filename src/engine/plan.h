@@ -75,7 +75,7 @@ typedef struct ln_Plan {
   int n, mode;
   int fused;              /* backward: then the optimizer's updates (ln_FLayer.up) */
   size_t rows;
-  ln_FLayer l[MAXFAST];
+  ln_FLayer l[MAXFAST + 1]; /* (+ 1: a loss node after the model's last layer) */
   /* forward: each thread first gathers its rows of the batch into l[0].in,
   ** row i from src row perm[first + i] (or first + i when perm is NULL) */
   const float *src;

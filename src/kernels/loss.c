@@ -55,9 +55,9 @@ void ln_cce_onehot_forward(size_t rows, size_t cols, const float *pred,
 }
 
 void ln_cce_sparse_backward(size_t rows, size_t cols, const float *dvalues,
-                            const float *labels, float *dinputs) {
+                            const float *labels, size_t samples, float *dinputs) {
   size_t r, c;
-  float n = (float)rows;
+  float n = (float)samples;
   for (r = 0; r < rows; r++) {
     size_t k = (size_t)labels[r] - 1;
     for (c = 0; c < cols; c++) {
@@ -68,9 +68,9 @@ void ln_cce_sparse_backward(size_t rows, size_t cols, const float *dvalues,
 }
 
 void ln_cce_onehot_backward(size_t rows, size_t cols, const float *dvalues,
-                            const float *y, float *dinputs) {
+                            const float *y, size_t samples, float *dinputs) {
   size_t i, total = rows * cols;
-  float n = (float)rows;
+  float n = (float)samples;
   for (i = 0; i < total; i++) dinputs[i] = -y[i] / dvalues[i] / n;
 }
 
@@ -115,9 +115,9 @@ void ln_bce_forward(size_t rows, size_t cols, const float *pred,
 }
 
 void ln_bce_backward(size_t rows, size_t cols, const float *dvalues,
-                     const float *y, float *dinputs) {
+                     const float *y, size_t samples, float *dinputs) {
   size_t i, total = rows * cols;
-  float n = (float)rows, k = (float)cols;
+  float n = (float)samples, k = (float)cols;
   for (i = 0; i < total; i++) {
     float q = clip(dvalues[i]), t = y[i];
     dinputs[i] = -(t / q - (1.0f - t) / (1.0f - q)) / k / n;
@@ -141,9 +141,9 @@ void ln_mse_forward(size_t rows, size_t cols, const float *pred,
 }
 
 void ln_mse_backward(size_t rows, size_t cols, const float *dvalues,
-                     const float *y, float *dinputs) {
+                     const float *y, size_t samples, float *dinputs) {
   size_t i, total = rows * cols;
-  float n = (float)rows, k = (float)cols;
+  float n = (float)samples, k = (float)cols;
   for (i = 0; i < total; i++) dinputs[i] = -2.0f * (y[i] - dvalues[i]) / k / n;
 }
 
@@ -162,9 +162,9 @@ void ln_mae_forward(size_t rows, size_t cols, const float *pred,
 ** minus sign of d|y - p|/dp = -sign(y - p); this is the correct gradient
 ** (the finite-difference check in spec/losses_spec.lua holds it to that). */
 void ln_mae_backward(size_t rows, size_t cols, const float *dvalues,
-                     const float *y, float *dinputs) {
+                     const float *y, size_t samples, float *dinputs) {
   size_t i, total = rows * cols;
-  float n = (float)rows, k = (float)cols;
+  float n = (float)samples, k = (float)cols;
   for (i = 0; i < total; i++) {
     float d = y[i] - dvalues[i];
     float s = d > 0.0f ? 1.0f : (d < 0.0f ? -1.0f : (d == d ? 0.0f : d)); /* np.sign, NaN kept */

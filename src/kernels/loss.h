@@ -7,6 +7,8 @@
 ** ln_labels_check.  Per-sample sums are taken in double; the element-wise
 ** arithmetic is float, like NumPy on float32 arrays.  Outputs may alias the
 ** inputs of the same shape (each element is read before it is written).
+** Gradients are of the mean over a batch of `samples` rows, of which a call
+** computes `rows` (so a batch can be done in parts).
 */
 #ifndef LUNET_LOSS_H
 #define LUNET_LOSS_H
@@ -28,12 +30,12 @@ void ln_cce_sparse_forward(size_t rows, size_t cols, const float *pred,
 /* out[r] = -log(sum_c clip(pred[r][c]) * y[r][c]) */
 void ln_cce_onehot_forward(size_t rows, size_t cols, const float *pred,
                            const float *y, float *out);
-/* dinputs = -onehot(labels) / dvalues / rows (no clipping, as the book) */
+/* dinputs = -onehot(labels) / dvalues / samples (no clipping, as the book) */
 void ln_cce_sparse_backward(size_t rows, size_t cols, const float *dvalues,
-                            const float *labels, float *dinputs);
-/* dinputs = -y / dvalues / rows */
+                            const float *labels, size_t samples, float *dinputs);
+/* dinputs = -y / dvalues / samples */
 void ln_cce_onehot_backward(size_t rows, size_t cols, const float *dvalues,
-                            const float *y, float *dinputs);
+                            const float *y, size_t samples, float *dinputs);
 
 /* softmax + cross-entropy combined: dinputs = (dvalues - onehot) / samples
 ** for `rows` rows of a batch of `samples` (so a batch can be done in parts),
@@ -48,24 +50,24 @@ void ln_softmax_cce_grad_onehot(size_t rows, size_t cols, const float *dvalues,
 /* out[r] = mean_c -(y log p + (1 - y) log(1 - p)), p = clip(pred) */
 void ln_bce_forward(size_t rows, size_t cols, const float *pred,
                     const float *y, float *out);
-/* dinputs = -(y / p - (1 - y) / (1 - p)) / cols / rows, p = clip(dvalues) */
+/* dinputs = -(y / p - (1 - y) / (1 - p)) / cols / samples, p = clip(dvalues) */
 void ln_bce_backward(size_t rows, size_t cols, const float *dvalues,
-                     const float *y, float *dinputs);
+                     const float *y, size_t samples, float *dinputs);
 
 /* ------------------------------------------------ regression losses */
 
 /* out[r] = mean_c (y - pred)^2 */
 void ln_mse_forward(size_t rows, size_t cols, const float *pred,
                     const float *y, float *out);
-/* dinputs = -2 (y - dvalues) / cols / rows */
+/* dinputs = -2 (y - dvalues) / cols / samples */
 void ln_mse_backward(size_t rows, size_t cols, const float *dvalues,
-                     const float *y, float *dinputs);
+                     const float *y, size_t samples, float *dinputs);
 /* out[r] = mean_c |y - pred| */
 void ln_mae_forward(size_t rows, size_t cols, const float *pred,
                     const float *y, float *out);
-/* dinputs = -sign(y - dvalues) / cols / rows (sign(0) = 0) */
+/* dinputs = -sign(y - dvalues) / cols / samples (sign(0) = 0) */
 void ln_mae_backward(size_t rows, size_t cols, const float *dvalues,
-                     const float *y, float *dinputs);
+                     const float *y, size_t samples, float *dinputs);
 
 /* ------------------------------------------------ regularization */
 
