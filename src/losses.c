@@ -31,7 +31,6 @@ typedef struct LossKind {
   const char *mtname;
   /* raises unless y fits pred (named pname in messages); 1 = sparse labels */
   int (*check)(lua_State *L, const ln_Tensor *pred, const ln_Tensor *y, const char *pname, const char *who);
-  const ln_OpDef *op;   /* the engine's op computing it in a training plan (ops/loss.c), or NULL */
 } LossKind;
 
 /* ============================================================ checks */
@@ -149,18 +148,18 @@ TARGET_LOSS(mse, ln_mse_forward, ln_mse_backward)
 TARGET_LOSS(mae, ln_mae_forward, ln_mae_backward)
 
 static const LossKind CCE = {
-  {"CategoricalCrossentropy", cce_forward, cce_backward}, "lunet.CategoricalCrossentropy", check_cce, &ln_op_loss_cce};
+  {"CategoricalCrossentropy", cce_forward, cce_backward, &ln_op_loss_cce}, "lunet.CategoricalCrossentropy", check_cce};
 static const LossKind BCE = {
-  {"BinaryCrossentropy", bce_forward, bce_backward}, "lunet.BinaryCrossentropy", check_targets, &ln_op_loss_bce};
+  {"BinaryCrossentropy", bce_forward, bce_backward, &ln_op_loss_bce}, "lunet.BinaryCrossentropy", check_targets};
 static const LossKind MSE = {
-  {"MeanSquaredError", mse_forward, mse_backward}, "lunet.MeanSquaredError", check_targets, &ln_op_loss_mse};
+  {"MeanSquaredError", mse_forward, mse_backward, &ln_op_loss_mse}, "lunet.MeanSquaredError", check_targets};
 static const LossKind MAE = {
-  {"MeanAbsoluteError", mae_forward, mae_backward}, "lunet.MeanAbsoluteError", check_targets, &ln_op_loss_mae};
+  {"MeanAbsoluteError", mae_forward, mae_backward, &ln_op_loss_mae}, "lunet.MeanAbsoluteError", check_targets};
 /* the combined object: its data loss is CCE of probabilities (what the
 ** book's inner loss.calculate sees); its backward takes softmax outputs */
 static const LossKind SOFTMAX_CCE = {
-  {"SoftmaxCategoricalCrossentropy", cce_forward, softmax_cce_backward},
-  "lunet.SoftmaxCategoricalCrossentropy", check_cce, NULL};
+  {"SoftmaxCategoricalCrossentropy", cce_forward, softmax_cce_backward, NULL},
+  "lunet.SoftmaxCategoricalCrossentropy", check_cce};
 
 /* ============================================================ helpers */
 
@@ -244,14 +243,14 @@ const ln_OpDef *ln_loss_planop(lua_State *L, int loss, int pred, int y, const ch
   l = ln_toloss(L, loss);
   if (l == NULL) ln_error(L, "%s: expected a loss, got %s", who, ln_typename(L, loss));
   k = (const LossKind *)l->cls;
-  if (k->op == NULL) return NULL;
+  if (k->cls.op == NULL) return NULL;
   p = argtensor(L, pred, "y_pred", who);
   t = argtensor(L, y, "y_true", who);
   *sparse = k->check(L, p, t, "y_pred", who);
   if (k == &BCE) check_probabilities(L, t, who);
   *losses = outbuffer(L, loss, UV_LOSSES, 1, p->dims, p, t)->data;
   *dinputs = outbuffer(L, loss, UV_DINPUTS, p->ndim, p->dims, p, t)->data;
-  return k->op;
+  return k->cls.op;
 }
 
 /* the checks of a backward pass and its dinputs buffer, sized to dvalues

@@ -280,6 +280,9 @@ typedef struct ln_LossClass {
   void (*forward)(lua_State *L, const ln_Tensor *pred, const ln_Tensor *y, float *out, const char *who);
   /* gradient of the mean loss w.r.t. dvalues, into dinputs (dvalues' shape) */
   void (*backward)(lua_State *L, const ln_Tensor *dvalues, const ln_Tensor *y, ln_Tensor *dinputs, const char *who);
+  /* its op in a training plan (src/engine/ops/loss.c), which also names
+  ** its kind; NULL for the combined SoftmaxCategoricalCrossentropy */
+  const struct ln_OpDef *op;
 } ln_LossClass;
 
 struct ln_Loss {

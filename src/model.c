@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "model.h"
+#include "engine/op.h"
 #include "kernels/nn.h"
 #include "kernels/loss.h"
 
@@ -119,7 +120,7 @@ static int m_set(lua_State *L) {
   ln_checkoptions(L, 2, "Model:set", keys);
   if (lua_getfield(L, 2, "loss") != LUA_TNIL) {
     ln_Loss *loss = ln_toloss(L, -1);
-    if (loss == NULL || strcmp(loss->cls->name, "SoftmaxCategoricalCrossentropy") == 0)
+    if (loss == NULL || loss->cls->op == NULL) /* (NULL: the combined object) */
       ln_error(L, "Model:set: loss must be a loss object (lunet.CategoricalCrossentropy, ...), got %s",
                ln_typename(L, -1));
     lua_setiuservalue(L, 1, UV_LOSS);
@@ -188,7 +189,7 @@ static int m_finalize(lua_State *L) {
   }
   last = ln_model_layer(L, 1, n);
   lua_pop(L, 1);
-  if (loss && last && last->cls->kind == LN_KIND_SOFTMAX && strcmp(loss->cls->name, "CategoricalCrossentropy") == 0)
+  if (loss && last && last->cls->kind == LN_KIND_SOFTMAX && loss->cls->op == &ln_op_loss_cce)
     ln_new_softmax_cce(L);
   else
     lua_pushnil(L);
@@ -358,7 +359,7 @@ void ln_model_checklabels(lua_State *L, int loss, int out, int by, size_t first,
   const ln_Tensor *o = ln_totensor(L, out), *y = ln_totensor(L, by);
   size_t n, bad, row;
   float v;
-  if (l && y && strcmp(l->cls->name, "BinaryCrossentropy") == 0) { /* targets in [0, 1] */
+  if (l && y && l->cls->op == &ln_op_loss_bce) { /* targets in [0, 1] */
     size_t i, cols = ln_cols(y);
     for (i = 0; i < y->numel; i++)
       if (!(y->data[i] >= 0.0f && y->data[i] <= 1.0f)) {
@@ -368,7 +369,7 @@ void ln_model_checklabels(lua_State *L, int loss, int out, int by, size_t first,
       }
     return;
   }
-  if (l == NULL || strcmp(l->cls->name, "CategoricalCrossentropy") != 0 || o == NULL || y == NULL || o->ndim != 2 ||
+  if (l == NULL || l->cls->op != &ln_op_loss_cce || o == NULL || y == NULL || o->ndim != 2 ||
       y->ndim != 1 || y->dims[0] != o->dims[0])
     return; /* the loss raises about shapes itself */
   n = y->dims[0];
