@@ -7,6 +7,7 @@
 
 #include "lunet.h"
 #include "engine/op.h"
+#include "engine/pool.h"
 
 /* push a new layer userdata of size sz for cls (header set, user values
 ** empty); the caller fills the rest of the struct */
@@ -40,8 +41,6 @@ const char *ln_initname(ln_Init init);
 void ln_initweights(lua_State *L, ln_Init init, size_t fan_in, size_t fan_out, size_t n, float *w);
 
 
-/* part `part` of `parts` of 0 .. n, cut at multiples of align */
-void ln_partrange(size_t n, size_t align, int part, int parts, size_t *lo, size_t *hi);
 /* push { a, b } */
 int ln_pushpair(lua_State *L, size_t a, size_t b);
 /* a size or a { h, w } pair at idx (a number argument, or with key an

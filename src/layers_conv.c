@@ -3,15 +3,15 @@
 ** src/kernels/conv.h.  Images are N x C x H x W tensors.
 **
 ** Conv2D is an im2row matrix product over blocks of samples that stay in
-** cache, shared between the state's threads (ln_run_parts); the weight
-** gradient sums fixed groups of samples in order, so results depend on the
-** batch but not on the thread count (see ln_conv_block).
+** cache, shared between the state's threads (ln_run_parts) by the engine's
+** Conv2D jobs (engine/ops/conv.h, which Model:train's plan runs too).
 */
 #include <stdio.h>
 #include <string.h>
 #include "layers.h"
 #include "engine/pool.h"
 #include "kernels/conv.h"
+#include "engine/ops/conv.h"
 
 
 /* ============================================================== Conv2D */
@@ -97,119 +97,21 @@ static void conv_check(lua_State *L, const Conv2D *c, const ln_Tensor *in, ln_Co
   g->n = in->dims[0];
 }
 
-/* Work is cut by samples.  Each thread takes blocks of `blk` samples whose
-** patches, their gradient and the product rows fit 256 KB (so they
-** stay in the core's L2 cache between the steps that write and read them),
-** and runs patches -> product -> image on one block at a time.  The weight
-** gradient sums over groups of `grp` samples (whole blocks, at least
-** GROUP_ROWS patch rows), one partial product per group, which one thread
-** accumulates block by block; the partials are then added in group order.
-** Blocks (ln_conv_block, LN_CONV_BLOCK_BYTES) and groups depend on the
-** geometry and the batch only, so every thread count gives the same numbers. */
-#define GROUP_ROWS 1024
-
-static size_t conv_group(const ln_ConvGeom *g, size_t blk) {
-  size_t ohw = g->oh * g->ow, need = (GROUP_ROWS + ohw - 1) / ohw, grp = (need + blk - 1) / blk * blk;
-  return grp > g->n ? g->n : grp;
-}
-
-typedef struct ConvJob {
-  ln_ConvGeom g;          /* g.n: the whole batch */
-  size_t blk, grp;        /* samples a block, a group */
-  size_t slot;            /* floats of one thread's scratch (patches, their gradient, rows) */
-  const float *x, *w, *b, *dy;
-  float *y, *scratch, *dWT, *dWpart, *db, *dx;
-  float *Pall;            /* the whole batch's patches (training: written by forward, read by backward) */
-  int have_patches;       /* backward: Pall holds them already */
-} ConvJob;
-
-/* thread `part`'s patches P, patch gradient dP and product rows Yr */
-static void conv_slot(const ConvJob *j, int part, float **P, float **dP, float **Yr) {
-  size_t rows = j->blk * j->g.oh * j->g.ow, ckk = j->g.c * j->g.kh * j->g.kw;
-  *P = j->scratch + (size_t)part * j->slot;
-  *dP = *P + rows * ckk;
-  *Yr = *dP + rows * ckk;
-}
-
+/* the class's passes run the engine's Conv2D jobs (engine/ops/conv.h) on
+** the state's threads */
 static void conv_forward_job(ln_Pool *p, void *arg, int part, int parts) {
-  ConvJob *j = (ConvJob *)arg;
-  size_t ckk = j->g.c * j->g.kh * j->g.kw, ohw = j->g.oh * j->g.ow, in_img = j->g.c * j->g.h * j->g.w;
-  size_t out_img = j->g.out * ohw, lo, hi, b;
-  float *P, *dP, *Yr;
   (void)p;
-  conv_slot(j, part, &P, &dP, &Yr);
-  /* whole blocks counted from sample 0: every product call covers the same
-  ** rows whatever the thread count (a BLAS may round a row differently in
-  ** calls of other sizes) */
-  ln_partrange((j->g.n + j->blk - 1) / j->blk, 1, part, parts, &lo, &hi);
-  for (b = lo; b < hi; b++) {
-    ln_ConvGeom g = j->g;
-    size_t rows, s0 = b * j->blk;
-    g.n = j->g.n - s0 < j->blk ? j->g.n - s0 : j->blk;
-    rows = g.n * ohw;
-    if (j->Pall) P = j->Pall + s0 * ohw * ckk; /* kept for backward (still in cache for the product) */
-    ln_conv_im2row(&g, j->x + s0 * in_img, 0, rows, P);
-    ln_gemm(0, 1, rows, g.out, ckk, 1.0f, P, ckk, j->w, ckk, 0.0f, Yr, g.out);
-    ln_conv_rows2img(&g, Yr, j->b, 0, g.n, j->y + s0 * out_img);
-  }
+  ln_convjob_forward((const ln_ConvJob *)arg, part, parts);
 }
 
 static void conv_backward_job(ln_Pool *p, void *arg, int part, int parts) {
-  ConvJob *j = (ConvJob *)arg;
-  size_t ckk = j->g.c * j->g.kh * j->g.kw, ohw = j->g.oh * j->g.ow, in_img = j->g.c * j->g.h * j->g.w;
-  size_t out_img = j->g.out * ohw, nw = ckk * j->g.out, ngrp = (j->g.n + j->grp - 1) / j->grp;
-  size_t lo, hi, gi, s0, o, e;
-  float *P, *dP, *Yr;
-  conv_slot(j, part, &P, &dP, &Yr);
-  ln_partrange(ngrp, 1, part, parts, &lo, &hi);
-  for (gi = lo; gi < hi; gi++) {
-    size_t end = (gi + 1) * j->grp < j->g.n ? (gi + 1) * j->grp : j->g.n;
-    for (s0 = gi * j->grp; s0 < end; s0 += j->blk) {
-      ln_ConvGeom g = j->g;
-      size_t rows;
-      g.n = end - s0 < j->blk ? end - s0 : j->blk;
-      rows = g.n * ohw;
-      ln_conv_img2rows(&g, j->dy + s0 * out_img, 0, g.n, Yr);
-      if (j->have_patches) P = j->Pall + s0 * ohw * ckk;
-      else ln_conv_im2row(&g, j->x + s0 * in_img, 0, rows, P);
-      /* this group's dW^T (ckk x out) += P^T dYr */
-      ln_gemm(1, 0, ckk, g.out, rows, 1.0f, P, ckk, Yr, g.out, s0 == gi * j->grp ? 0.0f : 1.0f,
-              j->dWpart + gi * nw, g.out);
-      if (j->dx) { /* per sample: dPt (ckk x ohw) = W^T dy, added back into dx */
-        size_t sn;
-        for (sn = s0; sn < s0 + g.n; sn++) {
-          ln_gemm(1, 0, ckk, ohw, g.out, 1.0f, j->w, ckk, j->dy + sn * out_img, ohw, 0.0f, dP, ohw);
-          ln_conv_col2im(&g, dP, j->dx + sn * in_img);
-        }
-      }
-    }
-  }
-  if (p) ln_pool_barrier(p, parts, 1);
-  ln_partrange(nw, 64, part, parts, &lo, &hi);
-  for (e = lo; e < hi; e++) {
-    float acc = j->dWpart[e];
-    for (gi = 1; gi < ngrp; gi++) acc += j->dWpart[gi * nw + e];
-    j->dWT[e] = acc;
-  }
-  ln_partrange(j->g.out, 1, part, parts, &lo, &hi);
-  for (o = lo; o < hi; o++) { /* from dy's planes, read in order */
-    float acc = 0.0f;
-    size_t sn, q;
-    for (sn = 0; sn < j->g.n; sn++) {
-      const float *pl = j->dy + sn * out_img + o * ohw;
-      for (q = 0; q < ohw; q++) acc += pl[q];
-    }
-    j->db[o] = acc;
-  }
+  unsigned nbar = 0;
+  ln_convjob_backward((const ln_ConvJob *)arg, p, part, parts, &nbar);
 }
 
 /* the job's blocking and scratch (one slot per thread that may run it) */
-static void conv_prepare(lua_State *L, int self, ConvJob *j) {
-  size_t ckk = j->g.c * j->g.kh * j->g.kw, rows;
-  j->blk = ln_conv_block(&j->g);
-  j->grp = conv_group(&j->g, j->blk);
-  rows = j->blk * j->g.oh * j->g.ow;
-  j->slot = rows * (2 * ckk + j->g.out);
+static void conv_prepare(lua_State *L, int self, ln_ConvJob *j) {
+  ln_convjob_size(j);
   j->scratch = ln_buffer2(L, self, LN_UV_EXTRA, (size_t)ln_threads(L), j->slot)->data;
 }
 
@@ -217,7 +119,7 @@ static void conv_prepare(lua_State *L, int self, ConvJob *j) {
 static ln_Tensor *conv_forward(lua_State *L, int self, int in_idx, int training, const char *who) {
   Conv2D *c;
   ln_Tensor *in, *out, *w, *b;
-  ConvJob j;
+  ln_ConvJob j;
   size_t dims[4], ckk;
   self = lua_absindex(L, self);
   in_idx = lua_absindex(L, in_idx);
@@ -250,7 +152,7 @@ static ln_Tensor *conv_forward(lua_State *L, int self, int in_idx, int training,
 static ln_Tensor *conv_backward(lua_State *L, int self, int dv_idx, const char *who) {
   Conv2D *c;
   ln_Tensor *in, *dv, *w, *dw, *db, *din;
-  ConvJob j;
+  ln_ConvJob j;
   size_t ckk, o, q;
   int skip;
   char sa[LN_SHAPELEN];
@@ -284,7 +186,7 @@ static ln_Tensor *conv_backward(lua_State *L, int self, int dv_idx, const char *
     }
   }
   j.dWT = ln_buffer2(L, self, LN_UV_EXTRA2, ckk, c->out)->data;
-  j.dWpart = ln_buffer2(L, self, LN_UV_EXTRA3, (j.g.n + j.grp - 1) / j.grp, ckk * c->out)->data;
+  j.dWpart = ln_buffer2(L, self, LN_UV_EXTRA3, ln_convjob_partials(&j) / (ckk * c->out), ckk * c->out)->data;
   j.db = db->data;
   j.dx = skip ? NULL : din->data; /* Model:train's first layer: dinputs left as they were */
   ln_run_parts(L, conv_backward_job, &j, 2.0 * j.g.n * j.g.oh * j.g.ow * ckk * c->out);

@@ -91,15 +91,6 @@ const char *ln_sampleshape(int nd, const size_t *d, char *buf) {
   return buf;
 }
 
-/* part `part` of `parts` of 0 .. n in multiples of align */
-void ln_partrange(size_t n, size_t align, int part, int parts, size_t *lo, size_t *hi) {
-  size_t blocks = (n + align - 1) / align, per = (blocks + (size_t)parts - 1) / (size_t)parts * align;
-  *lo = (size_t)part * per;
-  *hi = *lo + per;
-  if (*lo > n) *lo = n;
-  if (*hi > n) *hi = n;
-}
-
 int ln_pushpair(lua_State *L, size_t a, size_t b) {
   lua_createtable(L, 2, 0);
   lua_pushinteger(L, (lua_Integer)a);

@@ -6,13 +6,7 @@
 #include "plan.h"
 
 void ln_plan_span(size_t n, int part, int parts, size_t *lo, size_t *hi) {
-  size_t blocks = (n + LN_GEMM_MB - 1) / LN_GEMM_MB, chunk;
-  if (parts == 1) { *lo = 0; *hi = n; return; }
-  chunk = (blocks + (size_t)parts - 1) / (size_t)parts * LN_GEMM_MB;
-  *lo = (size_t)part * chunk;
-  *hi = *lo + chunk;
-  if (*lo > n) *lo = n;
-  if (*hi > n) *hi = n;
+  ln_partrange(n, LN_GEMM_MB, part, parts, lo, hi);
 }
 
 void ln_batchrows(float *dst, const float *src, size_t ld, size_t width, const size_t *perm, size_t first,

@@ -149,3 +149,11 @@ long ln_ncores(void) {
   return c;
 }
 
+
+void ln_partrange(size_t n, size_t align, int part, int parts, size_t *lo, size_t *hi) {
+  size_t blocks = (n + align - 1) / align, per = (blocks + (size_t)parts - 1) / (size_t)parts * align;
+  *lo = (size_t)part * per;
+  *hi = *lo + per;
+  if (*lo > n) *lo = n;
+  if (*hi > n) *hi = n;
+}

@@ -12,6 +12,7 @@
 #define LUNET_POOL_H
 
 #include <pthread.h>
+#include <stddef.h>
 
 #define LN_MAXTHREADS 1024 /* lunet.set_threads' range */
 
@@ -48,6 +49,9 @@ void ln_pool_run(ln_Pool *p, ln_Job job, void *arg);
 void ln_pool_barrier(ln_Pool *p, int parts, unsigned k);
 /* the workers sleep until the next job instead of spinning for it */
 void ln_pool_park(ln_Pool *p);
+/* part `part` of `parts` of 0 .. n, cut at multiples of align (trailing
+** parts may get nothing) */
+void ln_partrange(size_t n, size_t align, int part, int parts, size_t *lo, size_t *hi);
 /* the number of online cores, read once */
 long ln_ncores(void);
 

@@ -8,6 +8,7 @@
 #include "../op.h"
 #include "../../kernels/conv.h"
 #include "../../kernels/kernels.h"
+#include "conv.h"
 
 /* a positive (or, with allow0, non-negative) integer of the entry: number
 ** key, or element idx of list key */
@@ -116,6 +117,99 @@ static void conv_forward(const ln_Node *n, size_t rows, const float *in, float *
     ln_conv_im2row(&b, in + s0 * n->in, 0, b.n * ohw, P);
     ln_gemm(0, 1, b.n * ohw, g.out, ckk, 1.0f, P, ckk, n->param[0], ckk, 0.0f, Yr, g.out);
     ln_conv_rows2img(&b, Yr, n->param[1], 0, b.n, out + s0 * n->out);
+  }
+}
+
+/* --------------------------------------------------- Conv2D training
+** (ops/conv.h explains the blocks and groups) */
+
+void ln_convjob_size(ln_ConvJob *j) {
+  size_t ohw = j->g.oh * j->g.ow, ckk = j->g.c * j->g.kh * j->g.kw, need, grp;
+  j->blk = ln_conv_block(&j->g);
+  need = (LN_CONV_GROUP_ROWS + ohw - 1) / ohw;
+  grp = (need + j->blk - 1) / j->blk * j->blk;
+  j->grp = grp > j->g.n ? j->g.n : grp;
+  j->slot = j->blk * ohw * (2 * ckk + j->g.out);
+}
+
+size_t ln_convjob_partials(const ln_ConvJob *j) {
+  return (j->g.n + j->grp - 1) / j->grp * j->g.c * j->g.kh * j->g.kw * j->g.out;
+}
+
+/* part `part`'s patches P, patch gradient dP and product rows Yr */
+static void conv_slot(const ln_ConvJob *j, int part, float **P, float **dP, float **Yr) {
+  size_t rows = j->blk * j->g.oh * j->g.ow, ckk = j->g.c * j->g.kh * j->g.kw;
+  *P = j->scratch + (size_t)part * j->slot;
+  *dP = *P + rows * ckk;
+  *Yr = *dP + rows * ckk;
+}
+
+void ln_convjob_forward(const ln_ConvJob *j, int part, int parts) {
+  size_t ckk = j->g.c * j->g.kh * j->g.kw, ohw = j->g.oh * j->g.ow, in_img = j->g.c * j->g.h * j->g.w;
+  size_t out_img = j->g.out * ohw, lo, hi, b;
+  float *P, *dP, *Yr;
+  conv_slot(j, part, &P, &dP, &Yr);
+  /* whole blocks counted from sample 0: every product call covers the same
+  ** rows whatever the thread count (a BLAS may round a row differently in
+  ** calls of other sizes) */
+  ln_partrange((j->g.n + j->blk - 1) / j->blk, 1, part, parts, &lo, &hi);
+  for (b = lo; b < hi; b++) {
+    ln_ConvGeom g = j->g;
+    size_t rows, s0 = b * j->blk;
+    g.n = j->g.n - s0 < j->blk ? j->g.n - s0 : j->blk;
+    rows = g.n * ohw;
+    if (j->Pall) P = j->Pall + s0 * ohw * ckk; /* kept for backward (still in cache for the product) */
+    ln_conv_im2row(&g, j->x + s0 * in_img, 0, rows, P);
+    ln_gemm(0, 1, rows, g.out, ckk, 1.0f, P, ckk, j->w, ckk, 0.0f, Yr, g.out);
+    ln_conv_rows2img(&g, Yr, j->b, 0, g.n, j->y + s0 * out_img);
+  }
+}
+
+void ln_convjob_backward(const ln_ConvJob *j, ln_Pool *p, int part, int parts, unsigned *nbar) {
+  size_t ckk = j->g.c * j->g.kh * j->g.kw, ohw = j->g.oh * j->g.ow, in_img = j->g.c * j->g.h * j->g.w;
+  size_t out_img = j->g.out * ohw, nw = ckk * j->g.out, ngrp = (j->g.n + j->grp - 1) / j->grp;
+  size_t lo, hi, gi, s0, o, e;
+  float *P, *dP, *Yr;
+  conv_slot(j, part, &P, &dP, &Yr);
+  ln_partrange(ngrp, 1, part, parts, &lo, &hi);
+  for (gi = lo; gi < hi; gi++) {
+    size_t end = (gi + 1) * j->grp < j->g.n ? (gi + 1) * j->grp : j->g.n;
+    for (s0 = gi * j->grp; s0 < end; s0 += j->blk) {
+      ln_ConvGeom g = j->g;
+      size_t rows;
+      g.n = end - s0 < j->blk ? end - s0 : j->blk;
+      rows = g.n * ohw;
+      ln_conv_img2rows(&g, j->dy + s0 * out_img, 0, g.n, Yr);
+      if (j->have_patches) P = j->Pall + s0 * ohw * ckk;
+      else ln_conv_im2row(&g, j->x + s0 * in_img, 0, rows, P);
+      /* this group's dW^T (ckk x out) += P^T dYr */
+      ln_gemm(1, 0, ckk, g.out, rows, 1.0f, P, ckk, Yr, g.out, s0 == gi * j->grp ? 0.0f : 1.0f,
+              j->dWpart + gi * nw, g.out);
+      if (j->dx) { /* per sample: dPt (ckk x ohw) = W^T dy, added back into dx */
+        size_t sn;
+        for (sn = s0; sn < s0 + g.n; sn++) {
+          ln_gemm(1, 0, ckk, ohw, g.out, 1.0f, j->w, ckk, j->dy + sn * out_img, ohw, 0.0f, dP, ohw);
+          ln_conv_col2im(&g, dP, j->dx + sn * in_img);
+        }
+      }
+    }
+  }
+  if (p) ln_pool_barrier(p, parts, ++*nbar);
+  ln_partrange(nw, 64, part, parts, &lo, &hi);
+  for (e = lo; e < hi; e++) {
+    float acc = j->dWpart[e];
+    for (gi = 1; gi < ngrp; gi++) acc += j->dWpart[gi * nw + e];
+    j->dWT[e] = acc;
+  }
+  ln_partrange(j->g.out, 1, part, parts, &lo, &hi);
+  for (o = lo; o < hi; o++) { /* from dy's planes, read in order */
+    float acc = 0.0f;
+    size_t sn, q;
+    for (sn = 0; sn < j->g.n; sn++) {
+      const float *pl = j->dy + sn * out_img + o * ohw;
+      for (q = 0; q < ohw; q++) acc += pl[q];
+    }
+    j->db[o] = acc;
   }
 }
 
