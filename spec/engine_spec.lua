@@ -17,6 +17,7 @@ local function data(kind)
   for i = 1, N do labels[i] = (i * 7) % 10 + 1 end
   local y = lunet.tensor(labels)
   if kind == "onehot" then return X, lunet.data.one_hot(y, 10) end
+  if kind == "images" then return X:reshape(N, 1, 8, 8), y end
   return X, y
 end
 
@@ -84,6 +85,16 @@ local nets = {
       return { lunet.Dense(IN, 128), lunet.Sigmoid(), lunet.Dense(128, 10), lunet.Sigmoid() }
     end, lunet.CategoricalCrossentropy, function() return lunet.SGD { learning_rate = 0.2 } end, "onehot",
     function() return lunet.CategoricalAccuracy { binary = true } end },
+  { "CNN: Conv2D same, ReLU, MaxPool2D, Conv2D, Flatten, Dense (Adam)", function()
+      return { lunet.Conv2D(1, 4, 3, { padding = "same" }), lunet.ReLU(), lunet.MaxPool2D(2), lunet.Conv2D(4, 6, 3),
+               lunet.ReLU(), lunet.Flatten(), lunet.Dense(24, 10), lunet.Softmax() }
+    end, lunet.CategoricalCrossentropy, function() return lunet.Adam { learning_rate = 0.005 } end, "images" },
+  { "CNN: stride 2 with L2, batch norm, Dropout (SGD with momentum)", function()
+      return { lunet.Conv2D(1, 4, 3, { stride = 2, padding = 1, weight_regularizer_l2 = 1e-3, bias_regularizer_l1 = 1e-4 }),
+               lunet.BatchNormalization(), lunet.ReLU(), lunet.Dropout(0.2), lunet.Flatten(), lunet.Dense(64, 10),
+               lunet.Softmax() }
+    end, lunet.CategoricalCrossentropy, function() return lunet.SGD { learning_rate = 0.1, momentum = 0.9 } end,
+    "images" },
   { "Input first, Softmax with a plain loss", function()
       return { lunet.Input(), lunet.Dense(IN, 128), lunet.ReLU(), lunet.Dense(128, 10), lunet.Softmax() }
     end, lunet.MeanSquaredError, function() return lunet.Adam { learning_rate = 0.005 } end, "onehot" },

@@ -511,13 +511,13 @@ static ln_Tensor *dropout_backward(lua_State *L, int self, int dv_idx, const cha
 }
 
 /* its op's setting 0: the fraction dropped */
-static void dropout_settings(const ln_Layer *l, double *setting) {
-  setting[0] = ((const ln_Dropout *)l)->rate;
+static void dropout_node(const ln_Layer *l, ln_Node *n) {
+  n->setting[0] = ((const ln_Dropout *)l)->rate;
 }
 
 static const ln_LayerClass dropout_class = {
   "Dropout", 0, dropout_forward, dropout_backward, dropout_describe, NULL, 0, LN_KIND_DROPOUT, NULL, NULL, NULL,
-  &ln_op_dropout, dropout_settings
+  &ln_op_dropout, dropout_node
 };
 
 /* lunet.Dropout(rate): rate = fraction dropped, in [0, 1) */

@@ -216,9 +216,17 @@ static int conv_field(lua_State *L, const ln_Layer *l, const char *k) {
   return 0;
 }
 
+/* its op's settings: 0 kh, 1 kw, 2 sh, 3 sw, 4 pt, 5 pl (engine/ops/conv.c) */
+static void conv_node(const ln_Layer *l, ln_Node *n) {
+  ln_ConvGeom g;
+  conv_geometry((const Conv2D *)l, n->ishape[1], n->ishape[2], &g);
+  n->setting[0] = (double)g.kh; n->setting[1] = (double)g.kw; n->setting[2] = (double)g.sh;
+  n->setting[3] = (double)g.sw; n->setting[4] = (double)g.pt; n->setting[5] = (double)g.pl;
+}
+
 static const ln_LayerClass conv_class = {
   "Conv2D", 1, conv_forward, conv_backward, conv_describe, NULL, 0, LN_KIND_CONV2D, conv_outshape, conv_field, NULL,
-  &ln_op_conv2d, NULL
+  &ln_op_conv2d, conv_node
 };
 
 /* lunet.Conv2D(in_channels, out_channels, kernel, { stride = 1, padding = 0,

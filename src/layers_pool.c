@@ -129,6 +129,13 @@ static ln_Tensor *pool_backward(lua_State *L, int self, int dv_idx, const char *
   return din;
 }
 
+/* its op's settings: 0 kh, 1 kw, 2 sh, 3 sw (engine/ops/conv.c) */
+static void pool_node(const ln_Layer *l, ln_Node *n) {
+  const MaxPool *m = (const MaxPool *)l;
+  n->setting[0] = (double)m->kh; n->setting[1] = (double)m->kw; n->setting[2] = (double)m->sh;
+  n->setting[3] = (double)m->sw;
+}
+
 static int pool_field(lua_State *L, const ln_Layer *l, const char *k) {
   const MaxPool *m = (const MaxPool *)l;
   if (strcmp(k, "size") == 0) return ln_pushpair(L, m->kh, m->kw);
@@ -138,7 +145,7 @@ static int pool_field(lua_State *L, const ln_Layer *l, const char *k) {
 
 static const ln_LayerClass pool_class = {
   "MaxPool2D", 0, pool_forward, pool_backward, pool_describe, NULL, 0, LN_KIND_MAXPOOL2D, pool_outshape, pool_field, NULL,
-  &ln_op_maxpool2d, NULL
+  &ln_op_maxpool2d, pool_node
 };
 
 /* lunet.MaxPool2D(size, { stride = size }) */

@@ -181,6 +181,7 @@ typedef enum {
 } ln_Kind;
 
 struct ln_OpDef;
+struct ln_Node;
 
 typedef struct ln_LayerClass {
   const char *name;     /* "Dense", "ReLU", ...; metatable "lunet.<name>" */
@@ -214,8 +215,10 @@ typedef struct ln_LayerClass {
   /* the kind's op in the engine (src/engine/op.h): the model file's kind
   ** for the C API, and, when it has backward, the plan's node in training */
   const struct ln_OpDef *op;
-  /* the numbers its op reads from ln_Node.setting (Dropout's rate), or NULL */
-  void (*settings)(const ln_Layer *l, double *setting);
+  /* fill the settings its op reads (ln_Node.setting: Dropout's rate,
+  ** Conv2D's kernel, stride and padding) into node n, whose input shape
+  ** (ind, ishape) is set; NULL when the op reads none */
+  void (*node)(const ln_Layer *l, struct ln_Node *n);
 } ln_LayerClass;
 
 struct ln_Layer {

@@ -83,42 +83,78 @@ static const ln_OpDef *planop(const ln_Layer *l, int last_combined) {
   return last_combined ? &ln_op_softmax_cce : op;
 }
 
-/* the width of layer l's output from rows of width in (its outshape; 0 when it does not take them) */
-static size_t outwidth(const ln_Layer *l, size_t in) {
-  int ond;
-  size_t out[LN_MAXDIM];
+/* node n's output shape from its input shape (n->ind, n->ishape; ind 0:
+** flat rows of n->in values) by layer l's outshape: sets out, ond, oshape;
+** 0 when the layer does not take such inputs */
+static int nodeshape(const ln_Layer *l, ln_Node *n) {
+  int nd = n->ind ? n->ind : 1, ond = nd, r, k;
+  size_t in[3], out[LN_MAXDIM];
   char err[8];
-  int r = l->cls->outshape ? l->cls->outshape(l, 1, &in, &ond, out, err, sizeof err) : 2;
-  return r == 2 ? in : r == 1 && ond == 1 ? out[0] : 0;
+  if (n->ind) memcpy(in, n->ishape, sizeof in);
+  else in[0] = n->in;
+  r = l->cls->outshape ? l->cls->outshape(l, nd, in, &ond, out, err, sizeof err) : 2;
+  if (r == 2 || (r == 1 && ond == nd && memcmp(out, in, (size_t)nd * sizeof *out) == 0)) {
+    n->out = n->in;
+    n->ond = n->ind;
+    memcpy(n->oshape, n->ishape, sizeof n->oshape);
+    return 1;
+  }
+  if (r != 1 || (ond != 1 && ond != 3)) return 0;
+  n->out = 1;
+  for (k = 0; k < ond; k++) n->out *= out[k];
+  n->ond = ond == 3 ? 3 : 0;
+  if (ond == 3) memcpy(n->oshape, out, sizeof n->oshape);
+  return 1;
+}
+
+/* the input shape of a node from a batch tensor t (rows first) */
+static int nodeinput(ln_Node *n, const ln_Tensor *t) {
+  int k;
+  memset(n, 0, sizeof *n);
+  if (t->ndim != 2 && t->ndim != 4) return 0;
+  n->in = t->numel / (t->dims[0] ? t->dims[0] : 1);
+  n->ind = t->ndim == 4 ? 3 : 0;
+  for (k = 0; k < n->ind; k++) n->ishape[k] = t->dims[k + 1];
+  return t->dims[0] > 0;
+}
+
+/* the next node's input: node n's output */
+static void nodenext(ln_Node *next, const ln_Node *n) {
+  memset(next, 0, sizeof *next);
+  next->in = n->out;
+  next->ind = n->ond;
+  memcpy(next->ishape, n->oshape, sizeof next->ishape);
 }
 
 /* the last layer of a plan segment starting at layer first: layers whose
 ** op trains in plans (a last Softmax with the combined loss too), starting
 ** with one that has parameters (a run of parameterless layers costs less
 ** than a job on the threads) and takes in's rows; 0 when none starts there;
-** *work = the multiply-adds per sample of the parameters' products */
+** *work = the multiply-adds per sample of the parameters' products (at
+** least: it decides whether the step is worth the threads) */
 int ln_model_segment(lua_State *L, int first, const ln_Tensor *in, size_t *work) {
   int n = ln_model_nlayers(L, 1), i, k = 0, combined;
-  size_t w = 0, cols = in->ndim == 2 ? in->dims[1] : 0;
+  size_t w = 0;
+  ln_Node nd, next;
   *work = 0;
+  if (!nodeinput(&nd, in)) return 0;
   lua_getiuservalue(L, 1, UV_COMBINED);
   combined = !lua_isnil(L, -1);
   lua_pop(L, 1);
   for (i = first; i <= n && i < first + MAXFAST; i++) {
     ln_Layer *l = ln_model_layer(L, 1, i);
     const ln_OpDef *op;
-    size_t out;
     lua_pop(L, 1);
     if (l == NULL) break; /* a Lua layer runs on the calling thread */
     op = planop(l, i == n && combined);
-    if (op == NULL || (i == first && op->grads == NULL)) break;
-    out = outwidth(l, cols);
-    if (out == 0) { /* finalize checked the sizes that chain; not the batch's */
+    if (op == NULL || (i == first && op->update == NULL)) break;
+    if (!nodeshape(l, &nd)) { /* finalize checked the sizes that chain; not the batch's */
       if (i == first) return 0;
       break;
     }
-    if (op->grads) w += cols * out;
-    cols = out;
+    if (op->update) w += nd.in * nd.out;
+    nodenext(&next, &nd);
+    nd = next;
     k = i;
   }
   *work = w;
@@ -131,8 +167,10 @@ int ln_model_segment(lua_State *L, int first, const ln_Tensor *in, size_t *work)
 ** exactly as its own forward would.  Leaves layer last's output on the
 ** stack */
 void ln_model_forward_setup(lua_State *L, ln_Plan *pl, int bx, int first, int last) {
-  int i, n = ln_model_nlayers(L, 1), combined;
-  size_t rows = ln_totensor(L, bx)->dims[0], cols = ln_totensor(L, bx)->dims[1];
+  int i, n = ln_model_nlayers(L, 1), combined, k, threads = ln_threads(L);
+  size_t rows = ln_totensor(L, bx)->dims[0], dims[LN_MAXDIM];
+  ln_Node cur;
+  nodeinput(&cur, ln_totensor(L, bx));
   lua_getiuservalue(L, 1, UV_COMBINED);
   combined = !lua_isnil(L, -1);
   lua_pop(L, 1);
@@ -144,6 +182,7 @@ void ln_model_forward_setup(lua_State *L, ln_Plan *pl, int bx, int first, int la
   pl->mode = PLAN_FORWARD;
   pl->losses = NULL;
   pl->ysrc = NULL;
+  pl->whole = 0;
   for (i = first; i <= last; i++) {
     ln_FLayer *f = &pl->l[i - first];
     ln_Node *nd = &f->node;
@@ -151,15 +190,23 @@ void ln_model_forward_setup(lua_State *L, ln_Plan *pl, int bx, int first, int la
     int li = lua_gettop(L);
     ln_Tensor *in = ln_totensor(L, li - 1), *out;
     memset(f, 0, sizeof *f);
+    *nd = cur;
     nd->op = planop(l, i == n && combined); /* as ln_model_segment chose */
-    nd->in = cols;
-    nd->out = outwidth(l, cols);
-    if (l->cls->settings) l->cls->settings(l, nd->setting);
-    out = ln_buffer2(L, li, LN_UV_OUTPUT, rows, nd->out);
+    nodeshape(l, nd);
+    if (l->cls->node) l->cls->node(l, nd);
+    dims[0] = rows;
+    if (nd->ond) memcpy(dims + 1, nd->oshape, 3 * sizeof *dims);
+    else dims[1] = nd->out;
+    out = ln_buffer(L, li, LN_UV_OUTPUT, nd->ond ? 4 : 2, dims);
     f->in = in->data;
     f->out = out->data;
     if (nd->op == &ln_op_softmax_cce) pl->pred = ln_buffer(L, 1, UV_PRED, 1, &rows)->data;
     if (nd->op->draws) f->mask = ln_buffer2(L, li, LN_UV_EXTRA, rows, nd->out)->data;
+    for (k = 0; nd->op->buffers && k < 4; k++) {
+      int bnd = nd->op->buffers(nd, rows, threads, k, dims);
+      if (bnd > 0) f->buf[k] = ln_buffer(L, li, LN_UV_EXTRA + k, bnd, dims)->data;
+    }
+    pl->whole |= nd->op->whole;
     if (l->cls->trainable) {
       nd->param[0] = ln_getuv(L, li, LN_UV_WEIGHTS)->data;
       nd->param[1] = ln_getuv(L, li, LN_UV_BIASES)->data;
@@ -173,9 +220,9 @@ void ln_model_forward_setup(lua_State *L, ln_Plan *pl, int bx, int first, int la
     lua_getiuservalue(L, li, LN_UV_OUTPUT);
     lua_replace(L, li - 1);
     lua_settop(L, li - 1);
-    cols = nd->out;
+    nodenext(&cur, nd);
   }
-  pl->direct = pl->src != NULL && ln_gemm_rows_ok(pl->l[0].node.out);
+  pl->direct = pl->src != NULL && pl->l[0].node.op->direct && ln_gemm_rows_ok(pl->l[0].node.out);
 }
 
 /* set up the backward of the plan's layers (run by plan_run) from the tensor
@@ -187,7 +234,6 @@ void ln_model_backward_setup(lua_State *L, Model *m, ln_Plan *pl, int opt, int f
   int i, j = 0;
   float *top = ln_totensor(L, -1)->data;
   const float *dv = top;
-  size_t rows = pl->rows;
   char who[256];
   pl->mode = PLAN_BACKWARD;
   pl->fused = fused;
@@ -205,12 +251,16 @@ void ln_model_backward_setup(lua_State *L, Model *m, ln_Plan *pl, int opt, int f
     f->dv = dv;
     if (nd->op == &ln_op_softmax_cce) /* the combined object's dinputs (the last layer's: dv is top) */
       f->din = top;
-    else
-      f->din = i == 1 && !din ? NULL : ln_buffer2(L, li, LN_UV_DINPUTS, rows, nd->in)->data;
-    if (nd->op->grads) {
+    else if (i == 1 && !din)
+      f->din = NULL;
+    else { /* shaped as the layer's inputs */
+      const ln_Tensor *in = ln_getuv(L, li, LN_UV_INPUTS);
+      f->din = ln_buffer(L, li, LN_UV_DINPUTS, in->ndim, in->dims)->data;
+    }
+    if (nd->op->update) {
       const ln_Trainable *t = (const ln_Trainable *)l;
-      f->dw = ln_buffer2(L, li, LN_UV_DWEIGHTS, nd->in, nd->out)->data;
-      f->db = ln_buffer2(L, li, LN_UV_DBIASES, 1, nd->out)->data;
+      f->dw = ln_buffer_like(L, li, LN_UV_DWEIGHTS, ln_getuv(L, li, LN_UV_WEIGHTS))->data;
+      f->db = ln_buffer_like(L, li, LN_UV_DBIASES, ln_getuv(L, li, LN_UV_BIASES))->data;
       f->wl1 = (float)t->weight_regularizer_l1;
       f->wl2 = (float)t->weight_regularizer_l2;
       f->bl1 = (float)t->bias_regularizer_l1;
@@ -224,7 +274,7 @@ void ln_model_backward_setup(lua_State *L, Model *m, ln_Plan *pl, int opt, int f
       ln_FLayer *f = &pl->l[i - 1];
       ln_Layer *l;
       ln_Update *u = &pl->up[2 * j];
-      if (f->node.op->grads == NULL) continue;
+      if (f->node.op->update == NULL) continue;
       j++;
       l = ln_model_layer(L, 1, pl->at + i - 1);
       ln_optimizer_prepare(L, opt, lua_gettop(L), ln_model_trainwho(L, m, who, sizeof who, j, l), u);

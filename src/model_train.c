@@ -206,7 +206,7 @@ static void step_any(lua_State *L, Model *m, const ln_Tensor *X, const ln_Tensor
   lua_pop(L, 1);
   if (nseg == 1) {
     int j, trained = 0;
-    for (j = 0; j < plans[0].n; j++) trained += plans[0].l[j].node.op->grads != NULL;
+    for (j = 0; j < plans[0].n; j++) trained += plans[0].l[j].node.op->update != NULL;
     fused = trained == ntrain;
   }
   /* leading Input layers need no gradient (nor does the first layer's input) */

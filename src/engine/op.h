@@ -65,8 +65,10 @@ struct ln_OpDef {
   ** this thread's part of the training forward (NULL: forward over the
   ** part's rows, scratch the node's split-sum buffer) */
   void (*train_forward)(const struct ln_Plan *pl, const struct ln_FLayer *f, const struct ln_PlanPart *t);
-  /* the input gradient f->din of rows r0..r1-1 from f->dv (f->din NULL: nobody wants it) */
-  void (*backward)(const struct ln_Plan *pl, const struct ln_FLayer *f, size_t r0, size_t r1);
+  /* the input gradient f->din of the part's rows t->r0..r1-1 from f->dv (f->din
+  ** NULL: nobody wants it); a whole op: its part of the batch's backward,
+  ** its parameters' gradients included */
+  void (*backward)(const struct ln_Plan *pl, const struct ln_FLayer *f, const struct ln_PlanPart *t);
   /* the parameters' gradients, sums over every row of the step: this thread's share (NULL: none) */
   void (*grads)(const struct ln_Plan *pl, const struct ln_FLayer *f, int part, int parts);
   /* fused plans: the optimizer's update of the share grads computed */
@@ -75,6 +77,15 @@ struct ln_OpDef {
   ** the plan can then split the first such node by columns on two threads) */
   size_t (*split)(const ln_Node *n);
   int draws;                            /* training draws one random value per output (Dropout's mask) */
+  /* training splits the whole batch its own way (Conv2D's blocks of
+  ** samples): the plan puts a barrier before and after it, and calls its
+  ** train_forward and backward on every part, rows or none */
+  int whole;
+  /* the op's own training buffer k (0..3) for rows rows on threads parts:
+  ** its sizes in dims and their count returned (0: none).  The Model keeps
+  ** buffer k in the layer's user value LN_UV_EXTRA + k */
+  int (*buffers)(const ln_Node *n, size_t rows, int threads, int k, size_t dims[4]);
+  int direct;                           /* as a plan's first node it can read the batch in place (ln_plan_product) */
   int loss;                             /* a loss: the plan's last node, after the model's last layer */
 };
 

@@ -48,7 +48,9 @@ static void plan_forward(ln_Pool *p, const ln_Plan *pl, int part, int parts) {
   ** at least two rows */
   t.split0 = parts == 2 && f0->h > 0 && f0->p0 != NULL;
   ln_plan_span(pl->rows, part, parts, &t.r0, &t.r1);
-  if (t.r1 == t.r0 && !t.split0) return; /* (with split0 the sum's half is this thread's on every row) */
+  /* (with split0 the sum's half is this thread's on every row; a whole
+  ** node's work is shared its own way) */
+  if (t.r1 == t.r0 && !t.split0 && !pl->whole) return;
   if (pl->ysrc) /* this thread's rows of the targets */
     ln_batchrows(pl->ydst, pl->ysrc, pl->ycols, pl->ycols, pl->perm, pl->first, t.r0, t.r1);
   if (pl->src && !pl->direct) { /* this thread's part of the batch */
@@ -64,7 +66,11 @@ static void plan_forward(ln_Pool *p, const ln_Plan *pl, int part, int parts) {
   for (k = 0; k < pl->n; k++) {
     const ln_FLayer *f = &pl->l[k];
     const ln_Node *n = &f->node;
-    if (n->op->train_forward) n->op->train_forward(pl, f, &t);
+    if (n->op->whole) { /* its inputs' rows come from every part, its outputs' go to every part */
+      ln_pool_barrier(p, parts, ++nbar);
+      n->op->train_forward(pl, f, &t);
+      ln_pool_barrier(p, parts, ++nbar);
+    } else if (n->op->train_forward) n->op->train_forward(pl, f, &t);
     else /* this thread's rows, exactly as the layer's own forward */
       n->op->forward(n, t.r1 - t.r0, f->in + t.r0 * n->in, f->out + t.r0 * n->out,
                      f->part ? f->part + t.r0 * n->out : NULL);
@@ -73,40 +79,54 @@ static void plan_forward(ln_Pool *p, const ln_Plan *pl, int part, int parts) {
 
 /* this thread's share of the plan's backward pass (nodes n-1..0): first
 ** every row-wise gradient of this thread's rows (a loss's gradient, the
-** input gradients), which need nothing of the other threads' rows; then one
-** barrier, and the parameters' gradients, which sum over every row of the
-** batch (each thread a share of their columns, so each element is still one
-** full sum over the batch) */
+** input gradients), which need nothing of the other threads' rows, with a
+** whole node's own backward between barriers; then one barrier, and the
+** parameters' gradients, which sum over every row of the batch (each thread
+** a share of their columns, so each element is still one full sum over the
+** batch) */
 static void plan_backward(ln_Pool *p, const ln_Plan *pl, int part, int parts) {
-  size_t r0, r1;
+  unsigned nbar = 0;
   int k;
-  ln_plan_span(pl->rows, part, parts, &r0, &r1);
-  for (k = pl->n - 1; k >= 0 && r1 > r0; k--)
-    pl->l[k].node.op->backward(pl, &pl->l[k], r0, r1);
-  ln_pool_barrier(p, parts, 1); /* every dv is complete: each thread wrote its rows */
+  ln_PlanPart t;
+  t.pool = p;
+  t.part = part;
+  t.parts = parts;
+  t.nbar = &nbar;
+  t.split0 = 0;
+  ln_plan_span(pl->rows, part, parts, &t.r0, &t.r1);
+  for (k = pl->n - 1; k >= 0; k--) {
+    const ln_FLayer *f = &pl->l[k];
+    if (f->node.op->whole) {
+      ln_pool_barrier(p, parts, ++nbar); /* its dv is complete */
+      f->node.op->backward(pl, f, &t);
+      ln_pool_barrier(p, parts, ++nbar); /* and so is its din */
+    } else if (t.r1 > t.r0) f->node.op->backward(pl, f, &t);
+  }
+  ln_pool_barrier(p, parts, ++nbar); /* every dv is complete: each thread wrote its rows */
   for (k = pl->n - 1; k >= 0; k--)
     if (pl->l[k].node.op->grads) pl->l[k].node.op->grads(pl, &pl->l[k], part, parts);
   /* fused: the optimizer updates the parameters whose gradients this
-  ** thread computed (still in its cache).  Safe without another barrier:
-  ** the products that read the weights (the input gradients) all come
-  ** before the barrier, which every thread has passed */
+  ** thread computed (still in its cache; a whole node's are complete after
+  ** its barrier).  Safe without another barrier: the products that read the
+  ** weights (the input gradients) all come before the barrier, which every
+  ** thread has passed */
   if (pl->fused)
     for (k = 0; k < pl->n; k++)
       if (pl->l[k].up) pl->l[k].node.op->update(&pl->l[k], part, parts);
 }
 
-/* this thread's share of the prepared updates: each is split at a multiple
-** of 16 elements (whole cache lines) */
+void ln_plan_update_share(const ln_Update *u, int part, int parts) {
+  size_t chunk = parts == 1 ? u->n : ((u->n + (size_t)parts - 1) / (size_t)parts + 15) & ~(size_t)15;
+  size_t lo = (size_t)part * chunk, hi = lo + chunk;
+  if (lo > u->n) lo = u->n;
+  if (hi > u->n) hi = u->n;
+  if (hi > lo) ln_update_run(u, lo, hi);
+}
+
+/* this thread's share of the prepared updates */
 static void plan_update(const ln_Plan *pl, int part, int parts) {
   int j;
-  for (j = 0; j < pl->nup; j++) {
-    const ln_Update *u = &pl->up[j];
-    size_t chunk = parts == 1 ? u->n : ((u->n + (size_t)parts - 1) / (size_t)parts + 15) & ~(size_t)15;
-    size_t lo = (size_t)part * chunk, hi = lo + chunk;
-    if (lo > u->n) lo = u->n;
-    if (hi > u->n) hi = u->n;
-    if (hi > lo) ln_update_run(u, lo, hi);
-  }
+  for (j = 0; j < pl->nup; j++) ln_plan_update_share(&pl->up[j], part, parts);
 }
 
 void ln_plan_masks(ln_Plan *pl, ln_Rng *r) {

@@ -56,6 +56,7 @@ typedef struct ln_FLayer {
   const ln_Update *up;    /* fused plans: the updates of param[0] and param[1] (NULL: none) */
   float *mask;            /* op->draws: rows x out values drawn by each thread for its rows */
   uint64_t moff;          /* where they start in the step's stream of draws (ln_plan_masks) */
+  float *buf[4];          /* the op's own training buffers (op->buffers) */
 } ln_FLayer;
 
 /* what a thread's part of a forward plan knows of itself: its rows r0..r1-1,
@@ -73,6 +74,7 @@ enum { PLAN_FORWARD, PLAN_BACKWARD, PLAN_UPDATE };
 
 typedef struct ln_Plan {
   int n, mode;
+  int whole;              /* some node's op is whole (op.h): every part runs every node */
   int fused;              /* backward: then the optimizer's updates (ln_FLayer.up) */
   size_t rows;
   ln_FLayer l[MAXFAST + 1]; /* (+ 1: a loss node after the model's last layer) */
@@ -128,6 +130,9 @@ void ln_plan_product(const ln_Plan *pl, const ln_FLayer *f, int transA, size_t M
 /* the batch rows i0.. of a direct plan from column c, as ln_gemm_rows takes
 ** them: returns A and sets *idx (NULL: consecutive rows) */
 const float *ln_plan_batch(const ln_Plan *pl, size_t i0, size_t c, const size_t **idx);
+/* part `part` of `parts` of an update, split at a multiple of 16 elements
+** (whole cache lines) */
+void ln_plan_update_share(const ln_Update *u, int part, int parts);
 /* run a plan on one thread (p NULL or not started) or two, with a 1-thread
 ** product each (LUNET_SPLIT=blas keeps OpenBLAS' threads on one) */
 void ln_plan_run(ln_Pool *p, ln_Plan *pl);

@@ -9,6 +9,8 @@
 #include "../../kernels/conv.h"
 #include "../../kernels/kernels.h"
 #include "conv.h"
+#include "../plan.h"
+#include "../../kernels/nn.h"
 
 /* a positive (or, with allow0, non-negative) integer of the entry: number
 ** key, or element idx of list key */
@@ -213,8 +215,79 @@ void ln_convjob_backward(const ln_ConvJob *j, ln_Pool *p, int part, int parts, u
   }
 }
 
+/* the node's training job over the plan's batch: buffers 0 the parts'
+** scratch, 1 dW^T, 2 the groups' partial dW^T, 3 the batch's patches */
+static void conv_job(const ln_Plan *pl, const ln_FLayer *f, ln_ConvJob *j) {
+  const ln_Node *n = &f->node;
+  memset(j, 0, sizeof *j);
+  conv_geom(n, pl->rows, &j->g);
+  ln_convjob_size(j);
+  j->x = f->in;
+  j->w = n->param[0];
+  j->b = n->param[1];
+  j->y = f->out;
+  j->scratch = f->buf[0];
+  j->dWT = f->buf[1];
+  j->dWpart = f->buf[2];
+  j->Pall = f->buf[3];
+}
+
+static int conv_buffers(const ln_Node *n, size_t rows, int threads, int k, size_t dims[4]) {
+  ln_ConvJob j;
+  size_t ckk = n->ishape[0] * (size_t)n->setting[0] * (size_t)n->setting[1];
+  memset(&j, 0, sizeof j);
+  conv_geom(n, rows, &j.g);
+  ln_convjob_size(&j);
+  switch (k) {
+    case 0: dims[0] = (size_t)threads; dims[1] = j.slot; return 2;
+    case 1: dims[0] = ckk; dims[1] = j.g.out; return 2;
+    case 2: dims[0] = ln_convjob_partials(&j) / (ckk * j.g.out); dims[1] = ckk * j.g.out; return 2;
+    case 3: dims[0] = rows * j.g.oh * j.g.ow; dims[1] = ckk; return 2;
+    default: return 0;
+  }
+}
+
+static void conv_train_forward(const ln_Plan *pl, const ln_FLayer *f, const ln_PlanPart *t) {
+  ln_ConvJob j;
+  conv_job(pl, f, &j);
+  ln_convjob_forward(&j, t->part, t->parts);
+}
+
+/* the job's backward (with the patches the forward kept), then this part's
+** output channels of dweights (out x ckk, from dW^T) with the regularizers'
+** gradients, as the class's backward adds them */
+static void conv_backward(const ln_Plan *pl, const ln_FLayer *f, const ln_PlanPart *t) {
+  ln_ConvJob j;
+  size_t ckk, o0, o1, o, q, out;
+  conv_job(pl, f, &j);
+  j.dy = f->dv;
+  j.dx = f->din;
+  j.db = f->db;
+  j.have_patches = 1;
+  ln_convjob_backward(&j, t->pool, t->part, t->parts, t->nbar);
+  ln_pool_barrier(t->pool, t->parts, ++*t->nbar); /* dW^T and dbiases complete */
+  ckk = j.g.c * j.g.kh * j.g.kw;
+  out = j.g.out;
+  ln_partrange(out, 1, t->part, t->parts, &o0, &o1);
+  for (o = o0; o < o1; o++)
+    for (q = 0; q < ckk; q++) f->dw[o * ckk + q] = j.dWT[q * out + o];
+  if (o1 > o0) {
+    ln_nn_reg_grad((o1 - o0) * ckk, f->node.param[0] + o0 * ckk, f->wl1, f->wl2, f->dw + o0 * ckk);
+    ln_nn_reg_grad(o1 - o0, f->node.param[1] + o0, f->bl1, f->bl2, f->db + o0);
+  }
+}
+
+/* fused: a share of every weight and bias (the plan's barrier after this
+** node's backward made its gradients complete) */
+static void param_update(const ln_FLayer *f, int part, int parts) {
+  ln_plan_update_share(&f->up[0], part, parts);
+  ln_plan_update_share(&f->up[1], part, parts);
+}
+
 const ln_OpDef ln_op_conv2d = {
-  .name = "Conv2D", .nparams = 2, .params = { "weights", "biases" }, .setup = conv_setup, .forward = conv_forward
+  .name = "Conv2D", .nparams = 2, .params = { "weights", "biases" }, .setup = conv_setup, .forward = conv_forward,
+  .train_forward = conv_train_forward, .backward = conv_backward, .update = param_update, .whole = 1,
+  .buffers = conv_buffers
 };
 
 /* ============================================================ MaxPool2D
@@ -250,7 +323,35 @@ static void pool_forward(const ln_Node *n, size_t rows, const float *in, float *
                      rows * n->ishape[0], out, scratch);
 }
 
-const ln_OpDef ln_op_maxpool2d = { .name = "MaxPool2D", .setup = pool_setup, .forward = pool_forward };
+/* training: the part's rows (images) r0..r1-1, the maxima's positions in buffer 0 */
+static void pool_train_forward(const ln_Plan *pl, const ln_FLayer *f, const ln_PlanPart *t) {
+  const ln_Node *n = &f->node;
+  (void)pl;
+  ln_maxpool_forward(n->ishape[1], n->ishape[2], (size_t)n->setting[0], (size_t)n->setting[1],
+                     (size_t)n->setting[2], (size_t)n->setting[3], n->oshape[1], n->oshape[2], f->in,
+                     t->r0 * n->ishape[0], t->r1 * n->ishape[0], f->out, f->buf[0]);
+}
+
+static void pool_backward(const ln_Plan *pl, const ln_FLayer *f, const ln_PlanPart *t) {
+  const ln_Node *n = &f->node;
+  (void)pl;
+  ln_maxpool_backward(n->ishape[1], n->ishape[2], n->oshape[1], n->oshape[2], f->dv, f->buf[0],
+                      t->r0 * n->ishape[0], t->r1 * n->ishape[0], f->din);
+}
+
+/* buffer 0: the maxima's positions, shaped as the output (as the class keeps them) */
+static int pool_buffers(const ln_Node *n, size_t rows, int threads, int k, size_t dims[4]) {
+  (void)threads;
+  if (k != 0) return 0;
+  dims[0] = rows;
+  dims[1] = n->oshape[0]; dims[2] = n->oshape[1]; dims[3] = n->oshape[2];
+  return 4;
+}
+
+const ln_OpDef ln_op_maxpool2d = {
+  .name = "MaxPool2D", .setup = pool_setup, .forward = pool_forward, .train_forward = pool_train_forward,
+  .backward = pool_backward, .buffers = pool_buffers
+};
 
 /* ============================================================== Flatten */
 

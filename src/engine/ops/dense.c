@@ -60,7 +60,8 @@ static void dense_train_forward(const ln_Plan *pl, const ln_FLayer *f, const ln_
 }
 
 /* the input gradient of rows r0..: dv w^T */
-static void dense_backward(const ln_Plan *pl, const ln_FLayer *f, size_t r0, size_t r1) {
+static void dense_backward(const ln_Plan *pl, const ln_FLayer *f, const ln_PlanPart *t) {
+  size_t r0 = t->r0, r1 = t->r1;
   const ln_Node *n = &f->node;
   (void)pl;
   if (f->din)
@@ -102,5 +103,5 @@ static size_t dense_split(const ln_Node *n) {
 const ln_OpDef ln_op_dense = {
   .name = "Dense", .nparams = 2, .params = { "weights", "biases" }, .setup = dense_setup, .forward = dense_forward,
   .train_forward = dense_train_forward, .backward = dense_backward, .grads = dense_grads, .update = dense_update,
-  .split = dense_split
+  .split = dense_split, .direct = 1
 };

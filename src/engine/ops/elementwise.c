@@ -67,19 +67,22 @@ static void copy_forward(const ln_Node *n, size_t rows, const float *in, float *
 /* the input gradients of rows r0..r1-1 (a row is n->out values) */
 #define ROWS(f, r0, r1, o, m) size_t o = (r0) * (f)->node.out, m = ((r1) - (r0)) * (f)->node.out
 
-static void relu_backward(const ln_Plan *pl, const ln_FLayer *f, size_t r0, size_t r1) {
+static void relu_backward(const ln_Plan *pl, const ln_FLayer *f, const ln_PlanPart *t) {
+  size_t r0 = t->r0, r1 = t->r1;
   ROWS(f, r0, r1, o, m);
   (void)pl;
   ln_nn_relu_backward(m, f->in + o, f->dv + o, f->din + o);
 }
 
-static void sigmoid_backward(const ln_Plan *pl, const ln_FLayer *f, size_t r0, size_t r1) {
+static void sigmoid_backward(const ln_Plan *pl, const ln_FLayer *f, const ln_PlanPart *t) {
+  size_t r0 = t->r0, r1 = t->r1;
   ROWS(f, r0, r1, o, m);
   (void)pl;
   ln_nn_sigmoid_backward(m, f->out + o, f->dv + o, f->din + o);
 }
 
-static void copy_backward(const ln_Plan *pl, const ln_FLayer *f, size_t r0, size_t r1) {
+static void copy_backward(const ln_Plan *pl, const ln_FLayer *f, const ln_PlanPart *t) {
+  size_t r0 = t->r0, r1 = t->r1;
   ROWS(f, r0, r1, o, m);
   (void)pl;
   memcpy(f->din + o, f->dv + o, m * sizeof(float));
@@ -96,7 +99,8 @@ static void dropout_train_forward(const ln_Plan *pl, const ln_FLayer *f, const l
   ln_nn_dropout_apply(m, f->in + o, f->mask + o, f->out + o);
 }
 
-static void dropout_backward(const ln_Plan *pl, const ln_FLayer *f, size_t r0, size_t r1) {
+static void dropout_backward(const ln_Plan *pl, const ln_FLayer *f, const ln_PlanPart *t) {
+  size_t r0 = t->r0, r1 = t->r1;
   ROWS(f, r0, r1, o, m);
   (void)pl;
   ln_nn_dropout_apply(m, f->dv + o, f->mask + o, f->din + o);

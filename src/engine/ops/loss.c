@@ -21,7 +21,8 @@ static void cce_forward(const ln_Plan *pl, const ln_FLayer *f, const ln_PlanPart
   else ln_cce_onehot_forward(t->r1 - t->r0, cols, in, y, f->out + t->r0);
 }
 
-static void cce_backward(const ln_Plan *pl, const ln_FLayer *f, size_t r0, size_t r1) {
+static void cce_backward(const ln_Plan *pl, const ln_FLayer *f, const ln_PlanPart *t) {
+  size_t r0 = t->r0, r1 = t->r1;
   LOSS_ROWS(pl, f, r0, in, y);
   if (pl->sparse) ln_cce_sparse_backward(r1 - r0, cols, in, y, pl->rows, f->din + r0 * cols);
   else ln_cce_onehot_backward(r1 - r0, cols, in, y, pl->rows, f->din + r0 * cols);
@@ -33,9 +34,9 @@ static void cce_backward(const ln_Plan *pl, const ln_FLayer *f, size_t r0, size_
     LOSS_ROWS(pl, f, t->r0, in, y);                                                                          \
     fwd(t->r1 - t->r0, cols, in, y, f->out + t->r0);                                                         \
   }                                                                                                          \
-  static void pre##_backward(const ln_Plan *pl, const ln_FLayer *f, size_t r0, size_t r1) {                 \
-    LOSS_ROWS(pl, f, r0, in, y);                                                                             \
-    bwd(r1 - r0, cols, in, y, pl->rows, f->din + r0 * cols);                                                 \
+  static void pre##_backward(const ln_Plan *pl, const ln_FLayer *f, const ln_PlanPart *t) {                \
+    LOSS_ROWS(pl, f, t->r0, in, y);                                                                          \
+    bwd(t->r1 - t->r0, cols, in, y, pl->rows, f->din + t->r0 * cols);                                        \
   }
 
 TARGET_LOSS(bce, ln_bce_forward, ln_bce_backward)

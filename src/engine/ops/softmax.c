@@ -13,7 +13,8 @@ static void softmax_forward(const ln_Node *n, size_t rows, const float *in, floa
   ln_softmax_rows(rows, n->in, in, out);
 }
 
-static void softmax_backward(const ln_Plan *pl, const ln_FLayer *f, size_t r0, size_t r1) {
+static void softmax_backward(const ln_Plan *pl, const ln_FLayer *f, const ln_PlanPart *t) {
+  size_t r0 = t->r0, r1 = t->r1;
   size_t o = r0 * f->node.out;
   (void)pl;
   ln_nn_softmax_backward(r1 - r0, f->node.out, f->out + o, f->dv + o, f->din + o);
@@ -54,7 +55,8 @@ static void softmax_cce_train_forward(const ln_Plan *pl, const ln_FLayer *f, con
 
 /* the combined softmax/cross-entropy gradient of rows r0.. from the labels
 ** (pl->y: sparse, or one-hot rows) */
-static void softmax_cce_backward(const ln_Plan *pl, const ln_FLayer *f, size_t r0, size_t r1) {
+static void softmax_cce_backward(const ln_Plan *pl, const ln_FLayer *f, const ln_PlanPart *t) {
+  size_t r0 = t->r0, r1 = t->r1;
   size_t no = f->node.out;
   if (pl->sparse)
     ln_softmax_cce_grad_sparse(r1 - r0, no, f->out + r0 * no, pl->y + r0, pl->rows, f->din + r0 * no);
