@@ -90,11 +90,16 @@ local nets = {
                lunet.ReLU(), lunet.Flatten(), lunet.Dense(24, 10), lunet.Softmax() }
     end, lunet.CategoricalCrossentropy, function() return lunet.Adam { learning_rate = 0.005 } end, "images" },
   { "CNN: stride 2 with L2, batch norm, Dropout (SGD with momentum)", function()
-      return { lunet.Conv2D(1, 4, 3, { stride = 2, padding = 1, weight_regularizer_l2 = 1e-3, bias_regularizer_l1 = 1e-4 }),
+      local reg2 = { stride = 2, padding = 1, weight_regularizer_l2 = 1e-3, bias_regularizer_l1 = 1e-4 }
+      return { lunet.Conv2D(1, 4, 3, reg2),
                lunet.BatchNormalization(), lunet.ReLU(), lunet.Dropout(0.2), lunet.Flatten(), lunet.Dense(64, 10),
                lunet.Softmax() }
     end, lunet.CategoricalCrossentropy, function() return lunet.SGD { learning_rate = 0.1, momentum = 0.9 } end,
     "images" },
+  { "batch norm on a matrix: Input(n) then BatchNormalization first, between Dense layers (RMSprop)", function()
+      return { lunet.Input(IN), lunet.BatchNormalization(), lunet.Dense(IN, 128), lunet.BatchNormalization(),
+               lunet.ReLU(), lunet.Dense(128, 10), lunet.Softmax() }
+    end, lunet.CategoricalCrossentropy, function() return lunet.RMSprop { learning_rate = 0.005 } end, "labels" },
   { "Input first, Softmax with a plain loss", function()
       return { lunet.Input(), lunet.Dense(IN, 128), lunet.ReLU(), lunet.Dense(128, 10), lunet.Softmax() }
     end, lunet.MeanSquaredError, function() return lunet.Adam { learning_rate = 0.005 } end, "onehot" },

@@ -511,7 +511,7 @@ static ln_Tensor *dropout_backward(lua_State *L, int self, int dv_idx, const cha
 }
 
 /* its op's setting 0: the fraction dropped */
-static void dropout_node(const ln_Layer *l, ln_Node *n) {
+static void dropout_node(ln_Layer *l, ln_Node *n) {
   n->setting[0] = ((const ln_Dropout *)l)->rate;
 }
 

@@ -217,7 +217,7 @@ static int conv_field(lua_State *L, const ln_Layer *l, const char *k) {
 }
 
 /* its op's settings: 0 kh, 1 kw, 2 sh, 3 sw, 4 pt, 5 pl (engine/ops/conv.c) */
-static void conv_node(const ln_Layer *l, ln_Node *n) {
+static void conv_node(ln_Layer *l, ln_Node *n) {
   ln_ConvGeom g;
   conv_geometry((const Conv2D *)l, n->ishape[1], n->ishape[2], &g);
   n->setting[0] = (double)g.kh; n->setting[1] = (double)g.kw; n->setting[2] = (double)g.sh;

@@ -24,7 +24,7 @@ typedef struct BatchNorm {
   double momentum, eps;
   size_t features;        /* 0 until built */
   int affine_fwd;         /* the last forward used the running statistics */
-  lua_Integer batches;    /* training forwards (PyTorch's num_batches_tracked) */
+  int64_t batches;        /* training forwards (PyTorch's num_batches_tracked) */
 } BatchNorm;
 
 static void bn_describe(const ln_Layer *l, char *buf, size_t n) {
@@ -225,7 +225,7 @@ static int bn_field(lua_State *L, const ln_Layer *l, const char *k) {
   const BatchNorm *b = (const BatchNorm *)l;
   if (strcmp(k, "momentum") == 0) { lua_pushnumber(L, b->momentum); return 1; }
   if (strcmp(k, "epsilon") == 0) { lua_pushnumber(L, b->eps); return 1; }
-  if (strcmp(k, "num_batches_tracked") == 0) { lua_pushinteger(L, b->batches); return 1; }
+  if (strcmp(k, "num_batches_tracked") == 0) { lua_pushinteger(L, (lua_Integer)b->batches); return 1; }
   if (strcmp(k, "features") == 0) {
     if (b->features == 0) return 0;
     lua_pushinteger(L, (lua_Integer)b->features);
@@ -236,9 +236,21 @@ static int bn_field(lua_State *L, const ln_Layer *l, const char *k) {
   return 0;
 }
 
+/* the layer trains as a plan's node n (engine/ops/conv.c): its settings,
+** and the count of training batches the node advances */
+static void bn_node(ln_Layer *l, ln_Node *n) {
+  BatchNorm *b = (BatchNorm *)l;
+  n->setting[0] = b->eps;
+  n->setting[1] = (double)b->features;
+  n->setting[2] = n->ind == 3 ? (double)(n->ishape[1] * n->ishape[2]) : 1.0;
+  n->setting[3] = b->momentum;
+  n->counter = &b->batches;
+  b->affine_fwd = 0; /* a training forward (as the class's own with training true) */
+}
+
 static const ln_LayerClass bn_class = {
   "BatchNormalization", 1, bn_forward, bn_backward, bn_describe, NULL, 0, LN_KIND_BATCHNORM, bn_outshape, bn_field,
-  bn_build, &ln_op_batchnorm, NULL
+  bn_build, &ln_op_batchnorm, bn_node
 };
 
 /* bn:set_running(mean, var[, num_batches_tracked]): the running statistics
@@ -257,7 +269,7 @@ static int bn_set_running(lua_State *L) {
   if (!lua_isnoneornil(L, 4)) {
     lua_Integer c = luaL_checkinteger(L, 4);
     if (c < 0) ln_error(L, "%s: argument 3 (num_batches_tracked) must be >= 0, got %lld", who, (long long)c);
-    b->batches = c;
+    b->batches = (int64_t)c;
   }
   rm = ln_getuv(L, 1, UV_RMEAN);
   rv = ln_getuv(L, 1, UV_RVAR);

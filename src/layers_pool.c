@@ -130,7 +130,7 @@ static ln_Tensor *pool_backward(lua_State *L, int self, int dv_idx, const char *
 }
 
 /* its op's settings: 0 kh, 1 kw, 2 sh, 3 sw (engine/ops/conv.c) */
-static void pool_node(const ln_Layer *l, ln_Node *n) {
+static void pool_node(ln_Layer *l, ln_Node *n) {
   const MaxPool *m = (const MaxPool *)l;
   n->setting[0] = (double)m->kh; n->setting[1] = (double)m->kw; n->setting[2] = (double)m->sh;
   n->setting[3] = (double)m->sw;

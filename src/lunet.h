@@ -215,10 +215,11 @@ typedef struct ln_LayerClass {
   /* the kind's op in the engine (src/engine/op.h): the model file's kind
   ** for the C API, and, when it has backward, the plan's node in training */
   const struct ln_OpDef *op;
-  /* fill the settings its op reads (ln_Node.setting: Dropout's rate,
-  ** Conv2D's kernel, stride and padding) into node n, whose input shape
-  ** (ind, ishape) is set; NULL when the op reads none */
-  void (*node)(const ln_Layer *l, struct ln_Node *n);
+  /* the layer is about to train as node n of a plan, whose input shape
+  ** (ind, ishape) is set: fill the settings its op reads (ln_Node.setting:
+  ** Dropout's rate, Conv2D's kernel, stride and padding, ...); NULL when
+  ** the op reads none */
+  void (*node)(ln_Layer *l, struct ln_Node *n);
 } ln_LayerClass;
 
 struct ln_Layer {

@@ -144,8 +144,10 @@ int ln_model_segment(lua_State *L, int first, const ln_Tensor *in, size_t *work)
   for (i = first; i <= n && i < first + MAXFAST; i++) {
     ln_Layer *l = ln_model_layer(L, 1, i);
     const ln_OpDef *op;
+    /* a layer whose parameters are not made yet (batch norm before its first input) makes them itself */
+    int unbuilt = l && l->cls->trainable && ln_getuv(L, -1, LN_UV_WEIGHTS) == NULL;
     lua_pop(L, 1);
-    if (l == NULL) break; /* a Lua layer runs on the calling thread */
+    if (l == NULL || unbuilt) break; /* a Lua layer runs on the calling thread */
     op = planop(l, i == n && combined);
     if (op == NULL || (i == first && op->update == NULL)) break;
     if (!nodeshape(l, &nd)) { /* finalize checked the sizes that chain; not the batch's */
@@ -202,7 +204,7 @@ void ln_model_forward_setup(lua_State *L, ln_Plan *pl, int bx, int first, int la
     f->out = out->data;
     if (nd->op == &ln_op_softmax_cce) pl->pred = ln_buffer(L, 1, UV_PRED, 1, &rows)->data;
     if (nd->op->draws) f->mask = ln_buffer2(L, li, LN_UV_EXTRA, rows, nd->out)->data;
-    for (k = 0; nd->op->buffers && k < 4; k++) {
+    for (k = 0; nd->op->buffers && k < LN_OP_MAXBUFS; k++) {
       int bnd = nd->op->buffers(nd, rows, threads, k, dims);
       if (bnd > 0) f->buf[k] = ln_buffer(L, li, LN_UV_EXTRA + k, bnd, dims)->data;
     }
@@ -210,6 +212,11 @@ void ln_model_forward_setup(lua_State *L, ln_Plan *pl, int bx, int first, int la
     if (l->cls->trainable) {
       nd->param[0] = ln_getuv(L, li, LN_UV_WEIGHTS)->data;
       nd->param[1] = ln_getuv(L, li, LN_UV_BIASES)->data;
+      for (k = 2; k < nd->op->nparams; k++) { /* the others by their names (batch norm's running statistics) */
+        lua_getfield(L, li, nd->op->params[k]);
+        nd->param[k] = ln_totensor(L, -1)->data;
+        lua_pop(L, 1);
+      }
     }
     f->h = nd->op->split ? nd->op->split(nd) : 0;
     f->part = f->h ? ln_buffer2(L, li, LN_UV_EXTRA, rows, nd->out)->data : NULL;
@@ -251,7 +258,7 @@ void ln_model_backward_setup(lua_State *L, Model *m, ln_Plan *pl, int opt, int f
     f->dv = dv;
     if (nd->op == &ln_op_softmax_cce) /* the combined object's dinputs (the last layer's: dv is top) */
       f->din = top;
-    else if (i == 1 && !din)
+    else if (i == 1 && !din && nd->op->skip_din)
       f->din = NULL;
     else { /* shaped as the layer's inputs */
       const ln_Tensor *in = ln_getuv(L, li, LN_UV_INPUTS);

@@ -19,8 +19,10 @@
 #define LUNET_OP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define LN_OP_MAXPARAMS 4
+#define LN_OP_MAXBUFS 5
 
 typedef struct ln_OpDef ln_OpDef;
 struct ln_Plan;
@@ -38,6 +40,7 @@ typedef struct ln_Node {
   size_t pdims[LN_OP_MAXPARAMS][4];
   size_t scratch;                       /* floats of scratch forward needs beyond rows x out (0: none) */
   double setting[8];                    /* the kind's numbers (Dense: n_inputs, n_neurons; Conv2D: kernel, ...) */
+  int64_t *counter;                     /* training: a count the op advances (batch norm's batches), or NULL */
 } ln_Node;
 
 /* the architecture entry of a node, as its op reads it: number(key, &v)
@@ -81,11 +84,12 @@ struct ln_OpDef {
   ** samples): the plan puts a barrier before and after it, and calls its
   ** train_forward and backward on every part, rows or none */
   int whole;
-  /* the op's own training buffer k (0..3) for rows rows on threads parts:
+  /* the op's own training buffer k (0..LN_OP_MAXBUFS-1) for rows rows on threads parts:
   ** its sizes in dims and their count returned (0: none).  The Model keeps
   ** buffer k in the layer's user value LN_UV_EXTRA + k */
   int (*buffers)(const ln_Node *n, size_t rows, int threads, int k, size_t dims[4]);
   int direct;                           /* as a plan's first node it can read the batch in place (ln_plan_product) */
+  int skip_din;                         /* backward takes f->din NULL (a first node's input gradient) */
   int loss;                             /* a loss: the plan's last node, after the model's last layer */
 };
 

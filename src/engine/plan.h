@@ -56,7 +56,7 @@ typedef struct ln_FLayer {
   const ln_Update *up;    /* fused plans: the updates of param[0] and param[1] (NULL: none) */
   float *mask;            /* op->draws: rows x out values drawn by each thread for its rows */
   uint64_t moff;          /* where they start in the step's stream of draws (ln_plan_masks) */
-  float *buf[4];          /* the op's own training buffers (op->buffers) */
+  float *buf[LN_OP_MAXBUFS]; /* the op's own training buffers (op->buffers) */
 } ln_FLayer;
 
 /* what a thread's part of a forward plan knows of itself: its rows r0..r1-1,

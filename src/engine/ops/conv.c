@@ -287,7 +287,7 @@ static void param_update(const ln_FLayer *f, int part, int parts) {
 const ln_OpDef ln_op_conv2d = {
   .name = "Conv2D", .nparams = 2, .params = { "weights", "biases" }, .setup = conv_setup, .forward = conv_forward,
   .train_forward = conv_train_forward, .backward = conv_backward, .update = param_update, .whole = 1,
-  .buffers = conv_buffers
+  .buffers = conv_buffers, .skip_din = 1
 };
 
 /* ============================================================ MaxPool2D
@@ -370,7 +370,8 @@ static void flatten_forward(const ln_Node *n, size_t rows, const float *in, floa
 const ln_OpDef ln_op_flatten = { .name = "Flatten", .setup = flatten_setup, .forward = flatten_forward };
 
 /* =================================================== BatchNormalization
-** setting: 0 epsilon, 1 features, 2 values a feature has in a row */
+** setting: 0 epsilon, 1 features, 2 values a feature has in a row (h * w
+** of images, or 1); training: 3 momentum */
 
 static int bn_setup(ln_Node *n, const ln_OpSpec *s, char *err, size_t errlen) {
   size_t f, k;
@@ -407,7 +408,57 @@ static void bn_forward(const ln_Node *n, size_t rows, const float *in, float *ou
               n->setting[0], 0, f, scratch, NULL, out);
 }
 
+/* training (setting 3: the running statistics' momentum): each part its
+** features (channels), normalised with the batch's statistics, and their
+** running values moved as the class moves them; buffers 0 xhat (shaped as
+** the inputs), 1 istd, 4 the batch's mean and variance (2 and 3 are the
+** running statistics, parameters) */
+static int bn_buffers(const ln_Node *n, size_t rows, int threads, int k, size_t dims[4]) {
+  (void)threads;
+  if (k == 0) {
+    dims[0] = rows;
+    if (n->ind != 3) {
+      dims[1] = n->in;
+      return 2;
+    }
+    memcpy(dims + 1, n->ishape, 3 * sizeof *dims);
+    return 4;
+  }
+  if (k != 1 && k != 4) return 0;
+  dims[0] = k == 1 ? 1 : 2;
+  dims[1] = (size_t)n->setting[1];
+  return 2;
+}
+
+static void bn_train_forward(const ln_Plan *pl, const ln_FLayer *f, const ln_PlanPart *t) {
+  const ln_Node *n = &f->node;
+  size_t ch = (size_t)n->setting[1], inner = (size_t)n->setting[2], m = pl->rows * inner, lo, hi, c;
+  float *mean = f->buf[4], *var = mean + ch, *rm = n->param[2], *rv = n->param[3];
+  ln_partrange(ch, 1, t->part, t->parts, &lo, &hi);
+  if (hi > lo)
+    ln_bn_train_forward(pl->rows, ch, inner, f->in, n->param[0], n->param[1], n->setting[0], lo, hi, mean, var,
+                        f->buf[1], f->buf[0], f->out);
+  if (m > 1) { /* one value per feature (a last batch of 1) tells nothing of the variance */
+    double mo = n->setting[3], unbias = (double)m / (double)(m - 1);
+    for (c = lo; c < hi; c++) {
+      rm[c] = (float)(mo * rm[c] + (1.0 - mo) * mean[c]);
+      rv[c] = (float)(mo * rv[c] + (1.0 - mo) * var[c] * unbias);
+    }
+    if (t->part == 0 && n->counter) ++*n->counter;
+  }
+}
+
+static void bn_backward(const ln_Plan *pl, const ln_FLayer *f, const ln_PlanPart *t) {
+  const ln_Node *n = &f->node;
+  size_t ch = (size_t)n->setting[1], lo, hi;
+  ln_partrange(ch, 1, t->part, t->parts, &lo, &hi);
+  if (hi > lo)
+    ln_bn_backward(pl->rows, ch, (size_t)n->setting[2], f->dv, f->buf[0], n->param[0], f->buf[1], lo, hi, f->dw,
+                   f->db, f->din);
+}
+
 const ln_OpDef ln_op_batchnorm = {
   .name = "BatchNormalization", .nparams = 4, .params = { "weights", "biases", "running_mean", "running_var" },
-  .setup = bn_setup, .forward = bn_forward
+  .setup = bn_setup, .forward = bn_forward, .train_forward = bn_train_forward, .backward = bn_backward,
+  .update = param_update, .whole = 1, .buffers = bn_buffers
 };

@@ -103,5 +103,5 @@ static size_t dense_split(const ln_Node *n) {
 const ln_OpDef ln_op_dense = {
   .name = "Dense", .nparams = 2, .params = { "weights", "biases" }, .setup = dense_setup, .forward = dense_forward,
   .train_forward = dense_train_forward, .backward = dense_backward, .grads = dense_grads, .update = dense_update,
-  .split = dense_split, .direct = 1
+  .split = dense_split, .direct = 1, .skip_din = 1
 };
