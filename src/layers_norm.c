@@ -16,6 +16,7 @@
 #include "layers.h"
 #include "engine/pool.h"
 #include "kernels/conv.h"
+#include "engine/ops/conv.h"
 
 enum { UV_XHAT = LN_UV_EXTRA, UV_ISTD, UV_RMEAN, UV_RVAR, UV_STATS };
 
@@ -172,15 +173,8 @@ static ln_Tensor *bn_forward(lua_State *L, int self, int in_idx, int training, c
   j.mean = ln_buffer2(L, self, UV_STATS, 2, j.ch)->data;
   j.var = j.mean + j.ch;
   ln_run_parts(L, bn_forward_job, &j, 4.0 * (double)in->numel);
-  if (training && j.n * j.inner > 1) { /* one value per feature (a last batch of 1) tells nothing of the variance */
-    size_t f, m = j.n * j.inner;
-    double mo = b->momentum, unbias = (double)m / (double)(m - 1);
-    for (f = 0; f < j.ch; f++) {
-      rm->data[f] = (float)(mo * rm->data[f] + (1.0 - mo) * j.mean[f]);
-      rv->data[f] = (float)(mo * rv->data[f] + (1.0 - mo) * j.var[f] * unbias);
-    }
+  if (training && ln_bn_running(0, j.ch, j.n * j.inner, b->momentum, j.mean, j.var, rm->data, rv->data))
     b->batches++;
-  }
   b->affine_fwd = !training;
   lua_pushvalue(L, in_idx);
   ln_setuv(L, self, LN_UV_INPUTS);

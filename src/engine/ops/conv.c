@@ -430,22 +430,28 @@ static int bn_buffers(const ln_Node *n, size_t rows, int threads, int k, size_t 
   return 2;
 }
 
+int ln_bn_running(size_t lo, size_t hi, size_t m, double momentum, const float *mean, const float *var, float *rm,
+                  float *rv) {
+  double unbias;
+  size_t c;
+  if (m <= 1) return 0; /* one value per feature (a last batch of 1) tells nothing of the variance */
+  unbias = (double)m / (double)(m - 1);
+  for (c = lo; c < hi; c++) {
+    rm[c] = (float)(momentum * rm[c] + (1.0 - momentum) * mean[c]);
+    rv[c] = (float)(momentum * rv[c] + (1.0 - momentum) * var[c] * unbias);
+  }
+  return 1;
+}
+
 static void bn_train_forward(const ln_Plan *pl, const ln_FLayer *f, const ln_PlanPart *t) {
   const ln_Node *n = &f->node;
-  size_t ch = (size_t)n->setting[1], inner = (size_t)n->setting[2], m = pl->rows * inner, lo, hi, c;
+  size_t ch = (size_t)n->setting[1], inner = (size_t)n->setting[2], m = pl->rows * inner, lo, hi;
   float *mean = f->buf[4], *var = mean + ch, *rm = n->param[2], *rv = n->param[3];
   ln_partrange(ch, 1, t->part, t->parts, &lo, &hi);
   if (hi > lo)
     ln_bn_train_forward(pl->rows, ch, inner, f->in, n->param[0], n->param[1], n->setting[0], lo, hi, mean, var,
                         f->buf[1], f->buf[0], f->out);
-  if (m > 1) { /* one value per feature (a last batch of 1) tells nothing of the variance */
-    double mo = n->setting[3], unbias = (double)m / (double)(m - 1);
-    for (c = lo; c < hi; c++) {
-      rm[c] = (float)(mo * rm[c] + (1.0 - mo) * mean[c]);
-      rv[c] = (float)(mo * rv[c] + (1.0 - mo) * var[c] * unbias);
-    }
-    if (t->part == 0 && n->counter) ++*n->counter;
-  }
+  if (ln_bn_running(lo, hi, m, n->setting[3], mean, var, rm, rv) && t->part == 0 && n->counter) ++*n->counter;
 }
 
 static void bn_backward(const ln_Plan *pl, const ln_FLayer *f, const ln_PlanPart *t) {

@@ -42,4 +42,11 @@ void ln_convjob_forward(const ln_ConvJob *j, int part, int parts);
 ** set); p NULL for one part, else its barriers are numbered from ++*nbar */
 void ln_convjob_backward(const ln_ConvJob *j, ln_Pool *p, int part, int parts, unsigned *nbar);
 
+/* batch norm's running statistics of features lo..hi-1 after a training
+** batch of m values a feature: running = momentum * running + (1 -
+** momentum) * batch (the unbiased variance for rv); 1, or 0 and nothing
+** moved when m <= 1 */
+int ln_bn_running(size_t lo, size_t hi, size_t m, double momentum, const float *mean, const float *var, float *rm,
+                  float *rv);
+
 #endif

@@ -64,26 +64,23 @@ static void copy_forward(const ln_Node *n, size_t rows, const float *in, float *
   memcpy(out, in, rows * n->in * sizeof(float));
 }
 
-/* the input gradients of rows r0..r1-1 (a row is n->out values) */
-#define ROWS(f, r0, r1, o, m) size_t o = (r0) * (f)->node.out, m = ((r1) - (r0)) * (f)->node.out
+/* the part's rows t->r0..r1-1 of node f: offset o and count m of values */
+#define ROWS(f, t, o, m) size_t o = (t)->r0 * (f)->node.out, m = ((t)->r1 - (t)->r0) * (f)->node.out
 
 static void relu_backward(const ln_Plan *pl, const ln_FLayer *f, const ln_PlanPart *t) {
-  size_t r0 = t->r0, r1 = t->r1;
-  ROWS(f, r0, r1, o, m);
+  ROWS(f, t, o, m);
   (void)pl;
   ln_nn_relu_backward(m, f->in + o, f->dv + o, f->din + o);
 }
 
 static void sigmoid_backward(const ln_Plan *pl, const ln_FLayer *f, const ln_PlanPart *t) {
-  size_t r0 = t->r0, r1 = t->r1;
-  ROWS(f, r0, r1, o, m);
+  ROWS(f, t, o, m);
   (void)pl;
   ln_nn_sigmoid_backward(m, f->out + o, f->dv + o, f->din + o);
 }
 
 static void copy_backward(const ln_Plan *pl, const ln_FLayer *f, const ln_PlanPart *t) {
-  size_t r0 = t->r0, r1 = t->r1;
-  ROWS(f, r0, r1, o, m);
+  ROWS(f, t, o, m);
   (void)pl;
   memcpy(f->din + o, f->dv + o, m * sizeof(float));
 }
@@ -92,7 +89,7 @@ static void copy_backward(const ln_Plan *pl, const ln_FLayer *f, const ln_PlanPa
 ** mask are its part of the step's stream of draws (ln_plan_masks), so the
 ** mask equals the layer's own sequential draws */
 static void dropout_train_forward(const ln_Plan *pl, const ln_FLayer *f, const ln_PlanPart *t) {
-  ROWS(f, t->r0, t->r1, o, m);
+  ROWS(f, t, o, m);
   ln_Rng g = pl->rng0;
   ln_rng_jump(&g, f->moff + o);
   ln_nn_dropout_mask(&g, m, f->node.setting[0], f->mask + o);
@@ -100,8 +97,7 @@ static void dropout_train_forward(const ln_Plan *pl, const ln_FLayer *f, const l
 }
 
 static void dropout_backward(const ln_Plan *pl, const ln_FLayer *f, const ln_PlanPart *t) {
-  size_t r0 = t->r0, r1 = t->r1;
-  ROWS(f, r0, r1, o, m);
+  ROWS(f, t, o, m);
   (void)pl;
   ln_nn_dropout_apply(m, f->dv + o, f->mask + o, f->din + o);
 }
