@@ -11,9 +11,9 @@
 ** rows, its parameters' gradients over a share of their columns and their
 ** fused update; plan.c runs any sequence of such ops on N threads and knows
 ** no kind by name.  The Lua-facing classes (src/layers*.c,
-** src/activations.c) point at their op (ln_LayerClass.op).  Conv2D,
-** MaxPool2D, Flatten and BatchNormalization carry inference only here and
-** train through their Lua classes (doc/design.md).
+** src/activations.c) point at their op (ln_LayerClass.op).  Input and
+** Flatten (which compute nothing) carry inference only and train through
+** their classes between plans (doc/design.md).
 */
 #ifndef LUNET_OP_H
 #define LUNET_OP_H

@@ -11,8 +11,11 @@
 ** direct) and running every node's train_forward on them with 1-thread
 ** products.  A first node whose inputs' sum is taken in two halves
 ** (op->split: a Dense with 256+ inputs) on exactly two threads splits by
-** columns instead (ln_PlanPart.split0).  Backward: each node's input
-** gradient over the thread's rows (nodes n-1..0), one barrier, then each
+** columns instead (ln_PlanPart.split0).  A 'whole' op (Conv2D: blocks of
+** samples; BatchNormalization: features) splits the batch its own way
+** between two barriers.  Backward: each node's input gradient over the
+** thread's rows (nodes n-1..0; a whole op's backward, its parameters'
+** gradients included, between barriers), one barrier, then each row-wise
 ** node's parameter gradients over the thread's share of their columns (so
 ** each element is still one full sum over the batch).  The splits never
 ** change which products are summed, only who computes them, so results do
