@@ -3,7 +3,7 @@
 -- on 1, 2 and 3 threads, whatever path the model takes (the plan with the
 -- fused softmax/cross-entropy, the plan with the loss as its last node,
 -- Lua layers between C segments, layers outside the plan), and the same
--- epoch loss.
+-- epoch loss and accuracy.
 local lunet = require "lunet"
 
 local N, IN = 250, 64
@@ -111,12 +111,18 @@ local function trainable(l)
   return ok and w ~= nil
 end
 
+local function accuracy(net)
+  return net[6] and net[6]() or net[5] == "regression" and lunet.RegressionAccuracy()
+    or lunet.CategoricalAccuracy { binary = net[5] == "binary" }
+end
+
 -- the book's loop over batches, one epoch
 local function book(net, bs)
   local X, y = data(net[5])
   lunet.seed(3)
   local layers = net[2]()
-  local loss, opt = net[3](), net[4]()
+  local loss, opt, acc = net[3](), net[4](), accuracy(net)
+  acc:init(y)
   local combined = layers[#layers].predictions and tostring(layers[#layers]) == "Softmax"
     and tostring(loss) == "CategoricalCrossentropy()" and lunet.SoftmaxCategoricalCrossentropy() or nil
   lunet.seed(5)
@@ -132,12 +138,13 @@ local function book(net, bs)
       d, last = loss:backward(out, by), #layers
     end
     loss:calculate(out, by)
+    acc:calculate(layers[#layers]:predictions(out), by)
     for i = last, 1, -1 do d = layers[i]:backward(d) end
     opt:pre_update_params()
     for _, l in ipairs(layers) do if trainable(l) then opt:update_params(l) end end
     opt:post_update_params()
   end
-  return layers, loss:calculate_accumulated()
+  return layers, loss:calculate_accumulated(), acc:calculate_accumulated()
 end
 
 local function trained(net, bs, threads)
@@ -146,25 +153,25 @@ local function trained(net, bs, threads)
   local layers = net[2]()
   local m = lunet.Model()
   for _, l in ipairs(layers) do m:add(l) end
-  local acc = net[6] and net[6]() or net[5] == "regression" and lunet.RegressionAccuracy()
-    or lunet.CategoricalAccuracy { binary = net[5] == "binary" }
-  m:set { loss = net[3](), optimizer = net[4](), accuracy = acc }
+  m:set { loss = net[3](), optimizer = net[4](), accuracy = accuracy(net) }
   m:finalize()
   lunet.set_threads(threads)
   m:seed(5) -- the model's own generator draws the dropout masks (the loop's: lunet.seed(5))
   local ok, history = pcall(m.train, m, X, y, { epochs = 1, batch_size = bs, verbose = 0 })
   lunet.set_threads(2)
   assert(ok, history)
-  return layers, history.data_loss[1]
+  return layers, history.data_loss[1], history.accuracy[1]
 end
 
 describe("Model:train equals the layer-by-layer loop for every built-in network", function()
   for _, net in ipairs(nets) do
     it(net[1] .. ", batches of 37 and 100, on 1, 2 and 3 threads", function()
       for _, bs in ipairs { 37, 100 } do
-        local want, want_loss = book(net, bs)
+        local want, want_loss, want_acc = book(net, bs)
         for _, threads in ipairs { 1, 2, 3 } do
-          local got, got_loss = trained(net, bs, threads)
+          local got, got_loss, got_acc = trained(net, bs, threads)
+          assert(got_acc == want_acc, string.format("epoch accuracy %.17g, the loop's %.17g (batch %d, %d threads)",
+            got_acc, want_acc, bs, threads))
           assert(got_loss == want_loss, string.format("epoch loss %.17g, the loop's %.17g (batch %d, %d threads)",
             got_loss, want_loss, bs, threads))
           local n = 0

@@ -69,11 +69,15 @@ void ln_accuracy_init(lua_State *L, int acc, int y, int reinit) {
 /* rows of a 1-D or 2-D tensor and values per row; 0 rows if more dims */
 static size_t rowsof(const ln_Tensor *t) { return t->ndim <= 2 ? t->dims[0] : 0; }
 
-double ln_accuracy_calculate(lua_State *L, int acc, int predictions, int y, const char *who) {
+int ln_accuracy_mode(const ln_Accuracy *a) {
+  return a->regression ? LN_ACC_REGRESSION : a->binary ? LN_ACC_BINARY : LN_ACC_CATEGORICAL;
+}
+
+size_t ln_accuracy_check(lua_State *L, int acc, int predictions, int y, const char *who) {
   char sp[LN_SHAPELEN], sy[LN_SHAPELEN];
   ln_Accuracy *a = ln_toaccuracy(L, acc);
   ln_Tensor *p, *t;
-  size_t hits, n;
+  size_t n;
   if (a == NULL) ln_error(L, "%s: expected an accuracy, got %s", who, ln_typename(L, acc));
   p = argtensor(L, predictions, "predictions", who);
   t = argtensor(L, y, "y", who);
@@ -87,28 +91,29 @@ double ln_accuracy_calculate(lua_State *L, int acc, int predictions, int y, cons
                "predictions(outputs))", who, ln_shapestr(p, sp));
     if (rowsof(t) != n)
       ln_error(L, "%s: predictions are %s but y is %s", who, ln_shapestr(p, sp), ln_shapestr(t, sy));
-    if (ln_cols(t) == 1) hits = ln_count_equal(n, p->data, t->data);
-    else hits = ln_count_onehot(n, ln_cols(t), p->data, t->data);
-  } else {
-    /* element-wise: the same rows and columns (1-D reads as N x 1) */
-    if (rowsof(p) == 0 || rowsof(t) != rowsof(p) || ln_cols(t) != ln_cols(p))
-      ln_error(L, "%s: predictions are %s but y is %s", who, ln_shapestr(p, sp), ln_shapestr(t, sy));
-    n = p->numel;
-    if (a->regression) hits = ln_count_within(n, p->data, t->data, (float)a->precision);
-    else {
-      size_t i, cols = ln_cols(t);
-      for (i = 0; i < n; i++) /* binary: targets 1..2 matched predictions 0/1 half the time, silently */
-        if (t->data[i] != 0.0f && t->data[i] != 1.0f)
-          ln_error(L, "%s: y %g at row %zu is not 0 or 1 (binary accuracy compares 0/1 predictions with 0/1 "
-                   "targets; for labels 1..2 pass y - 1)", who, (double)t->data[i], i / cols + 1);
-      hits = ln_count_equal(n, p->data, t->data);
-    }
+    return n;
   }
+  /* element-wise: the same rows and columns (1-D reads as N x 1) */
+  if (rowsof(p) == 0 || rowsof(t) != rowsof(p) || ln_cols(t) != ln_cols(p))
+    ln_error(L, "%s: predictions are %s but y is %s", who, ln_shapestr(p, sp), ln_shapestr(t, sy));
+  if (a->binary) {
+    size_t i, cols = ln_cols(t);
+    for (i = 0; i < t->numel; i++) /* binary: targets 1..2 matched predictions 0/1 half the time, silently */
+      if (t->data[i] != 0.0f && t->data[i] != 1.0f)
+        ln_error(L, "%s: y %g at row %zu is not 0 or 1 (binary accuracy compares 0/1 predictions with 0/1 "
+                 "targets; for labels 1..2 pass y - 1)", who, (double)t->data[i], i / cols + 1);
+  }
+  return p->numel;
+}
+
+double ln_accuracy_calculate(lua_State *L, int acc, int predictions, int y, const char *who) {
+  size_t n = ln_accuracy_check(L, acc, predictions, y, who);
+  ln_Accuracy *a = ln_toaccuracy(L, acc);
+  const ln_Tensor *p = ln_totensor(L, predictions), *t = ln_totensor(L, y);
   /* the count is of comparisons, so a binary N x k output weighs k per row
   ** and the accumulated value stays a mean (np.mean) */
-  a->accumulated_sum += (double)hits;
-  a->accumulated_count += (double)n;
-  return (double)hits / (double)n;
+  return ln_accuracy_add(a, ln_accuracy_count(ln_accuracy_mode(a), rowsof(p), ln_cols(p), ln_cols(t), p->data,
+                                              t->data, (float)a->precision), n);
 }
 
 double ln_accuracy_add(ln_Accuracy *a, size_t hits, size_t n) {

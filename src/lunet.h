@@ -341,6 +341,11 @@ void ln_accuracy_init(lua_State *L, int acc, int y, int reinit);
 double ln_accuracy_add(ln_Accuracy *a, size_t hits, size_t n);
 /* mean accuracy of predictions vs y; adds to the accumulated sums */
 double ln_accuracy_calculate(lua_State *L, int acc, int predictions, int y, const char *who);
+/* calculate's checks of predictions against y (raising as it does);
+** returns the number of comparisons (rows, or values element-wise) */
+size_t ln_accuracy_check(lua_State *L, int acc, int predictions, int y, const char *who);
+/* its kind of comparison (kernels/loss.h LN_ACC_*) */
+int ln_accuracy_mode(const ln_Accuracy *a);
 
 /* ================================================== optimizer protocol */
 

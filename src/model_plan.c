@@ -185,6 +185,8 @@ void ln_model_forward_setup(lua_State *L, ln_Plan *pl, int bx, int first, int la
   pl->losses = NULL;
   pl->ysrc = NULL;
   pl->whole = 0;
+  pl->pred = NULL;
+  pl->acc = LN_ACC_NONE;
   for (i = first; i <= last; i++) {
     ln_FLayer *f = &pl->l[i - first];
     ln_Node *nd = &f->node;

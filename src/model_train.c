@@ -95,6 +95,34 @@ static int addloss(lua_State *L, ln_Plan *pl, int by, size_t first, const size_t
   return 1;
 }
 
+/* the predictions of plan pl, whose last layer is the model's (its output
+** on the stack top; the targets at by), and with an accuracy ready to
+** count, its hits on the plan's threads (tally, one per part): returns 1
+** then, 0 when the calling thread counts them (an uninitialised regression
+** accuracy raises there) */
+static int addaccuracy(lua_State *L, ln_Plan *pl, int by, ln_Tally *tally, int parts) {
+  int out = lua_gettop(L), n = ln_model_nlayers(L, 1);
+  const ln_Tensor *o = ln_totensor(L, out), *y = ln_totensor(L, by);
+  const ln_Accuracy *a;
+  ln_Layer *last = ln_model_layer(L, 1, n);
+  size_t rows = o->dims[0];
+  int i;
+  lua_pop(L, 1);
+  if (last->cls->pred_argmax) pl->pred = ln_buffer(L, 1, UV_PRED, 1, &rows)->data;
+  else pl->pred = ln_buffer_like(L, 1, UV_PRED, o)->data;
+  lua_getiuservalue(L, 1, UV_ACC);
+  a = ln_toaccuracy(L, -1);
+  lua_pop(L, 1);
+  if (a == NULL || (a->regression && !a->initialized)) return 0;
+  pl->acc = ln_accuracy_mode(a);
+  pl->precision = (float)a->precision;
+  pl->y = y->data;
+  pl->ycols = ln_cols(y);
+  pl->tally = tally;
+  for (i = 0; i < parts; i++) tally[i].hits = 0;
+  return 1;
+}
+
 /* the model's plans for step_any: MAXSEG segments and the update job
 ** (user value UV_PLANS, made on first use; about 12 KB each) */
 static ln_Plan *getplans(lua_State *L) {
@@ -121,6 +149,8 @@ static ln_Plan *getplans(lua_State *L) {
 static void step_any(lua_State *L, Model *m, const ln_Tensor *X, const ln_Tensor *Y, size_t first, size_t count,
                      const size_t *perm, double res[3]) {
   int n, bx, by, out, i, s, ntrain, k, oi, nseg = 0, fused = 0, softmax_in_plan = 0, skip = 0, start, lossnode = 0;
+  int accplan = 0;
+  ln_Tally tally[LN_MAXTHREADS];
   int sega[MAXSEG], segb[MAXSEG];
   size_t nparams = 0, work = 0;
   ln_Pool *pool = NULL, *segpool[MAXSEG];
@@ -154,6 +184,8 @@ static void step_any(lua_State *L, Model *m, const ln_Tensor *X, const ln_Tensor
     lua_replace(L, -2);
     if (b == n && pl->l[b - i].node.op != &ln_op_softmax_cce) /* the loss on the plan's threads too */
       lossnode = addloss(L, pl, by, first, perm, &losses);
+    if (b == n) /* and the predictions, and the accuracy's count */
+      accplan = addaccuracy(L, pl, by, tally, ln_pool_parts(segpool[nseg]));
     ln_plan_masks(pl, ln_model_rng(L, m));
     ln_plan_run(segpool[nseg], pl);
     if (i == 1) ln_model_setpending(m, pl, perm, first, count);
@@ -173,10 +205,15 @@ static void step_any(lua_State *L, Model *m, const ln_Tensor *X, const ln_Tensor
   }
   lua_pop(L, 1);
   reg = regloss(L);
-  if (softmax_in_plan) lua_getiuservalue(L, 1, UV_PRED); /* made by the plan */
+  if (softmax_in_plan || accplan) lua_getiuservalue(L, 1, UV_PRED); /* made by the plan */
   else ln_model_predictions(L, out);
   lua_getiuservalue(L, 1, UV_ACC);
-  acc = ln_accuracy_calculate(L, lua_gettop(L), lua_gettop(L) - 1, by, "Model:train: accuracy");
+  if (accplan) { /* counted by the plan's threads: calculate's checks, then its bookkeeping */
+    size_t hits = 0, cmp = ln_accuracy_check(L, lua_gettop(L), lua_gettop(L) - 1, by, "Model:train: accuracy");
+    for (i = 0; i < ln_pool_parts(segpool[nseg - 1]); i++) hits += tally[i].hits;
+    acc = ln_accuracy_add(ln_toaccuracy(L, -1), hits, cmp);
+  } else
+    acc = ln_accuracy_calculate(L, lua_gettop(L), lua_gettop(L) - 1, by, "Model:train: accuracy");
   lua_settop(L, out);
   /* the gradient of the loss (out + 1: the loss or combined object) */
   start = n;
@@ -345,6 +382,7 @@ static lua_Integer steps_book(lua_State *L, Model *m, const ln_Tensor *X, const 
         accp = ln_toaccuracy(L, acci);
         lossp = ln_toloss(L, lossi);
         plan.losses = accp && !accp->regression && !accp->binary ? ln_loss_samples(L, lossi, count) : NULL;
+        plan.acc = plan.losses ? LN_ACC_CATEGORICAL : LN_ACC_NONE; /* the hits too */
         plan.tally = tally;
       }
       lua_getiuservalue(L, 1, UV_OPT);

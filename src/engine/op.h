@@ -90,6 +90,10 @@ struct ln_OpDef {
   int (*buffers)(const ln_Node *n, size_t rows, int threads, int k, size_t dims[4]);
   int direct;                           /* as a plan's first node it can read the batch in place (ln_plan_product) */
   int skip_din;                         /* backward takes f->din NULL (a first node's input gradient) */
+  /* the predictions of rows rows of its outputs (Softmax: labels, one a
+  ** row when pred_argmax; Sigmoid: 0/1); NULL: the outputs themselves */
+  void (*predict)(const ln_Node *n, size_t rows, const float *out, float *pred);
+  int pred_argmax;
   int loss;                             /* a loss: the plan's last node, after the model's last layer */
 };
 

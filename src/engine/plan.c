@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "plan.h"
+#include "../kernels/loss.h"
 
 void ln_plan_span(size_t n, int part, int parts, size_t *lo, size_t *hi) {
   ln_partrange(n, LN_GEMM_MB, part, parts, lo, hi);
@@ -29,6 +30,23 @@ void ln_plan_product(const ln_Plan *pl, const ln_FLayer *f, int transA, size_t M
     ln_gemm_rows(transA, M, N, K, 1.0f, a, f->node.in, idx, B, N, 0.0f, C, N);
   else
     ln_gemm(transA, 0, M, N, K, 1.0f, a, f->node.in, B, N, 0.0f, C, N);
+}
+
+/* this thread's rows of the predictions of the plan's last layer (before a
+** loss node), and with pl->acc the number of them that hit the targets */
+static void plan_predict(const ln_Plan *pl, const ln_PlanPart *t) {
+  int k = pl->n - 1;
+  const ln_FLayer *f;
+  size_t cols, pw, r0 = t->r0, rows = t->r1 - t->r0;
+  if (pl->l[k].node.op->loss) k--;
+  f = &pl->l[k];
+  cols = f->node.out;
+  pw = f->node.op->pred_argmax ? 1 : cols;
+  if (f->node.op->predict) f->node.op->predict(&f->node, rows, f->out + r0 * cols, pl->pred + r0 * pw);
+  else memcpy(pl->pred + r0 * pw, f->out + r0 * cols, rows * cols * sizeof(float));
+  if (pl->acc)
+    pl->tally[t->part].hits = ln_accuracy_count(pl->acc, rows, pw, pl->ycols, pl->pred + r0 * pw,
+                                                pl->y + r0 * pl->ycols, pl->precision);
 }
 
 /* this thread's share of the plan's forward pass */
@@ -75,6 +93,7 @@ static void plan_forward(ln_Pool *p, const ln_Plan *pl, int part, int parts) {
       n->op->forward(n, t.r1 - t.r0, f->in + t.r0 * n->in, f->out + t.r0 * n->out,
                      f->part ? f->part + t.r0 * n->out : NULL);
   }
+  if (pl->pred && t.r1 > t.r0) plan_predict(pl, &t);
 }
 
 /* this thread's share of the plan's backward pass (nodes n-1..0): first

@@ -86,15 +86,20 @@ typedef struct ln_Plan {
   const float *src;
   const size_t *perm;
   size_t first;
-  /* forward with a Softmax last: the predictions (argmax labels, 1-based);
-  ** backward with it: the combined softmax/cross-entropy gradient from the
-  ** labels y (cce_sparse) or one-hot rows */
-  float *pred;
+  /* the targets y: labels (sparse) or rows of ycols values, read by a loss
+  ** node or the combined softmax/cross-entropy and by the accuracy */
   const float *y;
   int sparse;
-  /* forward with a Softmax last, when set (steps_book): each thread also
-  ** writes its rows' losses (categorical cross-entropy) and counts its
-  ** correct predictions; bad: its labels failed ln_labels_check */
+  /* forward of a plan ending at the model's last layer, when set: each part
+  ** writes its rows' predictions (the last layer's op->predict), and with
+  ** acc (LN_ACC_*, kernels/loss.h) counts their hits against y into
+  ** tally[part] (precision: the regression accuracy's) */
+  float *pred;
+  int acc;
+  float precision;
+  /* forward with the combined softmax/cross-entropy, when set (steps_book):
+  ** each thread also writes its rows' losses; tally's bad: its labels
+  ** failed ln_labels_check */
   float *losses;
   ln_Tally *tally;        /* one per part */
   /* forward, when set (steps_book): each thread first copies its rows of
@@ -102,7 +107,7 @@ typedef struct ln_Plan {
   ** of X) into ydst, the buffer y points to */
   const float *ysrc;
   float *ydst;
-  size_t ycols;
+  size_t ycols;           /* (also the accuracy's targets' width) */
   int direct;             /* the first Dense reads the batch rows from src (ln_gemm_rows), no gather */
   int at;                 /* the model's position of l[0] (1: the plan starts the model) */
   ln_Rng rng0;            /* forward with Dropout: the generator where this step's masks start */

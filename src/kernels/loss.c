@@ -224,3 +224,13 @@ size_t ln_count_within(size_t n, const float *pred, const float *y, float precis
   for (i = 0; i < n; i++) k += fabsf(pred[i] - y[i]) < precision;
   return k;
 }
+
+size_t ln_accuracy_count(int mode, size_t rows, size_t pcols, size_t ycols, const float *pred, const float *y,
+                         float precision) {
+  switch (mode) {
+    case LN_ACC_CATEGORICAL: return ycols == 1 ? ln_count_equal(rows, pred, y) : ln_count_onehot(rows, ycols, pred, y);
+    case LN_ACC_BINARY: return ln_count_equal(rows * pcols, pred, y);
+    case LN_ACC_REGRESSION: return ln_count_within(rows * pcols, pred, y, precision);
+    default: return 0;
+  }
+}

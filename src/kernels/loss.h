@@ -85,4 +85,12 @@ size_t ln_count_onehot(size_t rows, size_t cols, const float *pred, const float 
 /* number of i with |pred[i] - y[i]| < precision (float arithmetic) */
 size_t ln_count_within(size_t n, const float *pred, const float *y, float precision);
 
+/* the accuracies' comparisons of rows rows of predictions (pcols values a
+** row) with targets (ycols values a row): categorical, one label a row
+** against labels (ycols 1) or one-hot rows; binary, element-wise equal;
+** regression, element-wise within precision */
+enum { LN_ACC_NONE, LN_ACC_CATEGORICAL, LN_ACC_BINARY, LN_ACC_REGRESSION };
+size_t ln_accuracy_count(int mode, size_t rows, size_t pcols, size_t ycols, const float *pred, const float *y,
+                         float precision);
+
 #endif

@@ -105,8 +105,14 @@ static void dropout_backward(const ln_Plan *pl, const ln_FLayer *f, const ln_Pla
 const ln_OpDef ln_op_relu = {
   .name = "ReLU", .setup = ln_op_keepwidth, .forward = relu_forward, .backward = relu_backward
 };
+/* 0/1: above one half */
+static void sigmoid_predict(const ln_Node *n, size_t rows, const float *out, float *pred) {
+  ln_nn_threshold(rows * n->out, out, pred);
+}
+
 const ln_OpDef ln_op_sigmoid = {
-  .name = "Sigmoid", .setup = ln_op_keepwidth, .forward = sigmoid_forward, .backward = sigmoid_backward
+  .name = "Sigmoid", .setup = ln_op_keepwidth, .forward = sigmoid_forward, .backward = sigmoid_backward,
+  .predict = sigmoid_predict
 };
 const ln_OpDef ln_op_linear = {
   .name = "Linear", .setup = ln_op_keepwidth, .forward = copy_forward, .backward = copy_backward

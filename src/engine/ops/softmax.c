@@ -20,36 +20,34 @@ static void softmax_backward(const ln_Plan *pl, const ln_FLayer *f, const ln_Pla
   ln_nn_softmax_backward(r1 - r0, f->node.out, f->out + o, f->dv + o, f->din + o);
 }
 
+/* the labels of the rows' largest values (1-based) */
+static void softmax_predict(const ln_Node *n, size_t rows, const float *out, float *pred) {
+  ln_argmax_labels(rows, n->out, out, pred);
+}
+
 const ln_OpDef ln_op_softmax = {
-  .name = "Softmax", .setup = ln_op_keepwidth, .forward = softmax_forward, .backward = softmax_backward
+  .name = "Softmax", .setup = ln_op_keepwidth, .forward = softmax_forward, .backward = softmax_backward,
+  .predict = softmax_predict, .pred_argmax = 1
 };
 
-/* the losses and correct predictions of n rows from r0, as the loss's and
-** the accuracy's calculate would find them (they check the labels first) */
+/* the losses of n rows from r0, as the loss's calculate would find them
+** (it checks the labels first: bad) */
 static void cce_loss(const ln_Plan *pl, size_t n, size_t r0, size_t cols, const float *out, ln_Tally *t) {
-  const float *pred = pl->pred + r0;
   t->bad = 0;
   if (pl->sparse) {
     const float *y = pl->y + r0;
-    if (ln_labels_check(n, y, cols) != n) {
-      t->bad = 1;
-      return;
-    }
-    ln_cce_sparse_forward(n, cols, out, y, pl->losses + r0);
-    t->hits = ln_count_equal(n, pred, y);
+    if (ln_labels_check(n, y, cols) != n) t->bad = 1;
+    else ln_cce_sparse_forward(n, cols, out, y, pl->losses + r0);
   } else {
-    const float *y = pl->y + r0 * cols;
-    ln_cce_onehot_forward(n, cols, out, y, pl->losses + r0);
-    t->hits = cols == 1 ? ln_count_equal(n, pred, y) : ln_count_onehot(n, cols, pred, y);
+    ln_cce_onehot_forward(n, cols, out, pl->y + r0 * cols, pl->losses + r0);
   }
 }
 
-/* Softmax, and the predictions the model reads after the step */
+/* Softmax, and with pl->losses each row's loss */
 static void softmax_cce_train_forward(const ln_Plan *pl, const ln_FLayer *f, const ln_PlanPart *t) {
   size_t r0 = t->r0, r1 = t->r1, no = f->node.out;
   float *out = f->out + r0 * no;
   ln_softmax_rows(r1 - r0, no, f->in + r0 * no, out);
-  ln_argmax_labels(r1 - r0, no, out, pl->pred + r0);
   if (pl->losses) cce_loss(pl, r1 - r0, r0, no, out, &pl->tally[t->part]);
 }
 
@@ -66,5 +64,5 @@ static void softmax_cce_backward(const ln_Plan *pl, const ln_FLayer *f, const ln
 
 const ln_OpDef ln_op_softmax_cce = {
   .name = "Softmax", .setup = ln_op_keepwidth, .forward = softmax_forward, .train_forward = softmax_cce_train_forward,
-  .backward = softmax_cce_backward
+  .backward = softmax_cce_backward, .predict = softmax_predict, .pred_argmax = 1
 };
