@@ -101,6 +101,29 @@ ln_Pool *ln_model_plan_begin(lua_State *L, ln_Plan *pl, const ln_Tensor *X, cons
                              size_t work);
 void ln_model_setpending(Model *m, const ln_Plan *pl, const size_t *perm, size_t first, size_t count);
 
+/* model_step.c: what the steps of one call of model:_steps keep of the
+** plans a batch size's first step set up (the plans are the model's) */
+typedef struct ln_Steps {
+  int nolua;              /* no Lua layer: nothing but C runs between steps, so plans can run again */
+  int reg_any;            /* a trainable layer has a regularizer */
+  size_t count;           /* the batch size the plans are set up for */
+  int nseg, sega[MAXSEG], segb[MAXSEG]; /* the segments: layers sega..segb */
+  ln_Pool *segpool[MAXSEG];
+  int setup[MAXSEG];      /* this step set segment s up (its backward too) */
+  float *top[MAXSEG];     /* the output gradient its backward was set up on */
+  int k, skip;            /* the first segment's last layer (0: none); leading Input layers */
+  size_t work;            /* the first segment's multiply-adds per sample */
+  int lossnode;           /* the last segment ends with the loss's node */
+  float *losses;          /* where that node writes each row's loss */
+  int combined_ready;     /* the combined softmax/cross-entropy checked its targets once (sparse known) */
+} ln_Steps;
+void ln_model_steps_begin(lua_State *L, ln_Steps *S);
+/* one training step on rows first..first+count-1 (0-based) of X and y (the
+** model and both at stack 1..3, checked), or those positions of perm;
+** res = data_loss, reg_loss, accuracy */
+void ln_model_step(lua_State *L, Model *m, const ln_Tensor *X, const ln_Tensor *Y, size_t first, size_t count,
+                   const size_t *perm, double res[3], ln_Steps *S);
+
 /* model_train.c */
 extern const ln_Method ln_model_train_methods[];
 
