@@ -1,9 +1,9 @@
 /*
-** model.h: what the three files of lunet.Model share (private to them):
+** model.h: what the four files of lunet.Model share (private to them):
 ** model.c (the object, add/set/finalize, the layer-by-layer forward and
-** backward, predict, parameters), model_plan.c (the training plan's setup
-** over the layers' buffers, the model's thread pool) and model_train.c (the
-** training and evaluation steps Model:train and Model:evaluate call).
+** backward, predict, parameters), model_plan.c (the shapes and the training
+** plans' setup over the layers' buffers), model_step.c (the training step)
+** and model_train.c (the entry points Model:train and Model:evaluate call).
 */
 #ifndef LUNET_MODEL_H
 #define LUNET_MODEL_H

@@ -183,7 +183,6 @@ void ln_model_forward_setup(lua_State *L, ln_Plan *pl, int bx, int first, int la
   pl->rows = rows;
   pl->mode = PLAN_FORWARD;
   pl->losses = NULL;
-  pl->ysrc = NULL;
   pl->whole = 0;
   pl->pred = NULL;
   pl->acc = LN_ACC_NONE;

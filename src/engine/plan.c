@@ -69,8 +69,6 @@ static void plan_forward(ln_Pool *p, const ln_Plan *pl, int part, int parts) {
   /* (with split0 the sum's half is this thread's on every row; a whole
   ** node's work is shared its own way) */
   if (t.r1 == t.r0 && !t.split0 && !pl->whole) return;
-  if (pl->ysrc) /* this thread's rows of the targets */
-    ln_batchrows(pl->ydst, pl->ysrc, pl->ycols, pl->ycols, pl->perm, pl->first, t.r0, t.r1);
   if (pl->src && !pl->direct) { /* this thread's part of the batch */
     size_t w = f0->node.in, c0 = 0, c1 = w, i0 = t.r0, i1 = t.r1;
     if (t.split0) {

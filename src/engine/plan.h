@@ -24,8 +24,9 @@
 ** When every trainable layer is in the plan, the optimizer runs inside the
 ** backward job (fused: op->update, each thread updating the parameters whose
 ** gradients it computed); otherwise a third job (PLAN_UPDATE) updates a part
-** of every tensor on each thread.  For the book's classifier the last node
-** (ln_op_softmax_cce) also computes each row's loss and each thread's hits.
+** of every tensor on each thread.  A plan that ends the model also runs
+** the loss (a loss node, or the combined ln_op_softmax_cce's losses) and
+** the predictions and accuracy's hits of each part's rows.
 ** Steps too small to gain run on the calling thread; LUNET_SPLIT=blas uses
 ** OpenBLAS' own threads instead.
 */
@@ -97,17 +98,12 @@ typedef struct ln_Plan {
   float *pred;
   int acc;
   float precision;
-  /* forward with the combined softmax/cross-entropy, when set (steps_book):
-  ** each thread also writes its rows' losses; tally's bad: its labels
-  ** failed ln_labels_check */
+  /* forward with the combined softmax/cross-entropy, when set (from a batch
+  ** size's second step): each thread also writes its rows' losses; tally's
+  ** bad: its labels failed ln_labels_check */
   float *losses;
   ln_Tally *tally;        /* one per part */
-  /* forward, when set (steps_book): each thread first copies its rows of
-  ** the batch's targets (rows of ycols values, from ysrc as the batch rows
-  ** of X) into ydst, the buffer y points to */
-  const float *ysrc;
-  float *ydst;
-  size_t ycols;           /* (also the accuracy's targets' width) */
+  size_t ycols;           /* values a row of y (for the accuracy) */
   int direct;             /* the first Dense reads the batch rows from src (ln_gemm_rows), no gather */
   int at;                 /* the model's position of l[0] (1: the plan starts the model) */
   ln_Rng rng0;            /* forward with Dropout: the generator where this step's masks start */
