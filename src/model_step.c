@@ -239,7 +239,8 @@ void ln_model_step(lua_State *L, Model *m, const ln_Tensor *X, const ln_Tensor *
   S->nseg = nseg;
   pool = nseg > 0 ? S->segpool[0] : NULL;
   out = lua_gettop(L);
-  for (s = 0; s < parts && last && last->losses; s++) bad |= tally[s].bad;
+  if (last && last->losses)
+    for (s = 0; s < parts; s++) bad |= tally[s].bad;
   if (S->lossnode) /* each row's loss computed by the plan (the targets checked by addloss) */
     data_loss = ln_loss_add(ln_toloss(L, lossi), S->losses, count);
   else if (last && last->losses && !bad)
