@@ -150,7 +150,7 @@ void ln_model_steps_begin(lua_State *L, ln_Steps *S) {
 /* the forward of segment s (layers i..b) on the stack top, set up anew
 ** unless the step replays it on the same input; leaves layer b's output on
 ** the top.  Returns the plan */
-static ln_Plan *segment_forward(lua_State *L, Model *m, ln_Steps *S, int s, int i, int b, size_t work,
+static ln_Plan *segment_forward(lua_State *L, ln_Steps *S, int s, int i, int b, size_t work,
                                 const ln_Tensor *X, const size_t *perm, size_t first, size_t count, int replay) {
   ln_Plan *pl = &getplans(L)[s];
   if (!replay || pl->l[0].in != ln_totensor(L, -1)->data || pl->rows != count) {
@@ -160,7 +160,6 @@ static ln_Plan *segment_forward(lua_State *L, Model *m, ln_Steps *S, int s, int 
     ln_model_forward_setup(L, pl, lua_gettop(L), i, b);
     lua_replace(L, -2);
     S->setup[s] = 1;   /* its backward is set up again too */
-    S->lossnode = 0;
   } else { /* the layer's output, as forward_setup leaves it */
     ln_model_layer(L, 1, b);
     lua_getiuservalue(L, -1, LN_UV_OUTPUT);
@@ -170,7 +169,6 @@ static ln_Plan *segment_forward(lua_State *L, Model *m, ln_Steps *S, int s, int 
   }
   pl->first = first;
   pl->mode = PLAN_FORWARD;
-  (void)m;
   return pl;
 }
 
@@ -216,7 +214,7 @@ void ln_model_step(lua_State *L, Model *m, const ln_Tensor *X, const ln_Tensor *
       i++;
       continue;
     }
-    pl = segment_forward(L, m, S, nseg, i, b, work, X, perm, first, count, replay);
+    pl = segment_forward(L, S, nseg, i, b, work, X, perm, first, count, replay);
     parts = ln_pool_parts(S->segpool[nseg]);
     if (b == n) { /* the loss, the predictions and the accuracy on the plan's threads too */
       last = pl;

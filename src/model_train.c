@@ -8,9 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include "model.h"
-#include "engine/op.h"
-#include "kernels/nn.h"
-#include "kernels/loss.h"
 
 /* model:_shuffle(n): draw a new permutation of n rows for the next epoch */
 static int m_shuffle(lua_State *L) {
